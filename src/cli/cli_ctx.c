@@ -1,0 +1,246 @@
+/* Shared plumbing of the subcommands: options, store and tracker resolution, errors. */
+#include "cli.h"
+
+#include "../util/ft_buf.h"
+#include "../util/ft_xalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/banned.h"
+
+int cli_exit_code(int code)
+{
+    switch (code) {
+    case FT_OK:
+        return FT_EXIT_OK;
+    case FT_ENOTFOUND:
+        return FT_EXIT_NOTFOUND;
+    default:
+        return FT_EXIT_FAIL;
+    }
+}
+
+int cli_failf(int exit_code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("flowtrack: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return exit_code;
+}
+
+int cli_fail(struct ft_ctx *ctx, const struct ft_err *err)
+{
+    (void)ctx;
+    return cli_failf(cli_exit_code(err->code), "%s", err->msg[0] ? err->msg : ft_code_name(err->code));
+}
+
+int cli_usage(struct ft_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "flowtrack %s: ", ctx->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee 'flowtrack %s --help'\n", ctx->cmd);
+    return FT_EXIT_USAGE;
+}
+
+void cli_print_json(json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    json_decref(v);
+}
+
+int cli_num(const char *s)
+{
+    if (*s == '#')
+        s++;
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
+        return -1;
+    long v = strtol(s, NULL, 10);
+    return v > 0 ? (int)v : -1;
+}
+
+char *cli_join(int argc, char **argv, int from)
+{
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    for (int i = from; i < argc; i++) {
+        if (i > from)
+            ft_buf_addc(&b, ' ');
+        ft_buf_adds(&b, argv[i]);
+    }
+    return ft_buf_detach(&b, NULL);
+}
+
+static void print_help(struct ft_ctx *ctx)
+{
+    const struct cli_cmd *c = cli_find(ctx->cmd);
+    fputs(c && c->help ? c->help : "no help\n", stdout);
+}
+
+int cli_common(struct ft_ctx *ctx, int c, const char *arg)
+{
+    switch (c) {
+    case 'J':
+        ctx->json = 1;
+        return 1;
+    case 't':
+        ctx->tracker = arg;
+        return 1;
+    case 'D':
+        ctx->db = arg;
+        return 1;
+    case 'A':
+        ctx->actor = arg;
+        return 1;
+    case 'N':
+        ctx->color = 0;
+        return 1;
+    case 'h':
+        print_help(ctx);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_getopt(struct ft_ctx *ctx, int argc, char **argv, const char *shortopts,
+               const struct option *longopts, int (*on_opt)(int c, const char *arg, void *u),
+               void *u, int *first)
+{
+    int c;
+    char spec[64];
+    snprintf(spec, sizeof(spec), "+:%s%s", CLI_COMMON_SHORT, shortopts ? shortopts : "");
+    optind = 0; /* GNU: full re-initialisation for each subcommand */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, spec, longopts, NULL)) != -1) {
+        if (c == '?') {
+            if (optopt)
+                cli_usage(ctx, "unknown option '-%c'", optopt);
+            else
+                cli_usage(ctx, "unknown option '%s'", argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            cli_usage(ctx, "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        }
+        int h = cli_common(ctx, c, optarg);
+        if (h < 0)
+            return 1;
+        if (h)
+            continue;
+        if (!on_opt || on_opt(c, optarg, u) != 0)
+            return -1;
+    }
+    *first = optind;
+    return 0;
+}
+
+/* Search upward from the working directory for .flowtrack/flowtrack.db. */
+static char *find_store(void)
+{
+    char dir[PATH_MAX];
+    if (!getcwd(dir, sizeof(dir)))
+        return NULL;
+    for (;;) {
+        char path[PATH_MAX + 32];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/.flowtrack/flowtrack.db", strcmp(dir, "/") ? dir : "");
+        if (stat(path, &sb) == 0)
+            return ft_xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir) {
+            if (strcmp(dir, "/") == 0)
+                return NULL;
+            dir[1] = '\0';
+            continue;
+        }
+        *slash = '\0';
+    }
+}
+
+int cli_store(struct ft_ctx *ctx, int create)
+{
+    struct ft_err err;
+    char *path = NULL;
+
+    if (ctx->st)
+        return 0;
+    if (ctx->db) {
+        path = ft_xstrdup(ctx->db);
+    } else {
+        path = find_store();
+        if (!path)
+            return cli_failf(FT_EXIT_NOTFOUND,
+                             "no store found: run 'flowtrack init' here, or give --db PATH or "
+                             "FLOWTRACK_DB");
+        create = 0;
+    }
+    int rc = ft_store_open(path, create ? FT_STORE_CREATE : 0, &ctx->st, &err);
+    free(path);
+    if (rc)
+        return cli_fail(ctx, &err);
+    ft_store_set_actor(ctx->st, ctx->actor);
+    return 0;
+}
+
+int cli_tracker(struct ft_ctx *ctx)
+{
+    struct ft_err err;
+    char *ref = NULL;
+    int rc;
+
+    if (ctx->tid)
+        return 0;
+    if (ctx->tracker) {
+        ref = ft_xstrdup(ctx->tracker);
+    } else if ((rc = ft_store_setting_get(ctx->st, "default_tracker", &ref, &err))) {
+        return cli_fail(ctx, &err);
+    }
+    if (ref) {
+        rc = ft_store_tracker_find(ctx->st, ref, &ctx->tid, &err);
+        if (rc && !ctx->tracker)
+            rc = cli_failf(FT_EXIT_NOTFOUND,
+                           "the default tracker '%s' no longer exists: pick one with 'flowtrack use'",
+                           ref);
+        else if (rc)
+            rc = cli_fail(ctx, &err);
+        free(ref);
+        if (rc)
+            return rc;
+    } else {
+        json_t *list;
+        if ((rc = ft_store_tracker_list(ctx->st, &list, &err)))
+            return cli_fail(ctx, &err);
+        size_t n = json_array_size(list);
+        if (n == 1)
+            ctx->tid = json_integer_value(json_object_get(json_array_get(list, 0), "id"));
+        json_decref(list);
+        if (n == 0)
+            return cli_failf(FT_EXIT_NOTFOUND,
+                             "the store has no tracker yet: 'flowtrack create TITLE' or "
+                             "'flowtrack import FILE'");
+        if (n > 1)
+            return cli_failf(FT_EXIT_USAGE,
+                             "%zu trackers and no default: give -t SLUG, or set one with "
+                             "'flowtrack use SLUG'",
+                             n);
+    }
+    return 0;
+}

@@ -1,0 +1,222 @@
+#include "model.h"
+
+#include "../util/ft_err.h"
+#include "../util/ft_time.h"
+#include "../util/ft_xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/banned.h"
+
+static const char *const kind_names[FT_K__COUNT] = {
+    "rule", "step", "item", "symptom", "hyp", "result", "followup", "note",
+};
+static const char *const state_names[FT_ST__COUNT] = {"done", "doing", "pending", "dropped"};
+static const char *const verdict_names[FT_V__COUNT] = {"open", "ruled-out", "confirmed"};
+static const char *const outcome_names[FT_OUT__COUNT] = {
+    "", "pass", "fail", "hang", "leak", "crash", "interrupted",
+};
+
+static int parse_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+const char *ft_kind_name(enum ft_kind k)
+{
+    return (unsigned)k < FT_K__COUNT ? kind_names[k] : "?";
+}
+
+int ft_kind_parse(const char *s)
+{
+    return parse_name(kind_names, FT_K__COUNT, s);
+}
+
+const char *ft_state_name(int st)
+{
+    return (unsigned)st < FT_ST__COUNT ? state_names[st] : "?";
+}
+
+int ft_state_parse(const char *s)
+{
+    return parse_name(state_names, FT_ST__COUNT, s);
+}
+
+const char *ft_verdict_name(int v)
+{
+    return (unsigned)v < FT_V__COUNT ? verdict_names[v] : "?";
+}
+
+int ft_verdict_parse(const char *s)
+{
+    if (strcmp(s, "ruled_out") == 0 || strcmp(s, "ruled out") == 0)
+        return FT_V_RULED_OUT;
+    return parse_name(verdict_names, FT_V__COUNT, s);
+}
+
+const char *ft_outcome_name(int o)
+{
+    return (unsigned)o < FT_OUT__COUNT ? outcome_names[o] : "?";
+}
+
+int ft_outcome_parse(const char *s)
+{
+    return parse_name(outcome_names, FT_OUT__COUNT, s);
+}
+
+void ft_set_str(char **slot, const char *s)
+{
+    char *n = ft_xstrdup(s ? s : "");
+    free(*slot);
+    *slot = n;
+}
+
+struct ft_tracker *ft_tracker_new(void)
+{
+    struct ft_tracker *t = ft_xcalloc(1, sizeof(*t));
+    char **strs[] = {&t->slug,          &t->org,          &t->title,        &t->started,
+                     &t->owner,         &t->objective,    &t->repro_command, &t->repro_expect,
+                     &t->repro_note,    &t->symptoms_note, &t->hyps_note,    &t->results_note,
+                     &t->fix_summary,   &t->fix_why,      &t->fix_evidence};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        *strs[i] = ft_xstrdup("");
+    return t;
+}
+
+void ft_entry_release(struct ft_entry *e)
+{
+    if (!e)
+        return;
+    free(e->title);
+    free(e->text);
+    free(e->detail);
+    free(e->date);
+    free(e->changes);
+    memset(e, 0, sizeof(*e));
+}
+
+void ft_run_release(struct ft_run *r)
+{
+    if (!r)
+        return;
+    free(r->command);
+    free(r->cwd);
+    free(r->label);
+    free(r->log);
+    free(r->diagnosis);
+    memset(r, 0, sizeof(*r));
+}
+
+void ft_tracker_free(struct ft_tracker *t)
+{
+    if (!t)
+        return;
+    char *strs[] = {t->slug,         t->org,          t->title,      t->started,
+                    t->owner,        t->objective,    t->repro_command, t->repro_expect,
+                    t->repro_note,   t->symptoms_note, t->hyps_note, t->results_note,
+                    t->fix_summary,  t->fix_why,      t->fix_evidence};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+        free(strs[i]);
+    for (int k = 0; k < FT_K__COUNT; k++) {
+        for (size_t i = 0; i < t->lists[k].n; i++)
+            ft_entry_release(&t->lists[k].v[i]);
+        free(t->lists[k].v);
+    }
+    for (size_t i = 0; i < t->nruns; i++)
+        ft_run_release(&t->runs[i]);
+    free(t->runs);
+    free(t);
+}
+
+struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
+{
+    struct ft_entry_list *l = &t->lists[kind];
+    ft_xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+    struct ft_entry *e = &l->v[l->n++];
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    e->title = ft_xstrdup("");
+    e->text = ft_xstrdup("");
+    e->detail = ft_xstrdup("");
+    e->date = ft_xstrdup("");
+    if (kind == FT_K_ITEM)
+        e->state = FT_ST_PENDING;
+    return e;
+}
+
+struct ft_run *ft_tracker_add_run(struct ft_tracker *t)
+{
+    ft_xgrow((void **)&t->runs, &t->runs_cap, t->nruns + 1, sizeof(*t->runs));
+    struct ft_run *r = &t->runs[t->nruns++];
+    memset(r, 0, sizeof(*r));
+    r->command = ft_xstrdup("");
+    r->cwd = ft_xstrdup("");
+    r->label = ft_xstrdup("");
+    r->log = ft_xstrdup("");
+    r->diagnosis = ft_xstrdup("");
+    r->exit_code = -1;
+    return r;
+}
+
+static int one_line(const char *s)
+{
+    return strchr(s, '\n') == NULL;
+}
+
+int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
+{
+    const char *kn = ft_kind_name(e->kind);
+
+    if (e->kind == FT_K_STEP) {
+        if (!*e->title)
+            return ft_err_set(err, FT_EINVAL, "step: title is required");
+        if (strstr(e->title, ": ") || !one_line(e->title) || e->title[strlen(e->title) - 1] == ':')
+            return ft_err_set(err, FT_EINVAL,
+                              "step: title may not contain ': ', end with ':' or span lines");
+    } else if (!*e->text) {
+        return ft_err_set(err, FT_EINVAL, "%s: text is required",
+                          e->kind == FT_K_RESULT ? "result: attempt" : kn);
+    }
+    switch (e->kind) {
+    case FT_K_ITEM:
+        if ((unsigned)e->state >= FT_ST__COUNT)
+            return ft_err_set(err, FT_EINVAL, "item: bad state");
+        break;
+    case FT_K_HYP:
+        if ((unsigned)e->state >= FT_V__COUNT)
+            return ft_err_set(err, FT_EINVAL, "hyp: bad verdict");
+        break;
+    case FT_K_RESULT:
+        if ((unsigned)e->state >= FT_OUT__COUNT)
+            return ft_err_set(err, FT_EINVAL, "result: bad outcome");
+        if (*e->date && !ft_date_valid(e->date))
+            return ft_err_set(err, FT_EINVAL, "result: date '%s' is not a date YYYY-MM-DD",
+                              e->date);
+        if (strstr(e->text, " \xe2\x86\x92 ") || !one_line(e->text))
+            return ft_err_set(err, FT_EINVAL,
+                              "result: attempt may not contain ' \xe2\x86\x92 ' or span lines");
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
+{
+    if (!*t->title)
+        return ft_err_set(err, FT_EINVAL, "title is required");
+    if (!one_line(t->title) || !one_line(t->org))
+        return ft_err_set(err, FT_EINVAL, "title and organisation must be one line");
+    if (*t->started && !ft_date_valid(t->started))
+        return ft_err_set(err, FT_EINVAL, "started: '%s' is not a date YYYY-MM-DD", t->started);
+    if (t->repro_timeout_ms < 0)
+        return ft_err_set(err, FT_EINVAL, "reproduction timeout must not be negative");
+    if (!one_line(t->repro_command))
+        return ft_err_set(err, FT_EINVAL, "reproduction command must be one line");
+    return 0;
+}

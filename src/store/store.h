@@ -1,0 +1,139 @@
+/*
+ * store: where trackers live. One SQLite file (WAL, synchronous=FULL), opened
+ * by one struct ft_store; every statement is prepared with bound parameters
+ * and cached on the handle, and ft_store_close() finalizes all of them.
+ *
+ * Every mutation runs in one IMMEDIATE transaction that also appends exactly
+ * one event (sequence number, tracker, time, actor, kind, JSON payload) to the
+ * events log, so the log is the complete history and the source of the live
+ * stream. A call that returns 0 has committed durably: the write survives a
+ * crash of the process (and, with synchronous=FULL, of the machine).
+ *
+ * Concurrency: several processes may write the same file; a writer waits up to
+ * the busy timeout (10 s) for the lock. A handle belongs to one thread.
+ * Errors: 0 or a negative enum ft_code with err filled.
+ */
+#ifndef FT_STORE_H
+#define FT_STORE_H
+
+#include "../core/model.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct ft_err;
+struct ft_store;
+
+#define FT_SCHEMA_VERSION 1
+
+enum ft_store_flags {
+    FT_STORE_CREATE = 1, /* create the file (and its schema) when missing */
+};
+
+int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_err *err);
+/* Finalize every statement and close the database. NULL is allowed. */
+void ft_store_close(struct ft_store *st);
+const char *ft_store_path(const struct ft_store *st);
+/* Who the events of later writes are attributed to (copied). */
+void ft_store_set_actor(struct ft_store *st, const char *actor);
+/* Number of statements prepared and not yet finalized (for leak checks). */
+int ft_store_open_statements(const struct ft_store *st);
+
+/* ---- trackers ---- */
+
+/* Resolve a tracker reference (slug, or number) to its id. */
+int ft_store_tracker_find(struct ft_store *st, const char *ref, int64_t *id, struct ft_err *err);
+/*
+ * A JSON array of tracker summaries (id, slug, title, status, progress counts,
+ * updated_at), oldest first. The caller owns the reference.
+ */
+int ft_store_tracker_list(struct ft_store *st, json_t **out, struct ft_err *err);
+/* Load a whole tracker (runs without their logs). Caller frees with ft_tracker_free. */
+int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
+                          struct ft_err *err);
+/*
+ * Insert t (header and every entry, in order) as a new tracker. t->slug may be
+ * "" (derived from the title). On success t->id, t->slug and the entries'
+ * numbers are filled in. event_kind: "tracker.create" or "tracker.import".
+ */
+int ft_store_tracker_create(struct ft_store *st, struct ft_tracker *t, const char *event_kind,
+                            struct ft_err *err);
+/*
+ * Change header fields from a JSON object: slug, org, title, started, owner,
+ * objective, status, repro_command, repro_timeout_ms, repro_expect, repro_note,
+ * symptoms_note, hyps_note, results_note, fix_summary, fix_why, fix_evidence.
+ * Unknown fields and wrong types are FT_EINVAL naming the field.
+ */
+int ft_store_tracker_update(struct ft_store *st, int64_t id, json_t *patch, struct ft_err *err);
+int ft_store_tracker_delete(struct ft_store *st, int64_t id, struct ft_err *err);
+
+/* ---- entries (rules, steps, items, symptoms, hypotheses, results, follow-ups, notes) ---- */
+
+/*
+ * Append e (kind, title, text, state, detail, date, run_id as set by the
+ * caller) to tracker tid; e->num, e->id and the times are filled in.
+ */
+int ft_store_entry_add(struct ft_store *st, int64_t tid, struct ft_entry *e, struct ft_err *err);
+/* Load entry `num` of `kind` into *out (release it with ft_entry_release). */
+int ft_store_entry_get(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
+                       struct ft_entry *out, struct ft_err *err);
+/*
+ * Change an entry from a JSON object. Fields by kind: text (all; "attempt" for
+ * results), title (step), state (item), verdict and evidence (hyp), outcome,
+ * notes and date (result). On success *out (when not NULL) holds the entry.
+ */
+int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
+                          json_t *patch, struct ft_entry *out, struct ft_err *err);
+/* Move an entry to 1-based position pos among its kind (clamped to the end). */
+int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int num, int pos,
+                        struct ft_err *err);
+int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
+                          struct ft_err *err);
+
+/* ---- runs ---- */
+
+/*
+ * Record a run and, when result is not NULL, its results-log entry (linked to
+ * the run) in one transaction with one "run.record" event. Fills r->id, r->num
+ * and result->num.
+ */
+int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r,
+                        struct ft_entry *result, struct ft_err *err);
+/* Load run `num` of tracker tid, with its log and diagnosis. */
+int ft_store_run_get(struct ft_store *st, int64_t tid, int num, struct ft_run *out,
+                     struct ft_err *err);
+
+/* ---- events ---- */
+
+struct ft_event {
+    int64_t seq;
+    int64_t tracker_id; /* 0 for events about no tracker */
+    const char *slug;   /* the tracker's slug at the time, "" when none */
+    int64_t at;         /* Unix ms */
+    const char *actor;
+    const char *kind;    /* "item.add", "tracker.update", ... */
+    const char *payload; /* JSON text */
+};
+
+/* Return non-zero from the callback to stop early (that value is returned). */
+typedef int (*ft_event_cb)(const struct ft_event *ev, void *ctx);
+
+/*
+ * Call cb for events after `after_seq`, oldest first: of tracker tid (0 = all),
+ * whose kind starts with kind_prefix (NULL = any), at most `limit` (0 = no limit).
+ * With newest_first, the newest `limit` events are visited, newest first.
+ */
+int ft_store_events(struct ft_store *st, int64_t tid, const char *kind_prefix, int64_t after_seq,
+                    int limit, int newest_first, ft_event_cb cb, void *ctx, struct ft_err *err);
+/* The newest sequence number, 0 when the log is empty. */
+int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err);
+
+/* ---- settings (default tracker, ...) ---- */
+
+/* *val is NULL when the key is not set; otherwise the caller frees it. */
+int ft_store_setting_get(struct ft_store *st, const char *key, char **val, struct ft_err *err);
+/* val NULL removes the key. Settings changes are not events. */
+int ft_store_setting_set(struct ft_store *st, const char *key, const char *val,
+                         struct ft_err *err);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * ft_text: small text helpers shared by the renderers and importers.
+ */
+#ifndef FT_TEXT_H
+#define FT_TEXT_H
+
+#include <stddef.h>
+
+/* 1 when s[0..n) is valid UTF-8 with no NUL byte, else 0; *bad = offset of the first bad byte. */
+int ft_utf8_valid(const char *s, size_t n, size_t *bad);
+/*
+ * Normalise a text field as stored: CRLF and CR become LF, trailing white space
+ * is dropped from every line, and leading and trailing blank space from the
+ * whole. Returns a new string the caller owns.
+ */
+char *ft_text_norm(const char *s);
+/* Make a slug from a title: lowercase ASCII letters, digits and '-', at most max bytes. */
+char *ft_slugify(const char *title, size_t max);
+/* 1 when s is a valid slug: [a-z0-9][a-z0-9-]*, not all digits, at most 64 bytes. */
+int ft_slug_valid(const char *s);
+
+#endif
