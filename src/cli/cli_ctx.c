@@ -125,7 +125,7 @@ int cli_getopt(struct ft_ctx *ctx, int argc, char **argv, const char *shortopts,
 {
     int c;
     char spec[64];
-    snprintf(spec, sizeof(spec), "+:%s%s", CLI_COMMON_SHORT, shortopts ? shortopts : "");
+    snprintf(spec, sizeof(spec), ":%s%s", CLI_COMMON_SHORT, shortopts ? shortopts : "");
     optind = 0; /* GNU: full re-initialisation for each subcommand */
     opterr = 0;
     while ((c = getopt_long(argc, argv, spec, longopts, NULL)) != -1) {

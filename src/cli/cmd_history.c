@@ -79,8 +79,10 @@ static int print_event(const struct ft_event *ev, void *u)
         printf(" #%lld", (long long)json_integer_value(num));
     if (json_is_string(state) && strstr(ev->kind, "update"))
         printf(" [%s]", json_string_value(state));
-    if (what)
-        printf("  %.70s%s", what, strlen(what) > 70 ? "..." : "");
+    if (what) {
+        size_t n = strcspn(what, "\n");
+        printf("  %.*s%s", (int)(n > 70 ? 70 : n), what, n > 70 || what[n] ? "..." : "");
+    }
     if (strcmp(ev->kind, "tracker.update") == 0) {
         const char *key;
         json_t *v;

@@ -7,6 +7,7 @@
 #include "help.h"
 
 #include <locale.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +101,10 @@ int main(int argc, char **argv)
     ctx.actor = getenv("FLOWTRACK_ACTOR");
     if (!ctx.actor || !*ctx.actor)
         ctx.actor = getenv("USER");
-    if (!ctx.actor || !*ctx.actor)
-        ctx.actor = "unknown";
+    if (!ctx.actor || !*ctx.actor) {
+        struct passwd *pw = getpwuid(getuid());
+        ctx.actor = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : "unknown";
+    }
     const char *nc = getenv("NO_COLOR");
     ctx.color = isatty(STDOUT_FILENO) && !(nc && *nc);
 

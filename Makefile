@@ -1,0 +1,57 @@
+# flowtrack: the two commands a new machine needs are `make demo` and `make test`.
+# Both install their Debian packages first (scripts/install-deps.sh, idempotent).
+
+PREFIX     ?= /usr/local
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_DIR   ?= demo
+CTEST_ARGS ?=
+
+.PHONY: all deps build build-asan test test-plain test-asan demo install bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@ninja -C $(BUILD)
+
+build-release: deps
+	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	@ninja -C build-release
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFT_SANITIZE=ON >/dev/null
+	@ninja -C $(ASAN_BUILD)
+
+# The whole suite: the plain build, then the same tests under ASan + UBSan.
+test: test-plain test-asan
+
+test-plain: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-asan: build-asan
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# A demo store with the project's own example tracker imported.
+demo: build
+	@bash scripts/demo.sh $(BUILD)/flowtrack $(DEMO_DIR)
+
+install: build-release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build-release/flowtrack $(DESTDIR)$(PREFIX)/bin/flowtrack
+
+bench: build-release
+	@bash scripts/install-deps.sh --bench
+	@bash bench/cli/run.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release
