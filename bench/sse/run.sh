@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SSE fan-out: flowtrack serve beside nginx + nchan (one worker each), same harness, same run.
+#
+# For each stream count N, a fresh nginx+nchan and a fresh `flowtrack serve` (new store, one
+# tracker) are started, and bench/sse/sseload.c opens N event streams on one channel/tracker
+# of each in turn and measures: connect time, resident memory per idle stream, publish-to-
+# receive latency (events published one at a time), deliveries per second (events published
+# back to back), the time for the server to release one idle stream closed by the client
+# (RST and FIN) among the others, and SIGTERM-to-exit with every stream open.
+# nchan is published to through its publisher location; flowtrack through its durable write
+# API, POST /api/trackers/bench/items {"text": ...}.
+#
+# Environment: QUICK=1 for a short run (N = 1000 only, fewer events); SSE_STREAMS="1000 5000"
+# to choose N; FLOWTRACK=/path/to/flowtrack to use a given binary instead of building one;
+# BENCH_KEEP=1 to keep the temp dir (logs, raw results).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
+
+bash "$BENCH_ROOT/scripts/install-deps.sh" --bench
+bench_init
+
+if [ "${QUICK:-0}" = 1 ]; then
+    streams=${SSE_STREAMS:-1000}
+    target=100000 # deliveries per burst
+    paced=10
+    aborts=10
+else
+    streams=${SSE_STREAMS:-1000 5000 10000}
+    target=500000
+    paced=20
+    aborts=20
+fi
+
+SSELOAD=$(bench_build_sseload)
+FT_BIN=$(bench_build_flowtrack)
+ulimit -n "$(ulimit -Hn)"
+NGINX_MODULES="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
+
+bench_machine
+echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //')," \
+    "nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
+echo "streams: $streams; per N: $paced paced events (50 ms apart), max(20, $target/N) burst events," \
+    "$aborts RST + $aborts FIN closes"
+echo
+
+ft_ok=1
+"$FT_BIN" help serve >/dev/null 2>&1 || "$FT_BIN" serve --help >/dev/null 2>&1 || ft_ok=0
+[ "$ft_ok" = 1 ] || echo "flowtrack has no 'serve' command: its side is not measured" >&2
+
+# run_one NAME N args... : the harness against one server; raw results in $BENCH_TMP/NAME-N.txt
+run_one() {
+    local name=$1 n=$2
+    shift 2
+    echo "== $name, $n streams" >&2
+    "$SSELOAD" -n "$n" --paced "$paced" --burst "$burst" --aborts "$aborts" --timeout 60 "$@" \
+        >"$BENCH_TMP/$name-$n.txt" || echo "$name: harness failed" >&2
+}
+
+for n in $streams; do
+    burst=$((target / n))
+    [ "$burst" -lt 20 ] && burst=20
+
+    nginx_start "nchan-$n" "
+        location = /pub { nchan_publisher; nchan_channel_id bench; }
+        location = /sub {
+            nchan_subscriber eventsource;
+            nchan_channel_id bench;
+            nchan_subscriber_first_message newest;
+        }
+        location = /status { nchan_stub_status; }"
+    run_one nchan "$n" --url "http://127.0.0.1:$NGINX_PORT/sub" \
+        --pub-url "http://127.0.0.1:$NGINX_PORT/pub" \
+        --count-url "http://127.0.0.1:$NGINX_PORT/status" --count-key subscribers \
+        --rss-pid "$NGINX_WORKER" --term-pid "$NGINX_PID"
+    bench_stop "$NGINX_PID"
+
+    if [ "$ft_ok" = 1 ]; then
+        db="$BENCH_TMP/ft-$n/flowtrack.db"
+        mkdir -p "$(dirname "$db")"
+        "$FT_BIN" --db "$db" create --slug bench 'Bench tracker' >/dev/null
+        if flowtrack_start "flowtrack-$n" "$FT_BIN" "$db" --max-streams $((n + 1000)); then
+            run_one flowtrack "$n" --url "$FT_URL/api/trackers/bench/events" \
+                --pub-url "$FT_URL/api/trackers/bench/items" --pub-json \
+                --count-url "$FT_URL/metrics" --count-key flowtrack_streams_open \
+                --rss-pid "$FT_PID" --term-pid "$FT_PID"
+            st=0
+            bench_reap "$FT_PID" 10 || st=$?
+            echo "flowtrack serve exit status after SIGTERM: $st" >&2
+            echo "$st" >"$BENCH_TMP/flowtrack-$n.exit"
+        fi
+        bench_stop "$FT_PID"
+    fi
+done
+
+# ---- report --------------------------------------------------------------------------
+
+val() { # val NAME N KEY
+    local f="$BENCH_TMP/$1-$2.txt"
+    [ -f "$f" ] && awk -v k="$3" '$1 == k { print $2; found = 1; exit } END { if (!found) print "-" }' "$f" ||
+        echo "-"
+}
+ratio() { # ratio A B: A/B to two decimals, or "-"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
+}
+kib() {
+    awk -v b="$1" 'BEGIN { if (b + 0 > 0) printf "%.1f", b / 1024; else print "-" }'
+}
+ms() {
+    awk -v v="$1" 'BEGIN { if (v ~ /^[0-9.]+$/) printf "%.1f", v; else print v }'
+}
+
+echo
+echo "Fan-out and memory (deliveries/s: burst of events published back to back; memory: RSS slope"
+echo "from N/10 to N idle streams; harness CPU: sseload's own CPU during the burst, 100% = one core)"
+echo
+echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | harness CPU nchan / ft |"
+echo "|---|---|---|---|---|---|---|---|"
+for n in $streams; do
+    dn=$(val nchan "$n" deliveries_per_s)
+    df=$(val flowtrack "$n" deliveries_per_s)
+    mn=$(val nchan "$n" bytes_per_stream)
+    mf=$(val flowtrack "$n" bytes_per_stream)
+    echo "| $n | $dn | $df | $(ratio "$df" "$dn") | $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
+        "$(val nchan "$n" harness_cpu_pct)% / $(val flowtrack "$n" harness_cpu_pct)% |"
+done
+echo
+echo "Latency and lifecycle (ms; latency: events published 50 ms apart, every stream's delivery;"
+echo "release: one idle stream closed by the client among N, until the server's open-stream count drops)"
+echo
+echo "| N | latency p50/p99 nchan | latency p50/p99 flowtrack | burst latency p50/p99 nchan | burst latency p50/p99 flowtrack | release p99 RST/FIN nchan | release p99 RST/FIN flowtrack | connect all N nchan / ft | SIGTERM to exit nchan | SIGTERM to exit flowtrack |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for n in $streams; do
+    row="| $n"
+    for s in nchan flowtrack; do
+        row+=" | $(ms "$(val $s "$n" latency_p50_ms)") / $(ms "$(val $s "$n" latency_p99_ms)")"
+    done
+    for s in nchan flowtrack; do
+        row+=" | $(ms "$(val $s "$n" burst_latency_p50_ms)") / $(ms "$(val $s "$n" burst_latency_p99_ms)")"
+    done
+    for s in nchan flowtrack; do
+        row+=" | $(ms "$(val $s "$n" release_rst_p99_ms)") / $(ms "$(val $s "$n" release_fin_p99_ms)")"
+    done
+    row+=" | $(ms "$(val nchan "$n" connect_all_ms)") / $(ms "$(val flowtrack "$n" connect_all_ms)")"
+    for s in nchan flowtrack; do
+        row+=" | $(ms "$(val $s "$n" shutdown_exit_ms)")"
+    done
+    echo "$row |"
+done
+echo
+# Anything that did not go as asked is worth a look before quoting a figure.
+for f in "$BENCH_TMP"/*-*.txt; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" .txt)
+    open=$(awk '$1 == "streams_open" { print $2 }' "$f")
+    req=$(awk '$1 == "streams_requested" { print $2 }' "$f")
+    got=$(awk '$1 == "burst_deliveries" { print $2 }' "$f")
+    exp=$(awk '$1 == "burst_deliveries_expected" { print $2 }' "$f")
+    left=$(awk '$1 == "shutdown_streams_left" { print $2 }' "$f")
+    [ "$open" = "$req" ] || echo "warning: $name: $open of $req streams opened"
+    [ "$got" = "$exp" ] || echo "warning: $name: $got of $exp burst deliveries arrived"
+    [ "${left:-0}" = 0 ] || echo "warning: $name: $left streams still open after SIGTERM"
+done
+if [ -n "${BENCH_KEEP:-}" ]; then
+    echo "raw results and logs: $BENCH_TMP"
+fi
