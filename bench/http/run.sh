@@ -7,6 +7,7 @@
 # 3s when QUICK), ROUNDS (3, 1 when QUICK); FLOWTRACK=/path/to/flowtrack to use a given binary
 # instead of building one; BENCH_KEEP=1 to keep the temp dir.
 set -euo pipefail
+# shellcheck source=bench/lib/servers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
 
 bash "$BENCH_ROOT/scripts/install-deps.sh" --bench
@@ -22,7 +23,7 @@ fi
 threads=${WRK_THREADS:-1}
 conns=${WRK_CONNS:-50}
 
-SSELOAD=$(bench_build_sseload) # only for --free-port
+bench_build_sseload >/dev/null # bench_free_port uses it
 FT_BIN=$(bench_build_flowtrack)
 
 bench_machine

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the server benchmarks (bench/sse, bench/http); source it, do not run it.
 #
 # Starts nginx (own prefix, config and pid file in a temporary directory, in the foreground

@@ -14,6 +14,7 @@
 # to choose N; FLOWTRACK=/path/to/flowtrack to use a given binary instead of building one;
 # BENCH_KEEP=1 to keep the temp dir (logs, raw results).
 set -euo pipefail
+# shellcheck source=bench/lib/servers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
 
 bash "$BENCH_ROOT/scripts/install-deps.sh" --bench
@@ -34,7 +35,7 @@ fi
 SSELOAD=$(bench_build_sseload)
 FT_BIN=$(bench_build_flowtrack)
 ulimit -n "$(ulimit -Hn)"
-NGINX_MODULES="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
+export NGINX_MODULES="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
 
 bench_machine
 echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //')," \
