@@ -83,6 +83,7 @@ for n in $streams; do
             run_one flowtrack "$n" --url "$FT_URL/api/trackers/bench/events" \
                 --pub-url "$FT_URL/api/trackers/bench/items" --pub-json \
                 --count-url "$FT_URL/metrics" --count-key flowtrack_streams_open \
+                --release-log "$BENCH_TMP/flowtrack-$n.log" --release-match stream_end \
                 --rss-pid "$FT_PID" --term-pid "$FT_PID"
             st=0
             bench_reap "$FT_PID" 10 || st=$?
@@ -126,10 +127,11 @@ for n in $streams; do
 done
 echo
 echo "Latency and lifecycle (ms; latency: events published 50 ms apart, every stream's delivery;"
-echo "release: one idle stream closed by the client among N, until the server's open-stream count drops)"
+echo "release: one idle stream closed by the client among N, until the server's open-stream count"
+echo "drops (nchan_stub_status subscribers, flowtrack_streams_open) or flowtrack logs stream_end)"
 echo
-echo "| N | latency p50/p99 nchan | latency p50/p99 flowtrack | burst latency p50/p99 nchan | burst latency p50/p99 flowtrack | release p99 RST/FIN nchan | release p99 RST/FIN flowtrack | connect all N nchan / ft | SIGTERM to exit nchan | SIGTERM to exit flowtrack |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| N | latency p50/p99 nchan | latency p50/p99 flowtrack | burst latency p50/p99 nchan | burst latency p50/p99 flowtrack | release p99 RST/FIN nchan | release p99 RST/FIN flowtrack | release p99 RST/FIN flowtrack (log line) | connect all N nchan / ft | SIGTERM to exit nchan | SIGTERM to exit flowtrack |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for n in $streams; do
     row="| $n"
     for s in nchan flowtrack; do
@@ -141,6 +143,7 @@ for n in $streams; do
     for s in nchan flowtrack; do
         row+=" | $(ms "$(val $s "$n" release_rst_p99_ms)") / $(ms "$(val $s "$n" release_fin_p99_ms)")"
     done
+    row+=" | $(ms "$(val flowtrack "$n" release_log_rst_p99_ms)") / $(ms "$(val flowtrack "$n" release_log_fin_p99_ms)")"
     row+=" | $(ms "$(val nchan "$n" connect_all_ms)") / $(ms "$(val flowtrack "$n" connect_all_ms)")"
     for s in nchan flowtrack; do
         row+=" | $(ms "$(val $s "$n" shutdown_exit_ms)")"

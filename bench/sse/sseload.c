@@ -15,7 +15,8 @@
  *      first publish).
  *   4. release: --aborts K idle streams closed abruptly (RST, SO_LINGER 0) and K closed
  *      cleanly (FIN), one at a time; each is timed until the server's open-stream count
- *      (--count-url, a line "KEY <n>" or "KEY: <n>") drops below its value before the close.
+ *      (--count-url, a line "KEY <n>" or "KEY: <n>") drops below its value before the close,
+ *      and, with --release-log, until the server's log has a new line with --release-match.
  *   5. shutdown: SIGTERM to --term-pid with every stream open, timed until every stream has
  *      seen end of file and until the process has exited (pidfd, no need to be its parent).
  *
@@ -27,6 +28,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -45,6 +47,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -937,15 +940,54 @@ static void drain(struct conn *c)
     }
 }
 
+/* Where the server says that a stream is released: a counter URL, and optionally a log. */
+struct release_probe {
+    struct hclient *h;
+    const char *key;   /* counter name */
+    const char *log;   /* server log file, or NULL */
+    const char *match; /* text of the log line written when a stream is released */
+};
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Whether the log has a complete line containing match past *off; advances *off. */
+static bool log_has(const char *path, off_t *off, const char *match)
+{
+    static char buf[65536];
+    bool found = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, *off);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    char *last_nl = memrchr(buf, '\n', (size_t)n);
+    if (!last_nl)
+        return false;
+    *last_nl = '\0';
+    found = strstr(buf, match) != NULL;
+    *off += last_nl - buf + 1;
+    return found;
+}
+
 /*
- * Closes k streams one by one (RST or FIN) and times each until the server's count drops.
- * Streams are taken from the end of the array; returns the number of samples.
+ * Closes k streams one by one (RST or FIN) and times each until the server's counter drops
+ * below its value before the close (into out_count) and, with a log, until a new log line
+ * has the match text (into out_log). Streams are taken from the end of the array. Returns
+ * the number of samples.
  */
-static size_t release_phase(struct hclient *h, const char *key, bool rst, unsigned k,
-                            unsigned *cursor, uint64_t *out, unsigned timeout_ms)
+static size_t release_phase(const struct release_probe *rp, bool rst, unsigned k, unsigned *cursor,
+                            uint64_t *out_count, uint64_t *out_log, unsigned timeout_ms)
 {
     size_t ns = 0;
-    for (unsigned s = 0; s<k && * cursor> 0; s++) {
+    uint64_t limit = (uint64_t)timeout_ms * 1000000;
+    for (unsigned s = 0; s < k; s++) {
         struct conn *c = NULL;
         while (*cursor > 0 && !c) {
             struct conn *cand = &g.c[--*cursor];
@@ -954,30 +996,36 @@ static size_t release_phase(struct hclient *h, const char *key, bool rst, unsign
         }
         if (!c)
             break;
-        double before = poll_count(h, key);
+        double before = poll_count(rp->h, rp->key);
         if (before < 0) {
-            note("cannot read '%s' from the counter URL", key);
+            note("cannot read '%s' from the counter URL", rp->key);
             return ns;
         }
+        off_t off = rp->log ? file_size(rp->log) : -1;
         drain(c);
-        uint64_t t0 = now_ns(), t1 = 0;
+        uint64_t t0 = now_ns(), t_count = 0, t_log = off < 0 ? 1 : 0;
         conn_close(c, rst);
         for (;;) {
-            double v = poll_count(h, key);
-            uint64_t t = now_ns();
-            if (v >= 0 && v < before) {
-                t1 = t;
-                break;
+            if (!t_log && log_has(rp->log, &off, rp->match))
+                t_log = now_ns();
+            if (!t_count) {
+                double v = poll_count(rp->h, rp->key);
+                if (v >= 0 && v < before)
+                    t_count = now_ns();
             }
-            if (t - t0 > (uint64_t)timeout_ms * 1000000)
+            if ((t_count && t_log) || now_ns() - t0 > limit)
                 break;
         }
-        if (t1) {
-            out[ns++] = t1 - t0;
-        } else {
-            note("%s close: stream not released within %u ms", rst ? "RST" : "FIN", timeout_ms);
-            out[ns++] = (uint64_t)timeout_ms * 1000000;
+        if (!t_count)
+            note("%s close: counter did not drop within %u ms", rst ? "RST" : "FIN", timeout_ms);
+        out_count[ns] = t_count ? t_count - t0 : limit;
+        if (rp->log) {
+            if (!t_log)
+                note("%s close: no '%s' log line within %u ms", rst ? "RST" : "FIN", rp->match,
+                     timeout_ms);
+            out_log[ns] = t_log ? t_log - t0 : limit;
         }
+        ns++;
         settle(20);
     }
     return ns;
@@ -1050,7 +1098,8 @@ static void usage(void)
 {
     fputs("usage: sseload --url URL -n N [--window W] [--rss-pid PID]\n"
           "               [--pub-url URL [--pub-json] [--paced L] [--interval-ms MS] [--burst M]]\n"
-          "               [--count-url URL --count-key KEY [--aborts K]] [--term-pid PID]\n"
+          "               [--count-url URL --count-key KEY [--aborts K]\n"
+          "                [--release-log FILE --release-match TEXT]] [--term-pid PID]\n"
           "               [--settle-ms MS] [--timeout S]\n"
           "       sseload --free-port\n",
           stderr);
@@ -1070,6 +1119,7 @@ static unsigned arg_uint(const char *s, const char *what)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *pub_url = NULL, *count_url = NULL, *count_key = NULL;
+    const char *release_log = NULL, *release_match = NULL;
     unsigned n = 0, window = 128, paced = 20, interval_ms = 50, burst = 100, aborts = 20;
     unsigned settle_ms = 500, timeout_s = 60;
     pid_t rss_pid = 0, term_pid = 0;
@@ -1090,6 +1140,8 @@ int main(int argc, char **argv)
                                          {"settle-ms", required_argument, NULL, 's'},
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"free-port", no_argument, NULL, 'F'},
+                                         {"release-log", required_argument, NULL, 'l'},
+                                         {"release-match", required_argument, NULL, 'm'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int o;
@@ -1142,11 +1194,18 @@ int main(int argc, char **argv)
             break;
         case 'F':
             return free_port();
+        case 'l':
+            release_log = optarg;
+            break;
+        case 'm':
+            release_match = optarg;
+            break;
         default:
             usage();
         }
     }
-    if (!url || n == 0 || optind != argc || (count_url && !count_key) || window == 0)
+    if (!url || n == 0 || optind != argc || (count_url && !count_key) ||
+        (release_log && !release_match) || window == 0)
         usage();
     signal(SIGPIPE, SIG_IGN);
     raise_nofile(n);
@@ -1247,20 +1306,24 @@ int main(int argc, char **argv)
     /* 4. release of one aborted idle stream among the others */
     if (count_url && aborts) {
         struct url cu;
-        struct hclient *h = xcalloc(1, sizeof(*h));
+        struct release_probe rp = {.key = count_key, .log = release_log, .match = release_match};
+        rp.h = xcalloc(1, sizeof(*rp.h));
         url_parse(&cu, count_url);
-        h->u = &cu;
-        h->fd = -1;
-        uint64_t *samp = xcalloc(aborts, sizeof(uint64_t));
+        rp.h->u = &cu;
+        rp.h->fd = -1;
+        uint64_t *sc = xcalloc(aborts, sizeof(uint64_t)), *sl = xcalloc(aborts, sizeof(uint64_t));
         unsigned cursor = n;
         put("release_streams_open", "%u", g.alive);
-        size_t k = release_phase(h, count_key, true, aborts, &cursor, samp, 2000);
-        put_pcts("release_rst", samp, k);
-        k = release_phase(h, count_key, false, aborts, &cursor, samp, 2000);
-        put_pcts("release_fin", samp, k);
-        hc_close(h);
-        free(h);
-        free(samp);
+        for (int rst = 1; rst >= 0; rst--) {
+            size_t k = release_phase(&rp, rst, aborts, &cursor, sc, sl, 2000);
+            put_pcts(rst ? "release_rst" : "release_fin", sc, k);
+            if (release_log)
+                put_pcts(rst ? "release_log_rst" : "release_log_fin", sl, k);
+        }
+        hc_close(rp.h);
+        free(rp.h);
+        free(sc);
+        free(sl);
     }
 
     /* 5. shutdown with every stream open */
