@@ -56,7 +56,8 @@ bench_machine() {
     cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
     deb=$(cat /etc/debian_version 2>/dev/null || echo '?')
     echo "machine: $(nproc) CPUs, ${cpu:-unknown CPU}, Linux $(uname -r), Debian $deb," \
-        "$(free -g | awk '/^Mem:/{print $2}') GiB RAM, temp dir on $(df -T "$BENCH_TMP" | awk 'NR==2{print $2}')"
+        "$(free -g | awk '/^Mem:/{print $2}') GiB RAM, temp dir on $(df -T "$BENCH_TMP" | awk 'NR==2{print $2}')," \
+        "load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
 }
 
 # Compiles the C load harness into the temp dir; prints its path.

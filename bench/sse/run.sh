@@ -10,8 +10,8 @@
 # nchan is published to through its publisher location; flowtrack through its durable write
 # API, POST /api/trackers/bench/items {"text": ...}.
 #
-# Environment: QUICK=1 for a short run (N = 1000 only, fewer events); SSE_STREAMS="1000 5000"
-# to choose N; FLOWTRACK=/path/to/flowtrack to use a given binary instead of building one;
+# Environment: QUICK=1 for a short run (N = 1000 only, one round, fewer events);
+# SSE_STREAMS="1000 5000" to choose N; ROUNDS (3) runs of both servers per N; FLOWTRACK=/path/to/flowtrack to use a given binary instead of building one;
 # BENCH_KEEP=1 to keep the temp dir (logs, raw results).
 set -euo pipefail
 # shellcheck source=bench/lib/servers.sh
@@ -22,11 +22,13 @@ bench_init
 
 if [ "${QUICK:-0}" = 1 ]; then
     streams=${SSE_STREAMS:-1000}
+    rounds=${ROUNDS:-1}
     target=100000 # deliveries per burst
     paced=10
     aborts=10
 else
     streams=${SSE_STREAMS:-1000 5000 10000}
+    rounds=${ROUNDS:-3}
     target=500000
     paced=20
     aborts=20
@@ -40,66 +42,85 @@ export NGINX_MODULES="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
 bench_machine
 echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //')," \
     "nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
-echo "streams: $streams; per N: $paced paced events (50 ms apart), max(20, $target/N) burst events," \
-    "$aborts RST + $aborts FIN closes"
+echo "streams: $streams; per N, $rounds round(s) of nchan then flowtrack, fresh servers each:" \
+    "max(20, $target/N) burst events; in the first round also $paced paced events (50 ms apart)" \
+    "and $aborts RST + $aborts FIN closes"
 echo
 
 ft_ok=1
 "$FT_BIN" help serve >/dev/null 2>&1 || "$FT_BIN" serve --help >/dev/null 2>&1 || ft_ok=0
 [ "$ft_ok" = 1 ] || echo "flowtrack has no 'serve' command: its side is not measured" >&2
 
-# run_one NAME N args... : the harness against one server; raw results in $BENCH_TMP/NAME-N.txt
+# run_one NAME N ROUND args...: the harness against one server; raw results in
+# $BENCH_TMP/NAME-N-ROUND.txt. Latency and release are measured in the first round only.
 run_one() {
-    local name=$1 n=$2
-    shift 2
-    echo "== $name, $n streams" >&2
-    "$SSELOAD" -n "$n" --paced "$paced" --burst "$burst" --aborts "$aborts" --timeout 60 "$@" \
-        >"$BENCH_TMP/$name-$n.txt" || echo "$name: harness failed" >&2
+    local name=$1 n=$2 r=$3 p=$paced a=$aborts
+    shift 3
+    [ "$r" = 1 ] || { p=0; a=0; }
+    echo "== $name, $n streams, round $r" >&2
+    "$SSELOAD" -n "$n" --paced "$p" --burst "$burst" --aborts "$a" --timeout 60 "$@" \
+        >"$BENCH_TMP/$name-$n-$r.txt" || echo "$name: harness failed" >&2
 }
 
+# Rounds alternate the two servers, so that both see the same share of the machine's noise.
 for n in $streams; do
     burst=$((target / n))
     [ "$burst" -lt 20 ] && burst=20
-
-    nginx_start "nchan-$n" "
+    for r in $(seq "$rounds"); do
+        nginx_start "nchan-$n-$r" "
         location = /pub { nchan_publisher; nchan_channel_id bench; }
         location = /sub {
             nchan_subscriber eventsource;
             nchan_channel_id bench;
             nchan_subscriber_first_message newest;
+            access_log $BENCH_TMP/nchan-$n-$r/access.log; # a line as each subscriber is freed
         }
         location = /status { nchan_stub_status; }"
-    run_one nchan "$n" --url "http://127.0.0.1:$NGINX_PORT/sub" \
-        --pub-url "http://127.0.0.1:$NGINX_PORT/pub" \
-        --count-url "http://127.0.0.1:$NGINX_PORT/status" --count-key subscribers \
-        --rss-pid "$NGINX_WORKER" --term-pid "$NGINX_PID"
-    bench_stop "$NGINX_PID"
+        run_one nchan "$n" "$r" --url "http://127.0.0.1:$NGINX_PORT/sub" \
+            --pub-url "http://127.0.0.1:$NGINX_PORT/pub" \
+            --count-url "http://127.0.0.1:$NGINX_PORT/status" --count-key subscribers \
+            --release-log "$BENCH_TMP/nchan-$n-$r/access.log" --release-match "GET /sub" \
+            --rss-pid "$NGINX_WORKER" --term-pid "$NGINX_PID"
+        bench_stop "$NGINX_PID"
 
-    if [ "$ft_ok" = 1 ]; then
-        db="$BENCH_TMP/ft-$n/flowtrack.db"
+        [ "$ft_ok" = 1 ] || continue
+        db="$BENCH_TMP/ft-$n-$r/flowtrack.db"
         mkdir -p "$(dirname "$db")"
         "$FT_BIN" --db "$db" create --slug bench 'Bench tracker' >/dev/null
-        if flowtrack_start "flowtrack-$n" "$FT_BIN" "$db" --max-streams $((n + 1000)); then
-            run_one flowtrack "$n" --url "$FT_URL/api/trackers/bench/events" \
+        if flowtrack_start "flowtrack-$n-$r" "$FT_BIN" "$db" --max-streams $((n + 1000)); then
+            run_one flowtrack "$n" "$r" --url "$FT_URL/api/trackers/bench/events" \
                 --pub-url "$FT_URL/api/trackers/bench/items" --pub-json \
                 --count-url "$FT_URL/metrics" --count-key flowtrack_streams_open \
-                --release-log "$BENCH_TMP/flowtrack-$n.log" --release-match stream_end \
+                --release-log "$BENCH_TMP/flowtrack-$n-$r.log" --release-match stream_end \
                 --rss-pid "$FT_PID" --term-pid "$FT_PID"
             st=0
             bench_reap "$FT_PID" 10 || st=$?
-            echo "flowtrack serve exit status after SIGTERM: $st" >&2
-            echo "$st" >"$BENCH_TMP/flowtrack-$n.exit"
+            [ "$st" = 0 ] || echo "warning: flowtrack serve exited with status $st after SIGTERM"
         fi
         bench_stop "$FT_PID"
-    fi
+    done
 done
 
 # ---- report --------------------------------------------------------------------------
 
-val() { # val NAME N KEY
-    local f="$BENCH_TMP/$1-$2.txt"
+val() { # val NAME N KEY: from the first round
+    local f="$BENCH_TMP/$1-$2-1.txt"
     [ -f "$f" ] && awk -v k="$3" '$1 == k { print $2; found = 1; exit } END { if (!found) print "-" }' "$f" ||
         echo "-"
+}
+all() { # all NAME N KEY: the numeric values of every round, one per line
+    local r f
+    for r in $(seq "$rounds"); do
+        f="$BENCH_TMP/$1-$2-$r.txt"
+        [ -f "$f" ] && awk -v k="$3" '$1 == k && $2 ~ /^[0-9.]+$/ { print $2; exit }' "$f"
+    done
+    return 0
+}
+med() { # med NAME N KEY: median over the rounds, or "-"
+    all "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'
+}
+range() { # range NAME N KEY: min-max over the rounds
+    all "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR > 1) printf "%s-%s", a[1], a[NR]; else print "-" }'
 }
 ratio() { # ratio A B: A/B to two decimals, or "-"
     awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }'
@@ -112,26 +133,30 @@ ms() {
 }
 
 echo
-echo "Fan-out and memory (deliveries/s: burst of events published back to back; memory: RSS slope"
-echo "from N/10 to N idle streams; harness CPU: sseload's own CPU during the burst, 100% = one core)"
+echo "Fan-out and memory: medians of $rounds round(s) (deliveries/s: a burst of events published back"
+echo "to back, range over the rounds in brackets; memory: RSS slope from N/10 to N idle streams;"
+echo "harness CPU: sseload's own CPU during the burst, 100% = one core)"
 echo
 echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | harness CPU nchan / ft |"
 echo "|---|---|---|---|---|---|---|---|"
 for n in $streams; do
-    dn=$(val nchan "$n" deliveries_per_s)
-    df=$(val flowtrack "$n" deliveries_per_s)
-    mn=$(val nchan "$n" bytes_per_stream)
-    mf=$(val flowtrack "$n" bytes_per_stream)
-    echo "| $n | $dn | $df | $(ratio "$df" "$dn") | $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
-        "$(val nchan "$n" harness_cpu_pct)% / $(val flowtrack "$n" harness_cpu_pct)% |"
+    dn=$(med nchan "$n" deliveries_per_s)
+    df=$(med flowtrack "$n" deliveries_per_s)
+    mn=$(med nchan "$n" bytes_per_stream)
+    mf=$(med flowtrack "$n" bytes_per_stream)
+    echo "| $n | $dn ($(range nchan "$n" deliveries_per_s)) | $df ($(range flowtrack "$n" deliveries_per_s))" \
+        "| $(ratio "$df" "$dn") | $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
+        "$(med nchan "$n" harness_cpu_pct)% / $(med flowtrack "$n" harness_cpu_pct)% |"
 done
 echo
-echo "Latency and lifecycle (ms; latency: events published 50 ms apart, every stream's delivery;"
-echo "release: one idle stream closed by the client among N, until the server's open-stream count"
-echo "drops (nchan_stub_status subscribers, flowtrack_streams_open) or flowtrack logs stream_end)"
+echo "Latency and lifecycle (ms; first round, SIGTERM to exit: median of the rounds; latency: events"
+echo "published 50 ms apart, every stream's delivery; burst latency: during the burst above;"
+echo "release: one idle stream closed by the client among N, until the server logs its end (nginx"
+echo "access log line, flowtrack stream_end line), in brackets until its open-stream count drops"
+echo "(nchan_stub_status subscribers, flowtrack_streams_open in /metrics), polled after the log line)"
 echo
-echo "| N | latency p50/p99 nchan | latency p50/p99 flowtrack | burst latency p50/p99 nchan | burst latency p50/p99 flowtrack | release p99 RST/FIN nchan | release p99 RST/FIN flowtrack | release p99 RST/FIN flowtrack (log line) | connect all N nchan / ft | SIGTERM to exit nchan | SIGTERM to exit flowtrack |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| N | latency p50/p99 nchan | latency p50/p99 flowtrack | burst latency p50/p99 nchan | burst latency p50/p99 flowtrack | release p99 RST/FIN nchan (counter) | release p99 RST/FIN flowtrack (counter) | connect all N nchan / ft | SIGTERM to exit nchan | SIGTERM to exit flowtrack |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in $streams; do
     row="| $n"
     for s in nchan flowtrack; do
@@ -141,18 +166,18 @@ for n in $streams; do
         row+=" | $(ms "$(val $s "$n" burst_latency_p50_ms)") / $(ms "$(val $s "$n" burst_latency_p99_ms)")"
     done
     for s in nchan flowtrack; do
-        row+=" | $(ms "$(val $s "$n" release_rst_p99_ms)") / $(ms "$(val $s "$n" release_fin_p99_ms)")"
+        row+=" | $(ms "$(val $s "$n" release_log_rst_p99_ms)") / $(ms "$(val $s "$n" release_log_fin_p99_ms)")"
+        row+=" ($(ms "$(val $s "$n" release_rst_p99_ms)") / $(ms "$(val $s "$n" release_fin_p99_ms)"))"
     done
-    row+=" | $(ms "$(val flowtrack "$n" release_log_rst_p99_ms)") / $(ms "$(val flowtrack "$n" release_log_fin_p99_ms)")"
-    row+=" | $(ms "$(val nchan "$n" connect_all_ms)") / $(ms "$(val flowtrack "$n" connect_all_ms)")"
+    row+=" | $(ms "$(med nchan "$n" connect_all_ms)") / $(ms "$(med flowtrack "$n" connect_all_ms)")"
     for s in nchan flowtrack; do
-        row+=" | $(ms "$(val $s "$n" shutdown_exit_ms)")"
+        row+=" | $(ms "$(med $s "$n" shutdown_exit_ms)")"
     done
     echo "$row |"
 done
 echo
 # Anything that did not go as asked is worth a look before quoting a figure.
-for f in "$BENCH_TMP"/*-*.txt; do
+for f in "$BENCH_TMP"/*-*-*.txt; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .txt)
     open=$(awk '$1 == "streams_open" { print $2 }' "$f")
