@@ -135,17 +135,22 @@ ms() {
 echo
 echo "Fan-out and memory: medians of $rounds round(s) (deliveries/s: a burst of events published back"
 echo "to back, range over the rounds in brackets; memory: RSS slope from N/10 to N idle streams;"
-echo "harness CPU: sseload's own CPU during the burst, 100% = one core)"
+echo "server CPU per delivery: the server process's CPU time during the burst over its deliveries,"
+echo "less sensitive to other load than deliveries/s; harness CPU: sseload's own CPU during the"
+echo "burst, 100% = one core)"
 echo
-echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | harness CPU nchan / ft |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | server CPU µs/delivery nchan / ft (ratio nchan/ft) | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | harness CPU nchan / ft |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for n in $streams; do
     dn=$(med nchan "$n" deliveries_per_s)
     df=$(med flowtrack "$n" deliveries_per_s)
     mn=$(med nchan "$n" bytes_per_stream)
     mf=$(med flowtrack "$n" bytes_per_stream)
+    cn=$(med nchan "$n" server_cpu_us_per_delivery)
+    cf=$(med flowtrack "$n" server_cpu_us_per_delivery)
     echo "| $n | $dn ($(range nchan "$n" deliveries_per_s)) | $df ($(range flowtrack "$n" deliveries_per_s))" \
-        "| $(ratio "$df" "$dn") | $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
+        "| $(ratio "$df" "$dn") | $cn / $cf ($(ratio "$cn" "$cf"))" \
+        "| $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
         "$(med nchan "$n" harness_cpu_pct)% / $(med flowtrack "$n" harness_cpu_pct)% |"
 done
 echo

@@ -12,7 +12,7 @@
  *      the event as "sseload:t=<ns>:k=<index>" and the receiver parses it back.
  *   3. fan-out: --burst M events published back to back on one keep-alive connection, each
  *      POST waiting for its response; deliveries per second = deliveries / (last delivery -
- *      first publish).
+ *      first publish), and the server's CPU time (/proc/PID/stat of --rss-pid) per delivery.
  *   4. release: --aborts K idle streams closed abruptly (RST, SO_LINGER 0) and K closed
  *      cleanly (FIN), one at a time; each is timed until the server's open-stream count
  *      (--count-url, a line "KEY <n>" or "KEY: <n>") drops below its value before the close.
@@ -170,6 +170,25 @@ static long long rss_bytes(pid_t pid)
     }
     fclose(f);
     return kib < 0 ? -1 : kib * 1024;
+}
+
+/* CPU time (user + system) a process has used, in seconds, or -1. */
+static double proc_cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* Fields 14 and 15 (utime, stime) follow the ")" that ends the command name. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static double cpu_seconds(void)
@@ -1299,6 +1318,7 @@ int main(int argc, char **argv)
         if (burst) {
             unsigned streams = g.alive;
             double cpu0 = cpu_seconds();
+            double scpu0 = rss_pid ? proc_cpu_seconds(rss_pid) : -1;
             uint64_t marked0 = g.marked;
             publish_phase(p, paced, burst, false, now_ns() + phase_ns, 10000);
             uint64_t got = g.phase_marked;
@@ -1313,6 +1333,12 @@ int main(int argc, char **argv)
             put("burst_publish_ms", "%.1f", (double)(p->t_last - p->t_first) / 1e6);
             put("deliveries_per_s", "%.0f", (double)got / el);
             put("harness_cpu_pct", "%.0f", 100.0 * (cpu_seconds() - cpu0) / el);
+            double scpu1 = rss_pid ? proc_cpu_seconds(rss_pid) : -1;
+            if (scpu0 >= 0 && scpu1 >= 0 && got) {
+                /* Less sensitive to other load on the machine than deliveries per second. */
+                put("server_cpu_pct", "%.0f", 100.0 * (scpu1 - scpu0) / el);
+                put("server_cpu_us_per_delivery", "%.2f", (scpu1 - scpu0) * 1e6 / (double)got);
+            }
             put_pcts("burst_latency", g.samples, g.nsamples);
         }
         free(g.samples);
