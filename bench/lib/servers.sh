@@ -20,7 +20,7 @@ bench_init() {
 # Waits at most $2 seconds (default 5) for a process started here to exit, then sends it
 # SIGKILL; forgets it and returns its exit status.
 bench_reap() {
-    local pid=$1 limit=${2:-5} i st=0 rest=()
+    local pid=$1 limit=${2:-5} i st=0
     for i in $(seq $((limit * 10))); do
         kill -0 "$pid" 2>/dev/null || break
         [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break # exited, not reaped
@@ -28,11 +28,17 @@ bench_reap() {
     done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || st=$?
-    for i in "${BENCH_PIDS[@]}"; do
-        [ "$i" = "$pid" ] || rest+=("$i")
+    bench_forget "$pid"
+    return "$st"
+}
+
+# Drops a reaped process from the list that bench_cleanup stops.
+bench_forget() {
+    local i rest=()
+    for i in ${BENCH_PIDS[@]+"${BENCH_PIDS[@]}"}; do
+        [ "$i" = "$1" ] || rest+=("$i")
     done
     BENCH_PIDS=(${rest[@]+"${rest[@]}"})
-    return "$st"
 }
 
 # Stops a process started here: SIGTERM, then SIGKILL after 5 s.

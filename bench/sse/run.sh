@@ -58,8 +58,15 @@ run_one() {
     shift 3
     [ "$r" = 1 ] || { p=0; a=0; }
     echo "== $name, $n streams, round $r" >&2
+    # In the background and waited for, so that a signal to this script stops it at once.
     "$SSELOAD" -n "$n" --paced "$p" --burst "$burst" --aborts "$a" --timeout 60 "$@" \
-        >"$BENCH_TMP/$name-$n-$r.txt" || echo "$name: harness failed" >&2
+        >"$BENCH_TMP/$name-$n-$r.txt" &
+    local pid=$!
+    BENCH_PIDS+=("$pid")
+    local st=0
+    wait "$pid" || st=$? # sseload bounds every phase itself
+    bench_forget "$pid"
+    [ "$st" = 0 ] || echo "warning: $name, $n streams, round $r: the harness failed ($st)"
 }
 
 # Rounds alternate the two servers, so that both see the same share of the machine's noise.
