@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-asan test test-plain test-asan demo install bench format clean
+.PHONY: all deps build build-asan test test-plain test-asan demo install bench bench-sse bench-http format clean
 
 all: build
 
@@ -49,6 +49,13 @@ install: build-release
 bench: build-release
 	@bash scripts/install-deps.sh --bench
 	@bash bench/cli/run.sh
+
+# SSE fan-out and HTTP reads, each beside nginx (docs/benchmarks.md). QUICK=1 for short runs.
+bench-sse:
+	@bash bench/sse/run.sh
+
+bench-http:
+	@bash bench/http/run.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

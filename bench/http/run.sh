@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # HTTP reads: wrk on GET /api/trackers/bench of `flowtrack serve` beside nginx serving the
 # same JSON bytes as a static file (one worker), same connections and duration, same run.
-# Rounds alternate nginx and flowtrack; the medians and their ratio are printed.
+# Rounds alternate nginx and flowtrack; the medians and their ratio are printed, and the
+# server's CPU time per request (from /proc/PID/stat), which says more when the client (one wrk
+# thread on a 2-CPU machine) rather than the server is the limit, as it can be for nginx.
 #
 # Environment: QUICK=1 for a short run; WRK_THREADS (1), WRK_CONNS (50), WRK_DURATION (10s,
 # 3s when QUICK), ROUNDS (3, 1 when QUICK); FLOWTRACK=/path/to/flowtrack to use a given binary
@@ -60,10 +62,24 @@ echo "document: $(wc -c <"$www/bench") bytes of JSON; wrk -t$threads -c$conns -d
     "$rounds round(s), nginx then flowtrack in each"
 echo
 
-# run_wrk NAME URL ROUND: requests per second, raw output kept in the temp dir
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run_wrk NAME URL ROUND PID: requests per second; the server's CPU time per request goes to
+# $BENCH_TMP/cpu-NAME-ROUND; raw output kept in the temp dir
 run_wrk() {
-    local out="$BENCH_TMP/wrk-$1-$3.txt"
-    wrk -t"$threads" -c"$conns" -d"$duration" --latency "$2" >"$out" 2>&1 || true
+    local out="$BENCH_TMP/wrk-$1-$3.txt" c0 c1 n
+    c0=$(cpu_ticks "$4")
+    wrk -t"$threads" -c"$conns" -d"$duration" --latency "$2" >"$out" 2>&1 &
+    local pid=$!
+    BENCH_PIDS+=("$pid")
+    wait "$pid" || true # in the background so that a signal to this script stops it at once
+    bench_forget "$pid"
+    c1=$(cpu_ticks "$4")
+    n=$(awk '/requests in/ { print $1 }' "$out")
+    awk -v d=$((c1 - c0)) -v hz="$hz" -v n="${n:-0}" \
+        'BEGIN { if (n > 0) printf "%.1f\n", d / hz * 1e6 / n; else print "-" }' >"$BENCH_TMP/cpu-$1-$3"
     if grep -q 'Non-2xx or 3xx responses' "$out"; then
         echo "warning: $1: $(grep 'Non-2xx or 3xx responses' "$out")" >&2
     fi
@@ -73,9 +89,10 @@ run_wrk() {
 rps_ng=()
 rps_ft=()
 for r in $(seq "$rounds"); do
-    a=$(run_wrk nginx "$url_ng" "$r")
-    b=$(run_wrk flowtrack "$url_ft" "$r")
-    echo "round $r: nginx $a req/s, flowtrack $b req/s"
+    a=$(run_wrk nginx "$url_ng" "$r" "$NGINX_WORKER")
+    b=$(run_wrk flowtrack "$url_ft" "$r" "$FT_PID")
+    echo "round $r: nginx $a req/s ($(cat "$BENCH_TMP/cpu-nginx-$r") µs CPU each)," \
+        "flowtrack $b req/s ($(cat "$BENCH_TMP/cpu-flowtrack-$r") µs CPU each)"
     rps_ng+=("${a:-0}")
     rps_ft+=("${b:-0}")
 done
@@ -84,12 +101,20 @@ p99() { awk '$1 == "99%" { print $2 }' "$1"; }
 m_ng=$(median "${rps_ng[@]}")
 m_ft=$(median "${rps_ft[@]}")
 echo
-echo "| server | req/s (median of $rounds) | p99 latency (last round) |"
-echo "|---|---|---|"
-echo "| nginx static file | $m_ng | $(p99 "$BENCH_TMP/wrk-nginx-$rounds.txt") |"
-echo "| flowtrack serve | $m_ft | $(p99 "$BENCH_TMP/wrk-flowtrack-$rounds.txt") |"
+mapfile -t cpus_ng < <(cat "$BENCH_TMP"/cpu-nginx-*)
+mapfile -t cpus_ft < <(cat "$BENCH_TMP"/cpu-flowtrack-*)
+c_ng=$(median "${cpus_ng[@]}")
+c_ft=$(median "${cpus_ft[@]}")
+echo "| server | req/s (median of $rounds) | server CPU µs per request (median) | p99 latency (last round) |"
+echo "|---|---|---|---|"
+echo "| nginx static file | $m_ng | $c_ng | $(p99 "$BENCH_TMP/wrk-nginx-$rounds.txt") |"
+echo "| flowtrack serve | $m_ft | $c_ft | $(p99 "$BENCH_TMP/wrk-flowtrack-$rounds.txt") |"
 echo
-awk -v a="$m_ft" -v b="$m_ng" 'BEGIN { if (b > 0) printf "flowtrack / nginx: %.0f%% (goal: at least 50%%)\n", 100 * a / b }'
+awk -v a="$m_ft" -v b="$m_ng" -v ca="$c_ft" -v cb="$c_ng" 'BEGIN {
+    if (b > 0) printf "flowtrack / nginx: %.0f%% of the requests per second (goal: at least 50%%)", 100 * a / b
+    if (ca > 0) printf "; %.0f%% of the requests per CPU-second", 100 * cb / ca
+    print ""
+}'
 if [ -n "${BENCH_KEEP:-}" ]; then
     echo "raw results and logs: $BENCH_TMP"
 fi
