@@ -143,11 +143,11 @@ echo
 echo "Fan-out and memory: medians of $rounds round(s) (deliveries/s: a burst of events published back"
 echo "to back, range over the rounds in brackets; memory: RSS slope from N/10 to N idle streams;"
 echo "server CPU per delivery: the server process's CPU time during the burst over its deliveries,"
-echo "less sensitive to other load than deliveries/s; harness CPU: sseload's own CPU during the"
-echo "burst, 100% = one core)"
+echo "less sensitive to other load than deliveries/s; CPU: the server's CPU during the burst, the"
+echo "time it was runnable but waiting for a CPU (other load), and sseload's own CPU, 100% = one core)"
 echo
-echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | server CPU µs/delivery nchan / ft (ratio nchan/ft) | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | harness CPU nchan / ft |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| N | deliveries/s nchan | deliveries/s flowtrack | ratio ft/nchan | server CPU µs/delivery nchan / ft (ratio nchan/ft) | KiB/stream nchan | KiB/stream flowtrack | ratio ft/nchan | server CPU / server waiting for a CPU / harness CPU, nchan | same, flowtrack |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in $streams; do
     dn=$(med nchan "$n" deliveries_per_s)
     df=$(med flowtrack "$n" deliveries_per_s)
@@ -158,7 +158,8 @@ for n in $streams; do
     echo "| $n | $dn ($(range nchan "$n" deliveries_per_s)) | $df ($(range flowtrack "$n" deliveries_per_s))" \
         "| $(ratio "$df" "$dn") | $cn / $cf ($(ratio "$cn" "$cf"))" \
         "| $(kib "$mn") | $(kib "$mf") | $(ratio "$mf" "$mn") |" \
-        "$(med nchan "$n" harness_cpu_pct)% / $(med flowtrack "$n" harness_cpu_pct)% |"
+        "$(med nchan "$n" server_cpu_pct)% / $(med nchan "$n" server_runqueue_wait_pct)% / $(med nchan "$n" harness_cpu_pct)% |" \
+        "$(med flowtrack "$n" server_cpu_pct)% / $(med flowtrack "$n" server_runqueue_wait_pct)% / $(med flowtrack "$n" harness_cpu_pct)% |"
 done
 echo
 echo "Latency and lifecycle (ms; first round, SIGTERM to exit: median of the rounds; latency: events"

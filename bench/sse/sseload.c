@@ -191,6 +191,20 @@ static double proc_cpu_seconds(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* Time the process's main thread has spent runnable but waiting for a CPU, in seconds, or -1. */
+static double proc_wait_seconds(pid_t pid)
+{
+    char path[64];
+    unsigned long long run, wait;
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return n == 2 ? (double)wait / 1e9 : -1;
+}
+
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -1319,6 +1333,7 @@ int main(int argc, char **argv)
             unsigned streams = g.alive;
             double cpu0 = cpu_seconds();
             double scpu0 = rss_pid ? proc_cpu_seconds(rss_pid) : -1;
+            double swait0 = rss_pid ? proc_wait_seconds(rss_pid) : -1;
             uint64_t marked0 = g.marked;
             publish_phase(p, paced, burst, false, now_ns() + phase_ns, 10000);
             uint64_t got = g.phase_marked;
@@ -1339,6 +1354,9 @@ int main(int argc, char **argv)
                 put("server_cpu_pct", "%.0f", 100.0 * (scpu1 - scpu0) / el);
                 put("server_cpu_us_per_delivery", "%.2f", (scpu1 - scpu0) * 1e6 / (double)got);
             }
+            double swait1 = rss_pid ? proc_wait_seconds(rss_pid) : -1;
+            if (swait0 >= 0 && swait1 >= 0) /* how much other load held the server back */
+                put("server_runqueue_wait_pct", "%.0f", 100.0 * (swait1 - swait0) / el);
             put_pcts("burst_latency", g.samples, g.nsamples);
         }
         free(g.samples);
