@@ -28,6 +28,11 @@ conns=${WRK_CONNS:-50}
 bench_build_sseload >/dev/null # bench_free_port uses it
 FT_BIN=$(bench_build_flowtrack)
 
+if ! "$FT_BIN" help serve >/dev/null 2>&1; then
+    echo "flowtrack has no 'serve' command: nothing to measure" >&2
+    exit 1
+fi
+
 bench_machine
 echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //');" \
     "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
