@@ -162,8 +162,8 @@ static size_t rtrim_len(const char *s, size_t n)
 
 static int is_header_field(const char *c, size_t cn)
 {
-    static const char *const f[] = {"Started:", "Owner:", "Objective:"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const f[] = {"Started:", "Status:", "Owner:", "Objective:"};
+    for (size_t i = 0; i < 4; i++) {
         size_t n = strlen(f[i]);
         if (cn >= n && memcmp(c, f[i], n) == 0)
             return 1;
@@ -361,7 +361,7 @@ static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
         if (m->depth) {
             struct node *it = m->stack[m->depth - 1];
             if (it->text.len)
-                ft_buf_addc(&it->text, '\n');
+                ft_buf_adds(&it->text, "\n\n");
             ft_buf_add(&it->text, m->cur.buf, m->cur.len);
             if (!it->line)
                 it->line = m->cur_line;
@@ -580,6 +580,14 @@ static int read_header(struct outline *o, struct ft_tracker *t, struct ft_err *e
             free(d);
             if (rc)
                 return rc;
+        } else if ((v = after_label(f->text.buf, "Status"))) {
+            char *st = ft_text_norm(v);
+            int bad = strcmp(st, "open") != 0 && strcmp(st, "resolved") != 0;
+            t->status = strcmp(st, "resolved") == 0 ? FT_STATUS_RESOLVED : FT_STATUS_OPEN;
+            free(st);
+            if (bad)
+                return ft_err_set(err, FT_EINVAL, "line %d: status must be open or resolved",
+                                  f->line);
         } else if ((v = after_label(f->text.buf, "Owner"))) {
             set_norm(&t->owner, v);
         } else if ((v = after_label(f->text.buf, "Objective"))) {

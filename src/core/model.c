@@ -212,6 +212,19 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
         return ft_err_set(err, FT_EINVAL, "title is required");
     if (!one_line(t->title) || !one_line(t->org))
         return ft_err_set(err, FT_EINVAL, "title and organisation must be one line");
+    /* The text layout reads these as header fields or headings: keep them apart. */
+    static const char *const reserved[] = {"Started:", "Status:", "Owner:", "Objective:"};
+    static const char *const headings[] = {"Ground Rules for Agents", "Workflow",
+                                           "Progress Tracker", "Notes & Follow-Ups"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strncmp(t->title, reserved[i], strlen(reserved[i])) == 0 ||
+            strncmp(t->org, reserved[i], strlen(reserved[i])) == 0 ||
+            strcmp(t->title, headings[i]) == 0 || strcmp(t->org, headings[i]) == 0)
+            return ft_err_set(err, FT_EINVAL,
+                              "title and organisation may not start with '%s' or be a section "
+                              "heading",
+                              reserved[i]);
+    }
     if (*t->started && !ft_date_valid(t->started))
         return ft_err_set(err, FT_EINVAL, "started: '%s' is not a date YYYY-MM-DD", t->started);
     if (t->repro_timeout_ms < 0)

@@ -210,6 +210,8 @@ static int render_text(const struct ft_tracker *t, struct ft_buf *out, int numbe
         putf(&x, "Id: %s (%lld)   Status: %s\n", t->slug, (long long)t->id,
              t->status == FT_STATUS_RESOLVED ? "resolved" : "open");
     putf(&x, "Started: %s\n", *t->started ? t->started : FT_NO_DATE);
+    if (!numbered && t->status == FT_STATUS_RESOLVED)
+        put(&x, "Status: resolved\n");
     put(&x, "Owner: ");
     put_field(&x, t->owner, 2);
     put(&x, "\nObjective: ");
@@ -378,6 +380,8 @@ int ft_render_md(const struct ft_tracker *t, struct ft_buf *out)
     md_text(&x, t->title, 0);
     put(&x, "\n\n");
     md_label_item(&x, 0, "Started", *t->started ? t->started : FT_NO_DATE);
+    if (t->status == FT_STATUS_RESOLVED)
+        md_label_item(&x, 0, "Status", "resolved");
     md_label_item(&x, 0, "Owner", t->owner);
     md_label_item(&x, 0, "Objective", t->objective);
 
