@@ -410,7 +410,8 @@ static void test_refusals(void **state)
     const char *trunc = "T\n\nStarted: YYYY-MM-DD\nOwner: me\n\n\nGround Rules for Agents\n\n"
                         "  1. a rule\n\nWorkflow\n\n  1. Step: do it\n";
     expect_error(trunc, strlen(trunc), FT_EINVAL, "line 13: unexpected end of input");
-    expect_error("T\n\nStarted: 2026-02-30\n", 21, FT_EINVAL, "line 3: '2026-02-30' is not a date");
+    const char *baddate = "T\n\nStarted: 2026-02-30\n";
+    expect_error(baddate, strlen(baddate), FT_EINVAL, "line 3: '2026-02-30' is not a date");
     const char bin[] = "T\n\nStarted: \x00\x01\x02\xff\n";
     expect_error(bin, sizeof(bin) - 1, FT_EINVAL, "line 3: not valid UTF-8");
     const char *badhead = "T\n\nStarted: YYYY-MM-DD\n\nGround Rules for Agents\n\n  1. r\n\nWhat\n";
