@@ -64,7 +64,7 @@ int cmd_help(int argc, char **argv, struct ft_ctx *ctx)
         usage(stdout);
         return 0;
     }
-    const struct cli_cmd *c = cli_find(argv[1]);
+    const struct cli_cmd *c = cli_find(strcmp(argv[1], "--help") == 0 ? "help" : argv[1]);
     if (!c)
         return cli_failf(FT_EXIT_USAGE, "no command '%s'; see 'flowtrack --help'", argv[1]);
     fputs(c->help, stdout);

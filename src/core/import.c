@@ -325,7 +325,8 @@ static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
         m->cur_line = 0;
         return 0;
     default:
-        return md_fail(m, 0, "only headings, paragraphs and lists are allowed");
+        md_fail(m, 0, "only headings, paragraphs and lists are allowed");
+        return 0; /* keep parsing until a text callback gives the line */
     }
 }
 
@@ -466,6 +467,11 @@ static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void 
 {
     struct mdp *m = ud;
     int *line;
+    if (m->err_msg) { /* a block refused on entry: its first text gives the line */
+        if (!m->err_line)
+            m->err_line = md_line_of(m, text);
+        return 0;
+    }
     struct ft_buf *b = md_target(m, &line);
     if (!b)
         return md_fail(m, md_line_of(m, text), "text outside a heading, paragraph or list");
