@@ -225,22 +225,17 @@ int cli_tracker(struct ft_ctx *ctx)
         if (rc)
             return rc;
     } else {
-        json_t *list;
-        if ((rc = ft_store_tracker_list(ctx->st, &list, &err)))
+        int n;
+        if ((rc = ft_store_tracker_single(ctx->st, &ctx->tid, &n, &err)))
             return cli_fail(ctx, &err);
-        size_t n = json_array_size(list);
-        if (n == 1)
-            ctx->tid = json_integer_value(json_object_get(json_array_get(list, 0), "id"));
-        json_decref(list);
         if (n == 0)
             return cli_failf(FT_EXIT_NOTFOUND,
                              "the store has no tracker yet: 'flowtrack create TITLE' or "
                              "'flowtrack import FILE'");
         if (n > 1)
             return cli_failf(FT_EXIT_USAGE,
-                             "%zu trackers and no default: give -t SLUG, or set one with "
-                             "'flowtrack use SLUG'",
-                             n);
+                             "several trackers and no default: give -t SLUG, or set one with "
+                             "'flowtrack use SLUG'");
     }
     return 0;
 }

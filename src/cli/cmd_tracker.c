@@ -340,7 +340,9 @@ int cmd_show(int argc, char **argv, struct ft_ctx *ctx)
         fmt = ctx->json ? FT_FMT_JSON : FT_FMT_VIEW;
     if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
         return rc;
-    if ((rc = ft_store_tracker_load(ctx->st, ctx->tid, &t, &err)))
+    /* item state-change times appear only in JSON */
+    if ((rc = ft_store_tracker_load_ex(ctx->st, ctx->tid, fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0,
+                                       &t, &err)))
         return cli_fail(ctx, &err);
     struct ft_buf b;
     ft_buf_init(&b, 0);

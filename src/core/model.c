@@ -132,17 +132,25 @@ void ft_tracker_free(struct ft_tracker *t)
     free(t);
 }
 
-struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
+struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *title, char *text,
+                                 char *detail, char *date)
 {
     struct ft_entry_list *l = &t->lists[kind];
     ft_xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
     struct ft_entry *e = &l->v[l->n++];
     memset(e, 0, sizeof(*e));
     e->kind = kind;
-    e->title = ft_xstrdup("");
-    e->text = ft_xstrdup("");
-    e->detail = ft_xstrdup("");
-    e->date = ft_xstrdup("");
+    e->title = title;
+    e->text = text;
+    e->detail = detail;
+    e->date = date;
+    return e;
+}
+
+struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
+{
+    struct ft_entry *e = ft_tracker_push(t, kind, ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""),
+                                         ft_xstrdup(""));
     if (kind == FT_K_ITEM)
         e->state = FT_ST_PENDING;
     return e;

@@ -114,6 +114,9 @@ struct ft_tracker *ft_tracker_new(void);
 void ft_tracker_free(struct ft_tracker *t);
 /* Append a new empty entry of `kind` and return it (owned by t). */
 struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind);
+/* Append an entry taking ownership of its four strings (none may be NULL). */
+struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *title, char *text,
+                                 char *detail, char *date);
 /* Append an empty run and return it (owned by t). */
 struct ft_run *ft_tracker_add_run(struct ft_tracker *t);
 /* Release an entry's strings (not the entry itself). */

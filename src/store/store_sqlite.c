@@ -316,9 +316,13 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
         goto fail;
     }
     if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA foreign_keys = ON",
+                           "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
+    /* Keep the WAL file after close: each short-lived CLI process would
+     * otherwise create and delete it again. */
+    int persist = 1;
+    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (version < FT_SCHEMA_VERSION && (rc = migrate(st, version, err)))
         goto fail;
     *out = st;
@@ -465,6 +469,23 @@ int ft_store_tracker_find(struct ft_store *st, const char *ref, int64_t *id, str
     if (rc != SQLITE_DONE)
         return db_err(st, err, "find tracker");
     return ft_err_set(err, FT_ENOTFOUND, "no tracker '%s'", ref);
+}
+
+static const char SQL_FIRST_TWO[] = "SELECT id FROM trackers ORDER BY id LIMIT 2";
+
+int ft_store_tracker_single(struct ft_store *st, int64_t *id, int *count, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(st, SQL_FIRST_TWO, err);
+    if (!s)
+        return FT_EIO;
+    int rc;
+    *count = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((*count)++ == 0)
+            *id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_err(st, err, "list trackers");
 }
 
 static const char SQL_LIST[] =
@@ -853,23 +874,29 @@ static const char SQL_ENTRIES_ALL[] =
     " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
     " WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
 
-static void entry_from_row(sqlite3_stmt *s, struct ft_entry *e, enum ft_kind kind, int *pos)
+/* Fill e's numbers and times from a row (strings are read by the caller). */
+static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
 {
-    e->kind = kind;
     e->id = sqlite3_column_int64(s, 0);
     e->num = sqlite3_column_int(s, 1);
     if (pos)
         *pos = sqlite3_column_int(s, 2);
-    ft_set_str(&e->title, col_text(s, 3));
-    ft_set_str(&e->text, col_text(s, 4));
     e->state = sqlite3_column_int(s, 5);
-    ft_set_str(&e->detail, col_text(s, 6));
-    ft_set_str(&e->date, col_text(s, 7));
     e->run_id = sqlite3_column_int64(s, 8);
     e->created_at = sqlite3_column_int64(s, 9);
     e->updated_at = sqlite3_column_int64(s, 10);
     e->state_at = sqlite3_column_int64(s, 11);
     e->run_num = sqlite3_column_int(s, 12);
+}
+
+static void entry_from_row(sqlite3_stmt *s, struct ft_entry *e, enum ft_kind kind, int *pos)
+{
+    e->kind = kind;
+    e->title = col_dup(s, 3);
+    e->text = col_dup(s, 4);
+    e->detail = col_dup(s, 6);
+    e->date = col_dup(s, 7);
+    entry_nums_from_row(s, e, pos);
 }
 
 static int entry_get(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
@@ -1095,14 +1122,63 @@ done:
 /* ---- whole tracker ------------------------------------------------------------------- */
 
 static const char SQL_CHANGES_ALL[] =
-    "SELECT c.entry_id, c.state, c.at FROM state_changes c JOIN entries e ON e.id = c.entry_id"
-    " WHERE e.tracker_id = ?1 AND e.kind = 2 ORDER BY e.pos, c.rowid";
+    "SELECT entry_id, state, at FROM state_changes WHERE entry_id IN"
+    " (SELECT id FROM entries WHERE tracker_id = ?1 AND kind = 2) ORDER BY entry_id, rowid";
 static const char SQL_RUNS_ALL[] =
     "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
     " log_truncated FROM runs WHERE tracker_id = ?1 ORDER BY num";
 
 int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
                           struct ft_err *err)
+{
+    return ft_store_tracker_load_ex(st, id, FT_LOAD_CHANGES, out, err);
+}
+
+static int cmp_entry_id(const void *a, const void *b)
+{
+    const struct ft_entry *x = *(const struct ft_entry *const *)a;
+    const struct ft_entry *y = *(const struct ft_entry *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Attach every item's state changes; they arrive ordered by item id. */
+static int load_changes(struct ft_store *st, struct ft_tracker *t, struct ft_err *err)
+{
+    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
+    if (!items->n)
+        return 0;
+    struct ft_entry **by_id = ft_xmalloc(items->n * sizeof(*by_id));
+    for (size_t i = 0; i < items->n; i++)
+        by_id[i] = &items->v[i];
+    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
+    sqlite3_stmt *s = stmt(st, SQL_CHANGES_ALL, err);
+    if (!s) {
+        free(by_id);
+        return FT_EIO;
+    }
+    sqlite3_bind_int64(s, 1, t->id);
+    size_t ii = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t eid = sqlite3_column_int64(s, 0);
+        while (ii < items->n && by_id[ii]->id < eid) {
+            ii++;
+            cap = 0;
+        }
+        if (ii == items->n || by_id[ii]->id != eid)
+            continue;
+        struct ft_entry *e = by_id[ii];
+        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
+        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
+        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    free(by_id);
+    return rc == SQLITE_DONE ? 0 : db_err(st, err, "load state changes");
+}
+
+int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct ft_tracker **out,
+                             struct ft_err *err)
 {
     struct ft_tracker *t = ft_tracker_new();
     int rc = header_load(st, id, t, err);
@@ -1118,8 +1194,9 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
         int kind = sqlite3_column_int(s, 13);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
-        struct ft_entry *e = ft_tracker_add(t, (enum ft_kind)kind);
-        entry_from_row(s, e, (enum ft_kind)kind, NULL);
+        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, col_dup(s, 3), col_dup(s, 4),
+                                             col_dup(s, 6), col_dup(s, 7));
+        entry_nums_from_row(s, e, NULL);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -1127,33 +1204,8 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
         goto fail;
     }
 
-    /* State changes arrive in item order, so one pass pairs them with the items. */
-    s = stmt(st, SQL_CHANGES_ALL, err);
-    if (!s) {
-        rc = FT_EIO;
+    if ((flags & FT_LOAD_CHANGES) && (rc = load_changes(st, t, err)))
         goto fail;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
-    size_t ii = 0, cap = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t eid = sqlite3_column_int64(s, 0);
-        while (ii < items->n && items->v[ii].id != eid) {
-            ii++;
-            cap = 0;
-        }
-        if (ii == items->n)
-            break;
-        struct ft_entry *e = &items->v[ii];
-        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
-        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
-        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = db_err(st, err, "load state changes");
-        goto fail;
-    }
 
     s = stmt(st, SQL_RUNS_ALL, err);
     if (!s) {
