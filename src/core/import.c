@@ -266,6 +266,9 @@ static int text_outline(const char *data, size_t len, struct outline *o, struct 
 struct mdp {
     struct outline *o;
     const char *input;
+    size_t input_len;
+    const char *line_ptr; /* md_line_of's cache: the last pointer asked and its line */
+    int line_no;
     struct ft_buf cur; /* text of the block being read */
     int cur_line;
     int block;         /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
@@ -279,14 +282,23 @@ struct mdp {
     const char *err_msg;
 };
 
+/*
+ * The line of a pointer into the input. md4c reports text mostly in input
+ * order, so counting resumes from the last answer; text that md4c made up
+ * itself (not inside the input) has no line: 0.
+ */
 static int md_line_of(struct mdp *m, const char *p)
 {
-    if (p < m->input)
+    if (p < m->input || p > m->input + m->input_len)
         return 0;
-    int line = 1;
-    for (const char *q = m->input; q < p; q++)
-        line += *q == '\n';
-    return line;
+    if (p < m->line_ptr) {
+        m->line_ptr = m->input;
+        m->line_no = 1;
+    }
+    for (const char *q = m->line_ptr; q < p; q++)
+        m->line_no += *q == '\n';
+    m->line_ptr = p;
+    return m->line_no;
 }
 
 static int md_fail(struct mdp *m, int line, const char *msg)
@@ -318,7 +330,7 @@ static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
     }
     case MD_BLOCK_H:
         m->hlevel = (int)((MD_BLOCK_H_DETAIL *)detail)->level;
-        /* fall through */
+        __attribute__((fallthrough));
     case MD_BLOCK_P:
         m->block = type;
         ft_buf_reset(&m->cur);
@@ -500,6 +512,9 @@ static int md_outline(const char *data, size_t len, struct outline *o, struct ft
     memset(&m, 0, sizeof(m));
     m.o = o;
     m.input = data;
+    m.input_len = len;
+    m.line_ptr = data;
+    m.line_no = 1;
     ft_buf_init(&m.cur, 0);
 
     MD_PARSER p;
