@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ft-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 status=0
-for bin in "$build"/fuzz_*; do
+for bin in "$(realpath "$build")"/fuzz_*; do
     name=$(basename "$bin" | sed 's/^fuzz_//')
     mkdir -p "$work/$name"
     cp "$root/tests/fuzz/corpus_$name/"* "$work/$name/" 2>/dev/null || true
