@@ -319,10 +319,6 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
                            "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
-    /* Keep the WAL file after close: each short-lived CLI process would
-     * otherwise create and delete it again. */
-    int persist = 1;
-    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (version < FT_SCHEMA_VERSION && (rc = migrate(st, version, err)))
         goto fail;
     *out = st;
