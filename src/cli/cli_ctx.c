@@ -41,7 +41,8 @@ int cli_failf(int exit_code, const char *fmt, ...)
 int cli_fail(struct ft_ctx *ctx, const struct ft_err *err)
 {
     (void)ctx;
-    return cli_failf(cli_exit_code(err->code), "%s", err->msg[0] ? err->msg : ft_code_name(err->code));
+    return cli_failf(cli_exit_code(err->code), "%s",
+                     err->msg[0] ? err->msg : ft_code_name(err->code));
 }
 
 int cli_usage(struct ft_ctx *ctx, const char *fmt, ...)
@@ -216,9 +217,9 @@ int cli_tracker(struct ft_ctx *ctx)
     if (ref) {
         rc = ft_store_tracker_find(ctx->st, ref, &ctx->tid, &err);
         if (rc && !ctx->tracker)
-            rc = cli_failf(FT_EXIT_NOTFOUND,
-                           "the default tracker '%s' no longer exists: pick one with 'flowtrack use'",
-                           ref);
+            rc = cli_failf(
+                FT_EXIT_NOTFOUND,
+                "the default tracker '%s' no longer exists: pick one with 'flowtrack use'", ref);
         else if (rc)
             rc = cli_fail(ctx, &err);
         free(ref);

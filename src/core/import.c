@@ -99,8 +99,9 @@ static int check_input(const char *data, size_t len, struct ft_err *err)
         if (i < len && data[i] != '\n')
             continue;
         if (i - start > FT_IMPORT_MAX_LINE)
-            return ft_err_set(err, FT_ETOOBIG, "line %d: line is %zu bytes, more than the limit of %u",
-                              line, i - start, FT_IMPORT_MAX_LINE);
+            return ft_err_set(err, FT_ETOOBIG,
+                              "line %d: line is %zu bytes, more than the limit of %u", line,
+                              i - start, FT_IMPORT_MAX_LINE);
         size_t bad;
         if (!ft_utf8_valid(data + start, i - start, &bad))
             return ft_err_set(err, FT_EINVAL,
@@ -271,7 +272,7 @@ struct mdp {
     int line_no;
     struct ft_buf cur; /* text of the block being read */
     int cur_line;
-    int block;         /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
+    int block; /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
     int hlevel;
     struct node *stack[16];
     int depth;         /* open list items */
@@ -440,8 +441,8 @@ static void md_entity(struct ft_buf *b, const char *s, size_t n)
     static const struct {
         const char *name;
         const char *val;
-    } named[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
-                 {"&nbsp;", "\xc2\xa0"}};
+    } named[] = {{"&amp;", "&"},   {"&lt;", "<"},   {"&gt;", ">"},
+                 {"&quot;", "\""}, {"&apos;", "'"}, {"&nbsp;", "\xc2\xa0"}};
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
         if (strlen(named[i].name) == n && memcmp(named[i].name, s, n) == 0) {
             ft_buf_adds(b, named[i].val);
@@ -452,8 +453,8 @@ static void md_entity(struct ft_buf *b, const char *s, size_t n)
         size_t k = n - 3 < sizeof(tmp) - 1 ? n - 3 : sizeof(tmp) - 1;
         memcpy(tmp, s + 2, k);
         tmp[k] = '\0';
-        unsigned long cp = (tmp[0] == 'x' || tmp[0] == 'X') ? strtoul(tmp + 1, NULL, 16)
-                                                            : strtoul(tmp, NULL, 10);
+        unsigned long cp =
+            (tmp[0] == 'x' || tmp[0] == 'X') ? strtoul(tmp + 1, NULL, 16) : strtoul(tmp, NULL, 10);
         if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             cp = 0xfffd;
         char u[4];
@@ -614,8 +615,8 @@ static int read_header(struct outline *o, struct ft_tracker *t, struct ft_err *e
         } else if ((v = after_label(f->text.buf, "Objective"))) {
             set_norm(&t->objective, v);
         } else {
-            return ft_err_set(err, FT_EINVAL, "line %d: expected 'Started:', 'Owner:' or 'Objective:'",
-                              f->line);
+            return ft_err_set(err, FT_EINVAL,
+                              "line %d: expected 'Started:', 'Owner:' or 'Objective:'", f->line);
         }
         if (f->nkids)
             return ft_err_set(err, FT_EINVAL, "line %d: header fields have no sub-items",
@@ -725,13 +726,14 @@ static int read_repro(struct node *n, const char *v, struct ft_tracker *t, struc
             rc = ft_duration_parse(d, &t->repro_timeout_ms);
             free(d);
             if (rc)
-                return ft_err_set(err, FT_EINVAL, "line %d: timeout '%s' is not a duration (30, 2.5s, 5m)",
-                                  k->line, kv);
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: timeout '%s' is not a duration (30, 2.5s, 5m)", k->line,
+                                  kv);
         } else if ((kv = after_label(k->text.buf, FT_L_EXPECT))) {
             set_norm(&t->repro_expect, kv);
         } else {
-            return ft_err_set(err, FT_EINVAL, "line %d: expected '%s:' or '%s:' under '%s'", k->line,
-                              FT_L_TIMEOUT, FT_L_EXPECT, FT_L_REPRO);
+            return ft_err_set(err, FT_EINVAL, "line %d: expected '%s:' or '%s:' under '%s'",
+                              k->line, FT_L_TIMEOUT, FT_L_EXPECT, FT_L_REPRO);
         }
     }
     return 0;
@@ -788,7 +790,8 @@ static int read_result(struct node *k, struct ft_tracker *t, struct ft_err *err)
     for (int o = FT_OUT_PASS; o < FT_OUT__COUNT; o++) {
         const char *name = ft_outcome_name(o);
         size_t nl = strlen(name);
-        if (strncmp(tail, name, nl) == 0 && (tail[nl] == '\0' || strncmp(tail + nl, " + ", 3) == 0)) {
+        if (strncmp(tail, name, nl) == 0 &&
+            (tail[nl] == '\0' || strncmp(tail + nl, " + ", 3) == 0)) {
             e->state = o;
             tail += nl + (tail[nl] ? 3 : 0);
             break;
@@ -866,8 +869,8 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
         int g = group_of(s->heading);
         if (g >= 0) {
             if (want != 3)
-                return ft_err_set(err, FT_EINVAL, "line %d: '%s' outside '%s'", s->line,
-                                  s->heading, FT_L_PROGRESS);
+                return ft_err_set(err, FT_EINVAL, "line %d: '%s' outside '%s'", s->line, s->heading,
+                                  FT_L_PROGRESS);
             group = g;
             for (size_t j = 0; j < s->root.nkids && !rc; j++) {
                 struct node *n = &s->root.kids[j];
@@ -894,7 +897,8 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
             break;
         case 3:
             if (s->root.nkids)
-                return ft_err_set(err, FT_EINVAL, "line %d: progress items must sit under a group heading",
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: progress items must sit under a group heading",
                                   s->root.kids[0].line);
             break;
         case 4:
@@ -906,8 +910,9 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
     }
     (void)group;
     if (want < 4)
-        return ft_err_set(err, FT_EINVAL, "line %d: unexpected end of input: section '%s' is missing",
-                          o->last_line, order[want]);
+        return ft_err_set(err, FT_EINVAL,
+                          "line %d: unexpected end of input: section '%s' is missing", o->last_line,
+                          order[want]);
     return 0;
 }
 

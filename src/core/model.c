@@ -78,10 +78,10 @@ void ft_set_str(char **slot, const char *s)
 struct ft_tracker *ft_tracker_new(void)
 {
     struct ft_tracker *t = ft_xcalloc(1, sizeof(*t));
-    char **strs[] = {&t->slug,          &t->org,          &t->title,        &t->started,
-                     &t->owner,         &t->objective,    &t->repro_command, &t->repro_expect,
-                     &t->repro_note,    &t->symptoms_note, &t->hyps_note,    &t->results_note,
-                     &t->fix_summary,   &t->fix_why,      &t->fix_evidence};
+    char **strs[] = {&t->slug,        &t->org,           &t->title,         &t->started,
+                     &t->owner,       &t->objective,     &t->repro_command, &t->repro_expect,
+                     &t->repro_note,  &t->symptoms_note, &t->hyps_note,     &t->results_note,
+                     &t->fix_summary, &t->fix_why,       &t->fix_evidence};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         *strs[i] = ft_xstrdup("");
     return t;
@@ -115,10 +115,10 @@ void ft_tracker_free(struct ft_tracker *t)
 {
     if (!t)
         return;
-    char *strs[] = {t->slug,         t->org,          t->title,      t->started,
-                    t->owner,        t->objective,    t->repro_command, t->repro_expect,
-                    t->repro_note,   t->symptoms_note, t->hyps_note, t->results_note,
-                    t->fix_summary,  t->fix_why,      t->fix_evidence};
+    char *strs[] = {t->slug,        t->org,           t->title,         t->started,
+                    t->owner,       t->objective,     t->repro_command, t->repro_expect,
+                    t->repro_note,  t->symptoms_note, t->hyps_note,     t->results_note,
+                    t->fix_summary, t->fix_why,       t->fix_evidence};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     for (int k = 0; k < FT_K__COUNT; k++) {
@@ -149,8 +149,8 @@ struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *
 
 struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
 {
-    struct ft_entry *e = ft_tracker_push(t, kind, ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""),
-                                         ft_xstrdup(""));
+    struct ft_entry *e =
+        ft_tracker_push(t, kind, ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""));
     if (kind == FT_K_ITEM)
         e->state = FT_ST_PENDING;
     return e;

@@ -27,7 +27,7 @@ const char *const ft_verdict_label[FT_V__COUNT] = {"Open", "Ruled out", "Confirm
 
 /* Progress groups are shown in this order in every layout. */
 static const int group_order[FT_ST__COUNT] = {FT_ST_DONE, FT_ST_DOING, FT_ST_PENDING,
-                                             FT_ST_DROPPED};
+                                              FT_ST_DROPPED};
 
 int ft_format_parse(const char *s)
 {
@@ -548,7 +548,8 @@ json_t *ft_run_to_json(const struct ft_run *r, int with_log)
     json_object_set_new(o, "label", json_string(r->label));
     json_object_set_new(o, "started_at", ft_json_time(r->started_at));
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
-    json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
+    json_object_set_new(o, "exit_code",
+                        r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
     json_object_set_new(o, "signal", r->signal ? json_integer(r->signal) : json_null());
     json_object_set_new(o, "outcome", json_string(ft_outcome_name(r->outcome)));
     if (with_log) {

@@ -105,8 +105,8 @@ int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, i
  * the run) in one transaction with one "run.record" event. Fills r->id, r->num
  * and result->num.
  */
-int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r,
-                        struct ft_entry *result, struct ft_err *err);
+int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r, struct ft_entry *result,
+                        struct ft_err *err);
 /* Load run `num` of tracker tid, with its log and diagnosis. */
 int ft_store_run_get(struct ft_store *st, int64_t tid, int num, struct ft_run *out,
                      struct ft_err *err);
@@ -141,7 +141,6 @@ int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err);
 /* *val is NULL when the key is not set; otherwise the caller frees it. */
 int ft_store_setting_get(struct ft_store *st, const char *key, char **val, struct ft_err *err);
 /* val NULL removes the key. Settings changes are not events. */
-int ft_store_setting_set(struct ft_store *st, const char *key, const char *val,
-                         struct ft_err *err);
+int ft_store_setting_set(struct ft_store *st, const char *key, const char *val, struct ft_err *err);
 
 #endif

@@ -24,9 +24,9 @@
 
 #include "../util/banned.h"
 
-#define FT_APP_ID   0x466c5472 /* "FlTr" */
-#define STMT_CACHE  48
-#define BUSY_MS     10000
+#define FT_APP_ID  0x466c5472 /* "FlTr" */
+#define STMT_CACHE 48
+#define BUSY_MS    10000
 
 struct ft_store {
     sqlite3 *db;
@@ -315,8 +315,9 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
                         path, version, FT_SCHEMA_VERSION);
         goto fail;
     }
-    if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
+    if ((rc = exec_sql(st,
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
     if (version < FT_SCHEMA_VERSION && (rc = migrate(st, version, err)))
@@ -536,8 +537,7 @@ static int header_load(struct ft_store *st, int64_t id, struct ft_tracker *t, st
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         t->id = sqlite3_column_int64(s, 0);
-        char **strs[] = {&t->slug,         &t->org,          &t->title,     &t->started,
-                         &t->owner,        &t->objective};
+        char **strs[] = {&t->slug, &t->org, &t->title, &t->started, &t->owner, &t->objective};
         for (int i = 0; i < 6; i++)
             ft_set_str(strs[i], col_text(s, 1 + i));
         t->status = sqlite3_column_int(s, 7);
@@ -672,12 +672,11 @@ int ft_store_tracker_create(struct ft_store *st, struct ft_tracker *t, const cha
             rc = entry_insert(st, t->id, &t->lists[k].v[i], now, err);
     if (rc)
         goto out;
-    json_t *p = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)t->id, "slug", t->slug, "title",
-                          t->title);
+    json_t *p =
+        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)t->id, "slug", t->slug, "title", t->title);
     json_t *n = json_object();
-    static const char *const names[FT_K__COUNT] = {"rules",      "steps",   "items",
-                                                   "symptoms",   "hypotheses", "results",
-                                                   "followups",  "notes"};
+    static const char *const names[FT_K__COUNT] = {"rules",      "steps",   "items",     "symptoms",
+                                                   "hypotheses", "results", "followups", "notes"};
     for (int k = 0; k < FT_K__COUNT; k++)
         json_object_set_new(n, names[k], json_integer((json_int_t)t->lists[k].n));
     json_object_set_new(p, "counts", n);
@@ -1238,14 +1237,15 @@ fail:
 
 /* ---- runs ---------------------------------------------------------------------------- */
 
-static const char SQL_RUN_NEXT[] = "SELECT coalesce(max(num), 0) + 1 FROM runs WHERE tracker_id = ?1";
+static const char SQL_RUN_NEXT[] =
+    "SELECT coalesce(max(num), 0) + 1 FROM runs WHERE tracker_id = ?1";
 static const char SQL_RUN_INSERT[] =
     "INSERT INTO runs (tracker_id, num, command, cwd, label, started_at, duration_ms, exit_code,"
     " signal, outcome, log, log_truncated, diagnosis)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r,
-                        struct ft_entry *result, struct ft_err *err)
+int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r, struct ft_entry *result,
+                        struct ft_err *err)
 {
     struct ft_tracker *t = ft_tracker_new();
     int rc = 0;
@@ -1359,8 +1359,7 @@ int ft_store_setting_get(struct ft_store *st, const char *key, char **val, struc
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "read setting");
 }
 
-int ft_store_setting_set(struct ft_store *st, const char *key, const char *val,
-                         struct ft_err *err)
+int ft_store_setting_set(struct ft_store *st, const char *key, const char *val, struct ft_err *err)
 {
     sqlite3_stmt *s = stmt(st, val ? SQL_SETTING_SET : SQL_SETTING_DEL, err);
     if (!s)

@@ -130,13 +130,41 @@ static uint32_t rnd(uint32_t n)
 }
 
 static const char *const words[] = {
-    "stream",   "release", "timer",  "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
-    "\xf0\x9f\x94\x84", "a*b",   "_x_",   "`code`",    "[link](u)",
-    "<b>",      "&amp;",   "#tag",   "1.",     "- dash",
-    "\xe2\x80\xa2",     "50%",   "x\\y",  "a|b",       "~s~",
-    "!bang",    "+plus",   "\xe2\x80\x94",   "\xe2\x86\x92x",     "q: r",
-    "Note:",    "Open:",   "Evidence:", "  ",   "\t",
-    "(paren)",  "\"quoted\"", "'single'", "{brace}", "=",
+    "stream",
+    "release",
+    "timer",
+    "caf\xc3\xa9",
+    "\xe6\x97\xa5\xe6\x9c\xac",
+    "\xf0\x9f\x94\x84",
+    "a*b",
+    "_x_",
+    "`code`",
+    "[link](u)",
+    "<b>",
+    "&amp;",
+    "#tag",
+    "1.",
+    "- dash",
+    "\xe2\x80\xa2",
+    "50%",
+    "x\\y",
+    "a|b",
+    "~s~",
+    "!bang",
+    "+plus",
+    "\xe2\x80\x94",
+    "\xe2\x86\x92x",
+    "q: r",
+    "Note:",
+    "Open:",
+    "Evidence:",
+    "  ",
+    "\t",
+    "(paren)",
+    "\"quoted\"",
+    "'single'",
+    "{brace}",
+    "=",
 };
 
 /* A random text; flags: 1 = may span lines, 2 = no " → ", 4 = no ": " */
@@ -278,12 +306,14 @@ static struct ft_tracker *gen_tracker(void)
 /* Items render grouped by state: compare within each group, in order. */
 static void assert_same(const struct ft_tracker *a, const struct ft_tracker *b)
 {
-    const char *sa[] = {a->org, a->title, a->started, a->owner, a->objective, a->repro_command,
-                        a->repro_expect, a->repro_note, a->symptoms_note, a->hyps_note,
-                        a->results_note, a->fix_summary, a->fix_why, a->fix_evidence};
-    const char *sb[] = {b->org, b->title, b->started, b->owner, b->objective, b->repro_command,
-                        b->repro_expect, b->repro_note, b->symptoms_note, b->hyps_note,
-                        b->results_note, b->fix_summary, b->fix_why, b->fix_evidence};
+    const char *sa[] = {a->org,           a->title,         a->started,      a->owner,
+                        a->objective,     a->repro_command, a->repro_expect, a->repro_note,
+                        a->symptoms_note, a->hyps_note,     a->results_note, a->fix_summary,
+                        a->fix_why,       a->fix_evidence};
+    const char *sb[] = {b->org,           b->title,         b->started,      b->owner,
+                        b->objective,     b->repro_command, b->repro_expect, b->repro_note,
+                        b->symptoms_note, b->hyps_note,     b->results_note, b->fix_summary,
+                        b->fix_why,       b->fix_evidence};
     for (size_t i = 0; i < sizeof(sa) / sizeof(sa[0]); i++)
         assert_string_equal(sa[i], sb[i]);
     assert_int_equal(a->status, b->status);
@@ -438,12 +468,9 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shared_example_bytes),
-        cmocka_unit_test(test_own_example_bytes),
-        cmocka_unit_test(test_roundtrip_text),
-        cmocka_unit_test(test_roundtrip_md),
-        cmocka_unit_test(test_empty_tracker_roundtrip),
-        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_shared_example_bytes),    cmocka_unit_test(test_own_example_bytes),
+        cmocka_unit_test(test_roundtrip_text),          cmocka_unit_test(test_roundtrip_md),
+        cmocka_unit_test(test_empty_tracker_roundtrip), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

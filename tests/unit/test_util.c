@@ -36,8 +36,8 @@ static void test_durations(void **state)
         const char *in;
         int64_t ms;
         const char *out;
-    } ok[] = {{"30", 30000, "30s"}, {"2.5s", 2500, "2.5s"}, {"5m", 300000, "5m"},
-              {"1h", 3600000, "1h"}, {"3d", 259200000, "3d"}, {"250ms", 250, "250ms"},
+    } ok[] = {{"30", 30000, "30s"},       {"2.5s", 2500, "2.5s"},  {"5m", 300000, "5m"},
+              {"1h", 3600000, "1h"},      {"3d", 259200000, "3d"}, {"250ms", 250, "250ms"},
               {"61.25", 61250, "61.25s"}, {"0", 0, "0s"}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         assert_int_equal(ft_duration_parse(ok[i].in, &ms), 0);
