@@ -754,6 +754,73 @@ done:
     return rc;
 }
 
+/* ---- writes ------------------------------------------------------------------------ */
+
+/*
+ * Every change to one tracker has the same frame: an IMMEDIATE transaction,
+ * the tracker's slug for the event, one clock reading; then, on success, the
+ * tracker's updated_at and exactly one event before the commit.
+ */
+struct write {
+    struct ft_store *st;
+    int64_t tid;
+    char *slug; /* owned; freed by write_end */
+    int64_t now;
+};
+
+static const char SQL_SLUG_OF[] = "SELECT slug FROM trackers WHERE id = ?1";
+
+/* Start a write on tracker tid. On error the transaction is already over. */
+static int write_begin(struct ft_store *st, int64_t tid, struct write *w, struct ft_err *err)
+{
+    w->st = st;
+    w->tid = tid;
+    w->slug = NULL;
+    w->now = ft_now_ms();
+    int rc = tx_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = stmt(st, SQL_SLUG_OF, err);
+    if (!s)
+        return tx_end(st, FT_EIO, err);
+    sqlite3_bind_int64(s, 1, tid);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        w->slug = col_dup(s, 0);
+    sqlite3_reset(s);
+    if (step == SQLITE_DONE)
+        rc = ft_err_set(err, FT_ENOTFOUND, "no tracker with id %lld", (long long)tid);
+    else if (step != SQLITE_ROW)
+        rc = db_err(st, err, "find tracker");
+    return rc ? tx_end(st, rc, err) : 0;
+}
+
+/*
+ * Finish a write begun by write_begin: when rc is 0, touch the tracker and
+ * append the event `kind` (taking payload), then commit; otherwise roll back.
+ * Returns the final code.
+ */
+static int write_end(struct write *w, int rc, const char *kind, json_t *payload, struct ft_err *err)
+{
+    if (!rc)
+        rc = touch(w->st, w->tid, w->now, err);
+    if (!rc)
+        rc = event_add(w->st, w->tid, w->slug, w->now, kind, payload, err);
+    else
+        json_decref(payload);
+    rc = tx_end(w->st, rc, err);
+    free(w->slug);
+    w->slug = NULL;
+    return rc;
+}
+
+/* "item.add", "hyp.update"... */
+static const char *event_kind(enum ft_kind kind, const char *verb, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.%s", ft_kind_name(kind), verb);
+    return buf;
+}
+
 /* ---- entries ------------------------------------------------------------------------- */
 
 static const char SQL_NEXT_NUM[] =
@@ -838,24 +905,14 @@ static int norm_entry(struct ft_entry *e, struct ft_err *err)
 
 int ft_store_entry_add(struct ft_store *st, int64_t tid, struct ft_entry *e, struct ft_err *err)
 {
+    struct write w;
+    char ek[32];
     int rc = norm_entry(e, err);
-    if (rc)
+    if (rc || (rc = write_begin(st, tid, &w, err)))
         return rc;
-    struct ft_tracker *t = ft_tracker_new();
-    if ((rc = tx_begin(st, err)))
-        goto done;
-    int64_t now = ft_now_ms();
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_insert(st, tid, e, now, err)) ||
-        (rc = touch(st, tid, now, err)))
-        goto out;
-    char kind[32];
-    snprintf(kind, sizeof(kind), "%s.add", ft_kind_name(e->kind));
-    rc = event_add(st, tid, t->slug, now, kind, ft_entry_to_json(e), err);
-out:
-    rc = tx_end(st, rc, err);
-done:
-    ft_tracker_free(t);
-    return rc;
+    rc = entry_insert(st, tid, e, w.now, err);
+    return write_end(&w, rc, event_kind(e->kind, "add", ek, sizeof(ek)),
+                     rc ? NULL : ft_entry_to_json(e), err);
 }
 
 static const char SQL_ENTRY_GET[] =
@@ -927,30 +984,24 @@ static const char SQL_ENTRY_WRITE[] =
 int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
                           json_t *patch, struct ft_entry *out, struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    const char *key;
-    json_t *v;
-    int rc, loaded = 0;
+    char ek[32];
+    json_t *payload = NULL;
 
-    memset(&e, 0, sizeof(e));
-    if (!json_is_object(patch) || json_object_size(patch) == 0) {
-        rc = ft_err_set(err, FT_EINVAL, "nothing to change");
-        goto done;
-    }
-    if ((rc = tx_begin(st, err)))
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, NULL, err)))
-        goto out;
-    loaded = 1;
+    if (!json_is_object(patch) || json_object_size(patch) == 0)
+        return ft_err_set(err, FT_EINVAL, "nothing to change");
+    int rc = write_begin(st, tid, &w, err);
+    if (rc)
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, NULL, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     int old_state = e.state;
     if ((rc = ft_entry_patch(&e, patch, err)) || (rc = norm_entry(&e, err)))
         goto out;
-    int64_t now = ft_now_ms();
-    int state_moved = e.state != old_state;
-    if (state_moved)
-        e.state_at = now;
-    e.updated_at = now;
+    if (e.state != old_state)
+        e.state_at = w.now;
+    e.updated_at = w.now;
     sqlite3_stmt *s = stmt(st, SQL_ENTRY_WRITE, err);
     if (!s) {
         rc = FT_EIO;
@@ -961,33 +1012,29 @@ int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, i
     sqlite3_bind_int(s, 3, e.state);
     bind_text(s, 4, e.detail);
     bind_text(s, 5, e.date);
-    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int64(s, 6, w.now);
     sqlite3_bind_int64(s, 7, e.state_at);
     sqlite3_bind_int64(s, 8, e.id);
     if ((rc = exec_step(st, s, err, "update entry")))
         goto out;
-    if (state_moved && kind == FT_K_ITEM && (rc = state_change(st, e.id, e.state, now, err)))
+    if (e.state != old_state && kind == FT_K_ITEM &&
+        (rc = state_change(st, e.id, e.state, w.now, err)))
         goto out;
-    if ((rc = touch(st, tid, now, err)))
-        goto out;
-    json_t *p = ft_entry_to_json(&e);
+    payload = ft_entry_to_json(&e);
     json_t *keys = json_array();
+    const char *key;
+    json_t *v;
     json_object_foreach(patch, key, v)
     {
         json_array_append_new(keys, json_string(key));
     }
-    json_object_set_new(p, "changed", keys);
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.update", ft_kind_name(kind));
-    rc = event_add(st, tid, t->slug, now, ek, p, err);
+    json_object_set_new(payload, "changed", keys);
 out:
-    rc = tx_end(st, rc, err);
-done:
-    if (!rc && out && loaded)
+    rc = write_end(&w, rc, event_kind(kind, "update", ek, sizeof(ek)), payload, err);
+    if (!rc && out)
         *out = e;
     else
         ft_entry_release(&e);
-    ft_tracker_free(t);
     return rc;
 }
 
@@ -1017,17 +1064,15 @@ static int shift(struct ft_store *st, int64_t tid, int kind, int by, int lo, int
 int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int num, int pos,
                         struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    int from = 0, count = 0, loaded = 0;
-    int rc = tx_begin(st, err);
-
-    memset(&e, 0, sizeof(e));
+    char ek[32];
+    int from = 0, count = 0;
+    int rc = write_begin(st, tid, &w, err);
     if (rc)
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, &from, err)))
-        goto out;
-    loaded = 1;
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, &from, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     sqlite3_stmt *s = stmt(st, SQL_COUNT_KIND, err);
     if (!s) {
         rc = FT_EIO;
@@ -1038,80 +1083,53 @@ int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int
     if (sqlite3_step(s) == SQLITE_ROW)
         count = sqlite3_column_int(s, 0);
     sqlite3_reset(s);
-    if (pos < 1)
-        pos = 1;
-    if (pos > count)
-        pos = count;
+    pos = pos < 1 ? 1 : pos > count ? count : pos;
     if (pos < from)
         rc = shift(st, tid, kind, 1, pos, from - 1, err);
     else
         rc = shift(st, tid, kind, -1, from + 1, pos, err);
     if (rc)
         goto out;
-    int64_t now = ft_now_ms();
-    s = stmt(st, SQL_SET_POS, err);
-    if (!s) {
+    if (!(s = stmt(st, SQL_SET_POS, err))) {
         rc = FT_EIO;
         goto out;
     }
     sqlite3_bind_int(s, 1, pos);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 2, w.now);
     sqlite3_bind_int64(s, 3, e.id);
-    if ((rc = exec_step(st, s, err, "move entry")) || (rc = touch(st, tid, now, err)))
-        goto out;
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.move", ft_kind_name(kind));
-    rc = event_add(st, tid, t->slug, now, ek,
-                   json_pack("{s:i, s:s, s:i, s:i}", "num", num, "kind", ft_kind_name(kind), "from",
-                             from, "to", pos),
-                   err);
+    rc = exec_step(st, s, err, "move entry");
 out:
-    rc = tx_end(st, rc, err);
-done:
-    if (loaded)
-        ft_entry_release(&e);
-    ft_tracker_free(t);
-    return rc;
+    ft_entry_release(&e);
+    return write_end(&w, rc, event_kind(kind, "move", ek, sizeof(ek)),
+                     json_pack("{s:i, s:s, s:i, s:i}", "num", num, "kind", ft_kind_name(kind),
+                               "from", from, "to", pos),
+                     err);
 }
 
 int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
                           struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    int from = 0, loaded = 0;
-    int rc = tx_begin(st, err);
-
-    memset(&e, 0, sizeof(e));
+    char ek[32];
+    int from = 0;
+    int rc = write_begin(st, tid, &w, err);
     if (rc)
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, &from, err)))
-        goto out;
-    loaded = 1;
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, &from, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     sqlite3_stmt *s = stmt(st, SQL_ENTRY_DELETE, err);
     if (!s) {
         rc = FT_EIO;
-        goto out;
+    } else {
+        sqlite3_bind_int64(s, 1, e.id);
+        rc = exec_step(st, s, err, "remove entry");
     }
-    sqlite3_bind_int64(s, 1, e.id);
-    if ((rc = exec_step(st, s, err, "remove entry")))
-        goto out;
-    if ((rc = shift(st, tid, kind, -1, from + 1, INT32_MAX, err)))
-        goto out;
-    int64_t now = ft_now_ms();
-    if ((rc = touch(st, tid, now, err)))
-        goto out;
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.remove", ft_kind_name(kind));
-    json_t *p = ft_entry_to_json(&e);
-    rc = event_add(st, tid, t->slug, now, ek, p, err);
-out:
-    rc = tx_end(st, rc, err);
-done:
-    if (loaded)
-        ft_entry_release(&e);
-    ft_tracker_free(t);
-    return rc;
+    if (!rc)
+        rc = shift(st, tid, kind, -1, from + 1, INT32_MAX, err);
+    json_t *payload = rc ? NULL : ft_entry_to_json(&e);
+    ft_entry_release(&e);
+    return write_end(&w, rc, event_kind(kind, "remove", ek, sizeof(ek)), payload, err);
 }
 
 /* ---- whole tracker ------------------------------------------------------------------- */
