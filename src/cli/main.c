@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "help.h"
 
-#include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +89,6 @@ int main(int argc, char **argv)
 {
     struct ft_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    setlocale(LC_CTYPE, "");
     ctx.cmd = "flowtrack";
     ctx.db = getenv("FLOWTRACK_DB");
     if (ctx.db && !*ctx.db)

@@ -299,12 +299,13 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
     int version = 0, app = 0, objects = 0;
     if ((rc = pragma_int(st, "PRAGMA user_version", &version, err)) ||
         (rc = pragma_int(st, "PRAGMA application_id", &app, err)) ||
-        (rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema", &objects, err))) {
+        (!version && (rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema", &objects, err)))) {
         if (err && strstr(err->msg, "not a database"))
             rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
         goto fail;
     }
-    if ((app && app != FT_APP_ID) || (!app && objects)) {
+    /* ours: our application id; new: version 0 and empty */
+    if ((version && app != FT_APP_ID) || (!version && (app || objects))) {
         rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
         goto fail;
     }
