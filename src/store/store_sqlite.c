@@ -923,9 +923,8 @@ static const char SQL_ENTRY_GET[] =
     " WHERE e.tracker_id = ?1 AND e.kind = ?2 AND e.num = ?3";
 static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0), e.kind"
-    " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
-    " WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+    " e.created_at, e.updated_at, e.state_at, 0, e.kind"
+    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
 
 /* Fill e's numbers and times from a row (strings are read by the caller). */
 static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
@@ -1191,6 +1190,27 @@ static int load_changes(struct ft_store *st, struct ft_tracker *t, struct ft_err
     return rc == SQLITE_DONE ? 0 : db_err(st, err, "load state changes");
 }
 
+/* Give each results entry its run's number; runs are loaded in id (and number) order. */
+static void link_results_to_runs(struct ft_tracker *t)
+{
+    struct ft_entry_list *l = &t->lists[FT_K_RESULT];
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t id = l->v[i].run_id;
+        size_t lo = 0, hi = t->nruns;
+        while (id && lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (t->runs[mid].id < id) {
+                lo = mid + 1;
+            } else if (t->runs[mid].id > id) {
+                hi = mid;
+            } else {
+                l->v[i].run_num = t->runs[mid].num;
+                break;
+            }
+        }
+    }
+}
+
 int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct ft_tracker **out,
                              struct ft_err *err)
 {
@@ -1246,6 +1266,7 @@ int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct 
         rc = db_err(st, err, "load runs");
         goto fail;
     }
+    link_results_to_runs(t);
     *out = t;
     return 0;
 fail:
