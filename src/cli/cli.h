@@ -30,13 +30,10 @@ struct ft_ctx {
 };
 
 /* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A' are taken. */
-#define CLI_COMMON_OPTS                                                                            \
-    {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                   \
-        {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                    \
-        {"actor", required_argument, NULL, 'A'},                                                   \
-    {                                                                                              \
-        "no-color", no_argument, NULL, 'N'                                                         \
-    }
+#define CLI_COMMON_OPTS                                                                          \
+    {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                 \
+        {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                  \
+        {"actor", required_argument, NULL, 'A'}, {"no-color", no_argument, NULL, 'N'}
 #define CLI_COMMON_SHORT "t:h"
 
 struct cli_cmd {
