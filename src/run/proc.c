@@ -31,6 +31,9 @@
 #include "../util/banned.h"
 
 #define MAX_CMDLINE 4096
+/* Other holders of a pipe listed in the JSON and in the text; all are counted. */
+#define OTHERS_MAX      64
+#define OTHERS_TEXT_MAX 4
 
 /* ---- pure parsers ---------------------------------------------------------------------- */
 
@@ -484,7 +487,8 @@ struct holder {
     pid_t pid;
     int fd;
     uint64_t inode;
-    int sock; /* 1 socket, 0 pipe */
+    int sock;        /* 1 socket, 0 pipe */
+    const char *end; /* pipe end, read from fdinfo on first use */
 };
 
 struct htab {
@@ -540,7 +544,7 @@ static void htab_load(struct htab *h, const struct ptab *t, pid_t runner)
             if (link_inode(target, &ino, &sock))
                 continue;
             ft_xgrow((void **)&h->v, &h->cap, h->n + 1, sizeof(*h->v));
-            h->v[h->n++] = (struct holder){pid, (int)strtol(de->d_name, NULL, 10), ino, sock};
+            h->v[h->n++] = (struct holder){pid, (int)strtol(de->d_name, NULL, 10), ino, sock, NULL};
         }
         closedir(d);
     }
@@ -681,7 +685,7 @@ static void describe_socket(json_t *f, const struct ft_sock *s, const struct ft_
 }
 
 static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft_socktab *st,
-                        const struct htab *h, struct ptab *t, json_t *outputs)
+                        struct htab *h, struct ptab *t, json_t *outputs)
 {
     json_t *a = json_array();
     char path[64];
@@ -736,20 +740,30 @@ static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft
                                 " = the command's %s, read by flowtrack", out);
             }
             json_t *others = json_array();
+            size_t nothers = 0;
             for (size_t k = 0; k < h->n; k++) {
-                const struct holder *x = &h->v[k];
+                struct holder *x = &h->v[k];
                 if (x->sock || x->inode != ino || (x->pid == pid && x->fd == fds[i]))
                     continue;
-                const char *oend = pipe_end(x->pid, x->fd);
+                /* A pipe shared by a whole fan-out would make this quadratic: list the
+                 * first holders, count the rest. */
+                if (++nothers > OTHERS_MAX)
+                    continue;
+                if (!x->end)
+                    x->end = pipe_end(x->pid, x->fd);
                 json_array_append_new(others, json_pack("{s:i, s:i, s:s, s:o}", "pid", (int)x->pid,
-                                                        "fd", x->fd, "end", oend, "comm",
+                                                        "fd", x->fd, "end", x->end, "comm",
                                                         json_str(comm_of(t, x->pid))));
-                if (len > 0 && (size_t)len < sizeof(desc))
+                if (nothers <= OTHERS_TEXT_MAX && len > 0 && (size_t)len < sizeof(desc))
                     len +=
                         snprintf(desc + len, sizeof(desc) - (size_t)len, "%s pid %d (%s) fd %d %s",
-                                 json_array_size(others) == 1 ? "; also held by" : ",", (int)x->pid,
-                                 comm_of(t, x->pid), x->fd, oend);
+                                 nothers == 1 ? "; also held by" : ",", (int)x->pid,
+                                 comm_of(t, x->pid), x->fd, x->end);
             }
+            if (nothers > OTHERS_TEXT_MAX && len > 0 && (size_t)len < sizeof(desc))
+                snprintf(desc + len, sizeof(desc) - (size_t)len, " and %zu more",
+                         nothers - OTHERS_TEXT_MAX);
+            json_object_set_new(f, "others_count", json_integer((json_int_t)nothers));
             json_object_set_new(f, "others", others);
             json_object_set_new(f, "desc", json_str(desc));
         } else if (link_inode(target, &ino, &sock) == 0) {
@@ -895,7 +909,6 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
 
     ptab_load(&t, o);
     htab_load(&h, &t, o->runner);
-    ft_socktab_load(&st);
     /* Holders of the output pipes are part of the run even outside its tree. */
     for (size_t i = 0; i < h.n; i++) {
         if (h.v[i].sock || !h.v[i].inode ||
@@ -904,6 +917,16 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
         struct pent *e = ptab_find(&t, h.v[i].pid);
         if (e)
             e->member = 1;
+    }
+    /* /proc/net/tcp can hold tens of thousands of lines on a busy machine (TIME_WAIT):
+     * read the socket tables only when a process of the run holds a socket. */
+    memset(&st, 0, sizeof(st));
+    for (size_t i = 0; i < h.n; i++) {
+        struct pent *e = h.v[i].sock ? ptab_find(&t, h.v[i].pid) : NULL;
+        if (e && e->member) {
+            ft_socktab_load(&st);
+            break;
+        }
     }
     struct pent **m = NULL;
     size_t nm = 0;
