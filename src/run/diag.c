@@ -244,7 +244,7 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
             if (strstr(out.buf, "Operation not permitted") || strstr(out.buf, "EPERM"))
                 snprintf(msg, sizeof(msg),
                          "pid %s: ptrace refused (needs the same user and "
-                         "kernel.yama.ptrace_scope 0 or 1, or CAP_SYS_PTRACE)",
+                         "kernel.yama.ptrace_scope 0, or CAP_SYS_PTRACE)",
                          pid);
             else if (st < 0)
                 snprintf(msg, sizeof(msg), "pid %s: %s did not finish in time", pid, name);

@@ -16,8 +16,9 @@
  *
  * Native stacks come from eu-stack (elfutils) or else gdb, run as a child with
  * a deadline and killed at it. Attaching needs ptrace permission (same user
- * and kernel.yama.ptrace_scope <= 1 as an ancestor, or CAP_SYS_PTRACE); when
- * it is refused the diagnosis says so and the rest stands.
+ * and kernel.yama.ptrace_scope 0, or CAP_SYS_PTRACE: the tool is not an
+ * ancestor of the command); when it is refused the diagnosis says so and the
+ * rest stands.
  */
 #ifndef FT_DIAG_H
 #define FT_DIAG_H

@@ -557,6 +557,12 @@ int ft_run_exec(const struct ft_run_opts *o, struct ft_run_result *res, struct f
             if (r.pipes[0] < 0 && r.pipes[1] < 0 && reap(&r))
                 break; /* nothing left: the common, fast end */
             if (now >= settle_end) {
+                /* Take what is already there (last output, EOF, SIGCHLD) before calling it a
+                 * leak: with a short settle time the EOF may simply not be read yet. */
+                for (int k = 0; k < 64 && (r.pipes[0] >= 0 || r.pipes[1] >= 0); k++)
+                    pump(&r, now);
+                if (r.pipes[0] < 0 && r.pipes[1] < 0 && reap(&r))
+                    break;
                 leaked = 1;
                 break;
             }
