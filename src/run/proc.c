@@ -21,10 +21,15 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -223,13 +228,99 @@ static void socktab_file(struct ft_socktab *t, const char *path, int kind)
     fclose(f);
 }
 
+static void sock_addr(int family, const uint32_t *addr, uint16_t port_be, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    inet_ntop(family, addr, ip, sizeof(ip));
+    snprintf(out, n, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, (unsigned)ntohs(port_be));
+}
+
+/*
+ * The sockets of one family and protocol through NETLINK_SOCK_DIAG: the same
+ * facts as /proc/net/tcp, in binary, and without the TIME_WAIT sockets (which
+ * hold no inode); on a machine with tens of thousands of connections this is
+ * an order of magnitude faster than reading the text. 0, or -1 when the kernel
+ * does not answer (the caller then reads /proc/net).
+ */
+static int socktab_diag(struct ft_socktab *t, int family, int proto)
+{
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0)
+        return -1;
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.nlh.nlmsg_len = sizeof(req);
+    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.r.sdiag_family = (uint8_t)family;
+    req.r.sdiag_protocol = (uint8_t)proto;
+    req.r.idiag_states = ~(1U << TCP_TIME_WAIT);
+    struct sockaddr_nl nl;
+    memset(&nl, 0, sizeof(nl));
+    nl.nl_family = AF_NETLINK;
+    int rc = -1;
+    char *buf = ft_xmalloc(BUFSIZ * 8); /* malloc'd: aligned for the netlink headers */
+    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+        goto out;
+    for (;;) {
+        ssize_t got = recv(fd, buf, BUFSIZ * 8, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            goto out;
+        int len = (int)got;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+             h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == NLMSG_DONE) {
+                rc = 0;
+                goto out;
+            }
+            if (h->nlmsg_type == NLMSG_ERROR)
+                goto out;
+            const struct inet_diag_msg *m = NLMSG_DATA(h);
+            if (m->idiag_inode == 0)
+                continue;
+            struct ft_sock s;
+            memset(&s, 0, sizeof(s));
+            s.inode = m->idiag_inode;
+            int udp = proto == IPPROTO_UDP;
+            snprintf(s.proto, sizeof(s.proto), "%s%s", udp ? "udp" : "tcp",
+                     family == AF_INET6 ? "6" : "");
+            snprintf(s.state, sizeof(s.state), "%s", ft_proc_tcp_state(m->idiag_state, udp));
+            sock_addr(family, m->id.idiag_src, m->id.idiag_sport, s.local, sizeof(s.local));
+            sock_addr(family, m->id.idiag_dst, m->id.idiag_dport, s.remote, sizeof(s.remote));
+            ft_xgrow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v));
+            t->v[t->n++] = s;
+        }
+    }
+out:
+    free(buf);
+    close(fd);
+    return rc;
+}
+
 void ft_socktab_load(struct ft_socktab *t)
 {
+    static const struct {
+        int family, proto;
+        const char *path;
+    } inet[] = {
+        {AF_INET, IPPROTO_TCP, "/proc/net/tcp"},
+        {AF_INET6, IPPROTO_TCP, "/proc/net/tcp6"},
+        {AF_INET, IPPROTO_UDP, "/proc/net/udp"},
+        {AF_INET6, IPPROTO_UDP, "/proc/net/udp6"},
+    };
     memset(t, 0, sizeof(*t));
-    socktab_file(t, "/proc/net/tcp", 0);
-    socktab_file(t, "/proc/net/tcp6", 0);
-    socktab_file(t, "/proc/net/udp", 1);
-    socktab_file(t, "/proc/net/udp6", 1);
+    for (size_t i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
+        size_t before = t->n;
+        if (socktab_diag(t, inet[i].family, inet[i].proto) != 0) {
+            t->n = before; /* a partial answer: take the text instead */
+            socktab_file(t, inet[i].path, inet[i].proto == IPPROTO_UDP);
+        }
+    }
     socktab_file(t, "/proc/net/unix", 2);
     if (t->n)
         qsort(t->v, t->n, sizeof(*t->v), sock_cmp);
