@@ -71,6 +71,7 @@ wait $ft
 rc=$?
 [ $rc = 130 ] || fail "interrupted exit status $rc"
 contains err "interrupted: flowtrack received SIGINT and forwarded it"
+contains err "ended: SIGINT to group"
 
 # flowtrack's own errors: 125
 expect_rc 125 $FT run --no-record --timeout xyz -- true 2>err
