@@ -19,6 +19,7 @@
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 
 #define EXIT_RUN_ERROR 125
 #define ATTEMPT_MAX    300
+#define NOTES_MAX      2000
 
 struct run_args {
     struct ft_run_opts o;
@@ -103,8 +105,8 @@ static void shell_quote(struct ft_buf *b, const char *s)
     ft_buf_addc(b, '\'');
 }
 
-/* A results-log attempt from any text: one line, valid UTF-8, no " → ", bounded. */
-static char *attempt_text(const char *s)
+/* Text for a results-log field: one line, valid UTF-8, no " → ", at most max bytes. */
+static char *one_line(const char *s, size_t max)
 {
     struct ft_buf raw, b;
     ft_buf_init(&raw, 0);
@@ -117,7 +119,7 @@ static char *attempt_text(const char *s)
             continue;
         }
         char c = raw.buf[i];
-        if (b.len >= ATTEMPT_MAX && ((unsigned char)c & 0xc0) != 0x80) {
+        if (b.len >= max && ((unsigned char)c & 0xc0) != 0x80) {
             ft_buf_adds(&b, "...");
             break;
         }
@@ -227,7 +229,6 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         cli_fail(ctx, &err);
         goto out;
     }
-    char *diag_text = res.diag ? json_dumps(res.diag, JSON_COMPACT) : NULL;
     if (res.diag) {
         struct ft_buf h;
         ft_buf_init(&h, 0);
@@ -236,22 +237,23 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         ft_buf_release(&h);
     }
 
+    /* The run as stored: it owns copies of everything, released by ft_run_release. */
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd)))
         cwd[0] = '\0';
     struct ft_run run;
     memset(&run, 0, sizeof(run));
-    run.command = command;
-    run.cwd = cwd;
-    run.label = (char *)(uintptr_t)(a.label ? a.label : "");
+    run.command = ft_xstrdup(command);
+    run.cwd = ft_xstrdup(cwd);
+    run.label = ft_xstrdup(a.label ? a.label : "");
     run.started_at = res.started_at;
     run.duration_ms = res.duration_ms;
     run.exit_code = res.exit_code;
     run.signal = res.signal;
     run.outcome = res.outcome;
-    run.log = res.log;
+    run.log = ft_xstrdup(res.log);
     run.log_truncated = res.log_truncated;
-    run.diagnosis = diag_text ? diag_text : (char *)(uintptr_t) "";
+    run.diagnosis = res.diag ? json_dumps(res.diag, JSON_COMPACT) : ft_xstrdup("");
     int status = ft_run_exit_status(&res, a.allow_leak);
     int recorded = 0;
 
@@ -260,17 +262,16 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         char date[16], dur[32];
         memset(&e, 0, sizeof(e));
         e.kind = FT_K_RESULT;
-        e.text = attempt_text(a.label && *a.label ? a.label : command);
+        e.title = ft_xstrdup("");
+        e.text = one_line(a.label && *a.label ? a.label : command, ATTEMPT_MAX);
         e.state = res.outcome;
         ft_duration_fmt(res.duration_ms, dur, sizeof(dur));
-        if (res.diag)
-            e.detail = attempt_text(json_string_value(json_object_get(res.diag, "summary")));
-        else if (res.exec_errno)
-            e.detail = ft_xstrdup(res.exec_errno == 2 ? "command not found" : "cannot execute");
-        else
-            e.detail = attempt_text("");
-        if (!res.diag && !res.exec_errno) {
-            free(e.detail);
+        if (res.diag) {
+            e.detail = one_line(json_string_value(json_object_get(res.diag, "summary")), NOTES_MAX);
+        } else if (res.exec_errno) {
+            e.detail =
+                ft_xstrdup(res.exec_errno == ENOENT ? "command not found" : "cannot execute");
+        } else {
             struct ft_buf nb;
             ft_buf_init(&nb, 0);
             ft_buf_addf(&nb, "exit %d after %s", res.exit_code, dur);
@@ -278,7 +279,6 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         }
         ft_time_date(ft_now_ms(), date, sizeof(date));
         e.date = ft_xstrdup(date);
-        e.title = ft_xstrdup("");
         if (ft_store_run_record(ctx->st, ctx->tid, &run, &e, &err)) {
             cli_fail(ctx, &err);
             status = EXIT_RUN_ERROR;
@@ -298,7 +298,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
             json_object_set_new(j, "num", json_null());
         cli_print_json(j);
     }
-    free(diag_text);
+    ft_run_release(&run);
     ft_run_result_release(&res);
     rc = status;
 out:
