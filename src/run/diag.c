@@ -38,6 +38,7 @@ extern char **environ;
 #define STACK_OUT_MAX    (1024 * 1024)
 #define TEXT_FDS_MAX     24
 #define TEXT_FRAMES_MAX  10
+#define TEXT_PROCS_MAX   12
 
 /* ---- native stacks ------------------------------------------------------------------- */
 
@@ -502,6 +503,55 @@ static void render_main(struct ft_buf *out, const json_t *m)
                     json_is_true(json_object_get(m, "core_dumped")) ? " (core dumped)" : "");
 }
 
+static void render_proc(struct ft_buf *out, const json_t *p)
+{
+    ft_buf_addf(out, "  pid %d ppid %d pgid %d sid %d state %s%s%s: %s\n", jint(p, "pid"),
+                jint(p, "ppid"), jint(p, "pgid"), jint(p, "sid"), jstr(p, "state"),
+                json_is_true(json_object_get(p, "main")) ? " [main]" : "",
+                json_is_true(json_object_get(p, "in_session")) ? "" : " [other session]",
+                *jstr(p, "cmdline") ? jstr(p, "cmdline") : jstr(p, "comm"));
+    size_t k;
+    json_t *th;
+    json_array_foreach(json_object_get(p, "threads"), k, th)
+    {
+        ft_buf_addf(out, "    thread %d (%s) state %s", jint(th, "tid"), jstr(th, "name"),
+                    jstr(th, "state"));
+        if (*jstr(th, "syscall")) {
+            ft_buf_addf(out, " in %s", jstr(th, "syscall"));
+            if (json_object_get(th, "fd"))
+                ft_buf_addf(out, "(fd %d)", jint(th, "fd"));
+            if (*jstr(th, "futex"))
+                ft_buf_addf(out, "(%s)", jstr(th, "futex"));
+        }
+        if (*jstr(th, "wchan"))
+            ft_buf_addf(out, " wchan %s", jstr(th, "wchan"));
+        if (jint(th, "mutex_owner"))
+            ft_buf_addf(out, " mutex held by thread %d", jint(th, "mutex_owner"));
+        ft_buf_adds(out, "\n");
+        size_t f;
+        json_t *fr;
+        json_array_foreach(json_object_get(th, "stack"), f, fr)
+        {
+            if (f >= TEXT_FRAMES_MAX) {
+                ft_buf_addf(out, "      ... %zu more frames\n",
+                            json_array_size(json_object_get(th, "stack")) - f);
+                break;
+            }
+            ft_buf_addf(out, "      #%zu %s\n", f, json_string_value(fr));
+        }
+    }
+    json_t *fd;
+    json_array_foreach(json_object_get(p, "fds"), k, fd)
+    {
+        if (k >= TEXT_FDS_MAX) {
+            ft_buf_addf(out, "    ... %zu more descriptors (see --json)\n",
+                        json_array_size(json_object_get(p, "fds")) - k);
+            break;
+        }
+        ft_buf_addf(out, "    fd %d: %s\n", jint(fd, "fd"), jstr(fd, "desc"));
+    }
+}
+
 void ft_diag_render(const json_t *diag, struct ft_buf *out)
 {
     const json_t *c = json_object_get(diag, "culprit");
@@ -515,56 +565,20 @@ void ft_diag_render(const json_t *diag, struct ft_buf *out)
         ft_buf_addf(out, "  %zu process%s left (snapshot before any signal, %d ms):\n",
                     json_array_size(procs), json_array_size(procs) == 1 ? "" : "es",
                     jint(diag, "snapshot_ms"));
-    size_t i;
+    /* Every process up to TEXT_PROCS_MAX, then only the culprit (the JSON has all). */
+    size_t i, shown = 0;
     json_t *p;
     json_array_foreach(procs, i, p)
     {
-        ft_buf_addf(out, "  pid %d ppid %d pgid %d sid %d state %s%s%s: %s\n", jint(p, "pid"),
-                    jint(p, "ppid"), jint(p, "pgid"), jint(p, "sid"), jstr(p, "state"),
-                    json_is_true(json_object_get(p, "main")) ? " [main]" : "",
-                    json_is_true(json_object_get(p, "in_session")) ? "" : " [other session]",
-                    *jstr(p, "cmdline") ? jstr(p, "cmdline") : jstr(p, "comm"));
-        size_t k;
-        json_t *th;
-        json_array_foreach(json_object_get(p, "threads"), k, th)
-        {
-            ft_buf_addf(out, "    thread %d (%s) state %s", jint(th, "tid"), jstr(th, "name"),
-                        jstr(th, "state"));
-            if (*jstr(th, "syscall")) {
-                ft_buf_addf(out, " in %s", jstr(th, "syscall"));
-                if (json_object_get(th, "fd"))
-                    ft_buf_addf(out, "(fd %d)", jint(th, "fd"));
-                if (*jstr(th, "futex"))
-                    ft_buf_addf(out, "(%s)", jstr(th, "futex"));
-            }
-            if (*jstr(th, "wchan"))
-                ft_buf_addf(out, " wchan %s", jstr(th, "wchan"));
-            if (jint(th, "mutex_owner"))
-                ft_buf_addf(out, " mutex held by thread %d", jint(th, "mutex_owner"));
-            ft_buf_adds(out, "\n");
-            size_t f;
-            json_t *fr;
-            json_array_foreach(json_object_get(th, "stack"), f, fr)
-            {
-                if (f >= TEXT_FRAMES_MAX) {
-                    ft_buf_addf(out, "      ... %zu more frames\n",
-                                json_array_size(json_object_get(th, "stack")) - f);
-                    break;
-                }
-                ft_buf_addf(out, "      #%zu %s\n", f, json_string_value(fr));
-            }
-        }
-        json_t *fd;
-        json_array_foreach(json_object_get(p, "fds"), k, fd)
-        {
-            if (k >= TEXT_FDS_MAX) {
-                ft_buf_addf(out, "    ... %zu more descriptors (see --json)\n",
-                            json_array_size(json_object_get(p, "fds")) - k);
-                break;
-            }
-            ft_buf_addf(out, "    fd %d: %s\n", jint(fd, "fd"), jstr(fd, "desc"));
+        if (shown < TEXT_PROCS_MAX || (c && jint(p, "pid") == jint(c, "pid"))) {
+            render_proc(out, p);
+            shown++;
         }
     }
+    if (shown < json_array_size(procs))
+        ft_buf_addf(out,
+                    "  ... %zu more processes (see --json or 'flowtrack runs show N --json')\n",
+                    json_array_size(procs) - shown);
     const json_t *st = json_object_get(diag, "stacks");
     if (st && *jstr(st, "tool"))
         ft_buf_addf(out, "  stacks: %s, %d ms%s%s\n", jstr(st, "tool"), jint(st, "ms"),
