@@ -47,7 +47,8 @@ static int run_opt(struct ft_ctx *ctx, struct run_args *a, int c, const char *ar
     switch (c) {
     case 'T':
     case 'g':
-    case 's':
+    case 'k':
+    case 'E':
         if (ft_duration_parse(arg, &ms)) {
             cli_usage(ctx, "'%s' is not a duration (30, 2.5s, 5m, 1h)", arg);
             return -1;
@@ -55,12 +56,13 @@ static int run_opt(struct ft_ctx *ctx, struct run_args *a, int c, const char *ar
         if (c == 'T') {
             a->o.timeout_ms = ms;
             a->timeout_given = 1;
-        } else if (c == 'g') {
+        } else if (c == 'g' || c == 'k') {
             a->o.grace_ms = ms;
         } else {
             a->o.settle_ms = ms;
         }
         return 0;
+    case 's':
     case 'S':
         if ((a->o.signal = ft_signal_parse(arg)) < 0) {
             cli_usage(ctx, "'%s' is not a signal (TERM, INT, KILL, 15...)", arg);
@@ -76,7 +78,7 @@ static int run_opt(struct ft_ctx *ctx, struct run_args *a, int c, const char *ar
     case 'i':
         a->o.no_stdin = 1;
         return 0;
-    case 'k':
+    case 'K':
         a->o.stacks = 0;
         return 0;
     case 'L':
@@ -140,12 +142,13 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"grace", required_argument, NULL, 'g'},
-                                         {"settle", required_argument, NULL, 's'},
+                                         {"kill-after", required_argument, NULL, 'g'},
+                                         {"settle", required_argument, NULL, 'E'},
                                          {"signal", required_argument, NULL, 'S'},
                                          {"label", required_argument, NULL, 'l'},
                                          {"no-record", no_argument, NULL, 'n'},
                                          {"no-stdin", no_argument, NULL, 'i'},
-                                         {"no-stacks", no_argument, NULL, 'k'},
+                                         {"no-stacks", no_argument, NULL, 'K'},
                                          {"allow-leak", no_argument, NULL, 'L'},
                                          {0}};
     struct run_args a;
@@ -156,7 +159,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     int c;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:t:hs:l:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:t:hs:k:l:", opts, NULL)) != -1) {
         if (c == '?' || c == ':') {
             if (c == ':')
                 cli_usage(ctx, "option '%s' needs a value", argv[optind - 1]);

@@ -254,11 +254,11 @@
     "OPTIONS\n"                                                                                  \
     "      --timeout DURATION   30, 2.5s, 5m, 1h; 0 = none (default: the stored one when\n"      \
     "                           running the reproduction command, else 10m)\n"                   \
-    "      --grace DURATION     between SIG and SIGKILL (default 2s)\n"                          \
-    "      --signal SIG         sent first when ending the run: TERM, INT, 9... (default TERM)\n" \
+    "  -k, --grace DURATION     between SIG and SIGKILL (default 2s); also --kill-after\n"       \
+    "  -s, --signal SIG         sent first when ending the run: TERM, INT, 9... (default TERM)\n" \
     "      --settle DURATION    how long leftovers may take to go after the command exits\n"     \
     "                           before it is a leak (default 500ms)\n"                           \
-    "      --label TEXT         the results-log attempt (default: the command line)\n"           \
+    "  -l, --label TEXT         the results-log attempt (default: the command line)\n"           \
     "      --no-record          record nothing; no store needed (a drop-in for timeout(1))\n"    \
     "      --no-stdin           stdin from /dev/null instead of inherited\n"                     \
     "      --no-stacks          no native stacks in the diagnosis\n"                             \

@@ -18,6 +18,11 @@ contains err "SIGKILL to $pid"
 [ $ms -ge 1000 ] || fail "took only $ms ms: the grace period was not given"
 assert_gone "$pid"
 
+# -s and -k as timeout(1) spells them
+expect_rc 124 $OUTER $FT run --no-record --no-stacks --timeout 0.3 -s INT -k 0.2 -- $H/sc_ignore_term >out 2>err
+contains err "ended: SIGINT to group"
+contains err "SIGKILL to $(sed -n 's/.*stubborn \([0-9]*\) ignores.*/\1/p' out)"
+
 # --signal KILL ends it without waiting for the grace period
 t0=$(date +%s%N)
 expect_rc 124 $OUTER $FT run --no-record --no-stacks --timeout 0.3 --grace 30 --signal KILL -- $H/sc_ignore_term >out 2>err
