@@ -26,6 +26,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,13 @@ int ft_proc_stat_parse(const char *text, struct ft_pstat *out)
     out->comm[n] = '\0';
     int ppid, pgid, sid;
     long nthreads;
+    unsigned long long start;
     char st;
     /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-     * cutime cstime priority nice num_threads */
-    if (sscanf(rp + 2, "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld", &st,
-               &ppid, &pgid, &sid, &nthreads) != 5)
+     * cutime cstime priority nice num_threads itrealvalue starttime */
+    if (sscanf(rp + 2,
+               "%c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %ld %*d %llu", &st,
+               &ppid, &pgid, &sid, &nthreads, &start) != 6)
         return FT_EINVAL;
     out->pid = (pid_t)pid;
     out->ppid = ppid;
@@ -72,6 +75,7 @@ int ft_proc_stat_parse(const char *text, struct ft_pstat *out)
     out->sid = sid;
     out->state = st;
     out->nthreads = nthreads;
+    out->start = start;
     return 0;
 }
 
@@ -557,20 +561,51 @@ static void ptab_load(struct ptab *t, const struct ft_snap_opts *o)
     }
 }
 
-size_t ft_proc_members(const struct ft_snap_opts *o, pid_t **pids)
+size_t ft_proc_members(const struct ft_snap_opts *o, struct ft_member **out)
 {
     struct ptab t;
-    size_t n = 0;
-    *pids = NULL;
+    size_t n = 0, cap = 0;
+    *out = NULL;
     ptab_load(&t, o);
     for (size_t i = 0; i < t.n; i++) {
         if (!t.v[i].member || t.v[i].st.state == 'Z' || t.v[i].st.state == 'X')
             continue;
-        *pids = ft_xrealloc(*pids, (n + 1) * sizeof(**pids));
-        (*pids)[n++] = t.v[i].st.pid;
+        ft_xgrow((void **)out, &cap, n + 1, sizeof(**out));
+        (*out)[n].pid = t.v[i].st.pid;
+        (*out)[n++].start = t.v[i].st.start;
     }
     free(t.v);
     return n;
+}
+
+int ft_proc_signal(const struct ft_member *m, int sig)
+{
+    char path[64], buf[1024];
+    struct ft_pstat ps;
+#ifdef SYS_pidfd_open
+    int pfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+    if (pfd < 0 && errno != ENOSYS)
+        return -1; /* gone */
+#else
+    int pfd = -1;
+#endif
+    /* With the pidfd held, the pid cannot be reused: the start time read now is the one of
+     * the process the pidfd pins. */
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->pid);
+    int same = slurp(path, buf, sizeof(buf)) > 0 && ft_proc_stat_parse(buf, &ps) == 0 &&
+               ps.start == m->start;
+    int rc = -1;
+    if (same) {
+#ifdef SYS_pidfd_send_signal
+        if (pfd >= 0)
+            rc = (int)syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
+        else
+#endif
+            rc = kill(m->pid, sig); /* no pidfds: a tiny window remains */
+    }
+    if (pfd >= 0)
+        close(pfd);
+    return rc == 0 ? 0 : -1;
 }
 
 /* A descriptor of any process that refers to a pipe or a socket. */

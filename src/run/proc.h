@@ -35,6 +35,7 @@ struct ft_pstat {
     char state;    /* R, S, D, Z, T, t, X, I */
     char comm[64]; /* may contain spaces and parentheses */
     long nthreads;
+    unsigned long long start; /* start time in clock ticks after boot: with pid, an identity */
 };
 
 /* Parse /proc/PID/stat text. 0 or FT_EINVAL. */
@@ -83,12 +84,24 @@ struct ft_snap_opts {
     uint64_t out_inode[2]; /* inodes of the runner's stdout and stderr pipes, 0 = none */
 };
 
+/* A live process of a run, as found in /proc. */
+struct ft_member {
+    pid_t pid;
+    unsigned long long start; /* ft_pstat.start */
+};
+
 /*
- * The pids of the run's live processes (descendants of o->runner and members
- * of session o->sid, zombies left out), for signalling. *pids is NULL or an
- * array the caller frees. Returns the count.
+ * The run's live processes (descendants of o->runner and members of session
+ * o->sid, zombies left out), for signalling. *out is NULL or an array the
+ * caller frees. Returns the count.
  */
-size_t ft_proc_members(const struct ft_snap_opts *o, pid_t **pids);
+size_t ft_proc_members(const struct ft_snap_opts *o, struct ft_member **out);
+/*
+ * Send sig to m->pid only if it is still the process that was found: a pidfd
+ * pins the process, then its start time is compared, so a pid reused since the
+ * scan is never signalled. 0 when sent, -1 when it is gone or not the same.
+ */
+int ft_proc_signal(const struct ft_member *m, int sig);
 
 /*
  * Take the snapshot. Returns a new JSON array of process objects (never NULL;

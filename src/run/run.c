@@ -418,45 +418,59 @@ static void pump(struct runner *r, int64_t until)
     }
 }
 
-static void json_pids(json_t *a, const pid_t *pids, size_t n)
+/*
+ * Signal the run: the processes found now, then the group, then each of them
+ * (those in another group or session need their own). Every pid found goes to
+ * `record`. Returns how many were found.
+ */
+static size_t signal_members(const struct ft_snap_opts *so, pid_t pgid, int sig, json_t *record)
 {
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_integer(pids[i]));
+    struct ft_member *m;
+    size_t n = ft_proc_members(so, &m);
+    kill(-pgid, sig);
+    for (size_t i = 0; i < n; i++) {
+        ft_proc_signal(&m[i], sig);
+        json_array_append_new(record, json_integer(m[i].pid));
+    }
+    free(m);
+    return n;
+}
+
+/* How many processes of the run are alive; their pids go to `record` (may be NULL). */
+static size_t count_members(const struct ft_snap_opts *so, json_t *record)
+{
+    struct ft_member *m;
+    size_t n = ft_proc_members(so, &m);
+    for (size_t i = 0; record && i < n; i++)
+        json_array_append_new(record, json_integer(m[i].pid));
+    free(m);
+    return n;
 }
 
 /*
  * End the run: sig to the group and to every process of the run, the grace
  * period, SIGKILL to what is left, then a last scan. Records it all in `end`.
+ * The group is signalled by its id, which the kernel does not hand out again
+ * while any member lives; single processes through ft_proc_signal.
  */
 static void end_run(struct runner *r, int sig, json_t *end)
 {
     struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}};
     char name[32];
-    pid_t *pids;
     int64_t t0 = ft_mono_ms();
-    size_t n = ft_proc_members(&so, &pids);
 
     json_object_set_new(end, "signal", json_string(ft_signal_name(sig, name, sizeof(name))));
     json_t *sent = json_array();
-    json_pids(sent, pids, n);
+    signal_members(&so, r->pid, sig, sent);
     json_object_set_new(end, "signalled", sent);
-    kill(-r->pid, sig);
-    for (size_t i = 0; i < n; i++)
-        kill(pids[i], sig);
-    free(pids);
 
     /* Grace: keep draining the output and reaping until the run is gone. */
     int64_t grace_end = t0 + r->o->grace_ms;
     int gone = 0;
     while (!r->escalate) {
-        if (reap(r)) {
-            pid_t *left;
-            size_t nl = ft_proc_members(&so, &left);
-            free(left);
-            if (nl == 0) {
-                gone = 1;
-                break;
-            }
+        if (reap(r) && count_members(&so, NULL) == 0) {
+            gone = 1;
+            break;
         }
         if (ft_mono_ms() >= grace_end)
             break;
@@ -466,27 +480,16 @@ static void end_run(struct runner *r, int sig, json_t *end)
     json_t *killed = json_array();
     /* Several rounds: a process may fork between the scan and the kill. */
     for (int round = 0; !gone && round < 5; round++) {
-        n = ft_proc_members(&so, &pids);
-        if (n == 0) {
-            free(pids);
+        if (signal_members(&so, r->pid, SIGKILL, killed) == 0)
             break;
-        }
-        kill(-r->pid, SIGKILL);
-        for (size_t i = 0; i < n; i++) {
-            kill(pids[i], SIGKILL);
-            json_array_append_new(killed, json_integer(pids[i]));
-        }
-        free(pids);
         int64_t until = ft_mono_ms() + KILL_WAIT_MS / 5;
         while (!reap(r) && ft_mono_ms() < until)
             pump(r, ft_mono_ms() + 20 < until ? ft_mono_ms() + 20 : until);
     }
     json_object_set_new(end, "killed", killed);
     reap(r);
-    n = ft_proc_members(&so, &pids);
     json_t *surv = json_array();
-    json_pids(surv, pids, n);
-    free(pids);
+    count_members(&so, surv);
     json_object_set_new(end, "survivors", surv);
     json_object_set_new(end, "ms", json_integer(ft_mono_ms() - t0));
 }
@@ -505,6 +508,58 @@ static json_t *main_json(const struct runner *r)
         json_object_set_new(m, "core_dumped", json_boolean(WCOREDUMP(r->status)));
     }
     return m;
+}
+
+/*
+ * The diagnosis of a hang, leak or interruption: the snapshot (and stacks)
+ * first, then the end of the run, recorded in it. Returns a new object.
+ */
+static json_t *diagnose_and_end(struct runner *r, int timed_out, int leaked)
+{
+    char d[32];
+    json_t *diag = json_object();
+    int outcome = ft_run_classify(r->interrupt, timed_out, leaked, r->status, 0);
+    json_object_set_new(diag, "outcome", json_string(ft_outcome_name(outcome)));
+    if (timed_out) {
+        ft_duration_fmt(r->o->timeout_ms, d, sizeof(d));
+        json_object_set_new(diag, "reason", json_sprintf("still running at the timeout (%s)", d));
+    } else if (leaked) {
+        ft_duration_fmt(r->o->settle_ms, d, sizeof(d));
+        json_object_set_new(diag, "reason",
+                            json_sprintf("the command exited, and %s later processes of it "
+                                         "(or holders of its output) were still there",
+                                         d));
+    } else {
+        char name[32];
+        json_object_set_new(diag, "reason",
+                            json_sprintf("flowtrack received %s and forwarded it",
+                                         ft_signal_name(r->interrupt, name, sizeof(name))));
+    }
+    json_object_set_new(diag, "main", main_json(r));
+    json_object_set_new(diag, "timeout_ms", json_integer(r->o->timeout_ms));
+    json_object_set_new(diag, "grace_ms", json_integer(r->o->grace_ms));
+    json_object_set_new(diag, "settle_ms", json_integer(r->o->settle_ms));
+    json_object_set_new(diag, "output_pipes",
+                        json_pack("{s:I, s:I}", "stdout", (json_int_t)r->inode[0], "stderr",
+                                  (json_int_t)r->inode[1]));
+    /* The snapshot, before anything is signalled. */
+    struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}};
+    int64_t s0 = ft_mono_ms();
+    json_object_set_new(diag, "processes", ft_proc_snapshot(&so));
+    json_object_set_new(diag, "snapshot_ms", json_integer(ft_mono_ms() - s0));
+    /* Ctrl-C should act at once: no stacks then. */
+    if (r->o->stacks && !r->interrupt)
+        ft_diag_stacks(diag, r->o->stacks_budget_ms);
+    else
+        json_object_set_new(
+            diag, "stacks",
+            json_pack("{s:s}", "error",
+                      r->interrupt ? "not taken (interrupted)" : "not taken (disabled)"));
+    json_t *end = json_object();
+    end_run(r, r->interrupt ? r->interrupt : r->o->signal, end);
+    json_object_set_new(diag, "end", end);
+    json_object_set_new(diag, "main_end", main_json(r));
+    return diag;
 }
 
 int ft_run_exec(const struct ft_run_opts *o, struct ft_run_result *res, struct ft_err *err)
@@ -571,52 +626,8 @@ int ft_run_exec(const struct ft_run_opts *o, struct ft_run_result *res, struct f
     }
 
     json_t *diag = NULL;
-    if (timed_out || leaked || r.interrupt) {
-        char d[32];
-        diag = json_object();
-        int outcome = ft_run_classify(r.interrupt, timed_out, leaked, r.status, 0);
-        json_object_set_new(diag, "outcome", json_string(ft_outcome_name(outcome)));
-        if (timed_out) {
-            ft_duration_fmt(o->timeout_ms, d, sizeof(d));
-            json_object_set_new(diag, "reason",
-                                json_sprintf("still running at the timeout (%s)", d));
-        } else if (leaked) {
-            ft_duration_fmt(o->settle_ms, d, sizeof(d));
-            json_object_set_new(diag, "reason",
-                                json_sprintf("the command exited, and %s later processes of it "
-                                             "(or holders of its output) were still there",
-                                             d));
-        } else {
-            char name[32];
-            json_object_set_new(diag, "reason",
-                                json_sprintf("flowtrack received %s and forwarded it",
-                                             ft_signal_name(r.interrupt, name, sizeof(name))));
-        }
-        json_object_set_new(diag, "main", main_json(&r));
-        json_object_set_new(diag, "timeout_ms", json_integer(o->timeout_ms));
-        json_object_set_new(diag, "grace_ms", json_integer(o->grace_ms));
-        json_object_set_new(diag, "settle_ms", json_integer(o->settle_ms));
-        json_object_set_new(diag, "output_pipes",
-                            json_pack("{s:I, s:I}", "stdout", (json_int_t)r.inode[0], "stderr",
-                                      (json_int_t)r.inode[1]));
-        /* The snapshot, before anything is signalled. */
-        struct ft_snap_opts so = {getpid(), r.pid, r.pid, {r.inode[0], r.inode[1]}};
-        int64_t s0 = ft_mono_ms();
-        json_object_set_new(diag, "processes", ft_proc_snapshot(&so));
-        json_object_set_new(diag, "snapshot_ms", json_integer(ft_mono_ms() - s0));
-        /* Ctrl-C should act at once: no stacks then. */
-        if (o->stacks && !r.interrupt)
-            ft_diag_stacks(diag, o->stacks_budget_ms);
-        else
-            json_object_set_new(
-                diag, "stacks",
-                json_pack("{s:s}", "error",
-                          r.interrupt ? "not taken (interrupted)" : "not taken (disabled)"));
-        json_t *end = json_object();
-        end_run(&r, r.interrupt ? r.interrupt : o->signal, end);
-        json_object_set_new(diag, "end", end);
-        json_object_set_new(diag, "main_end", main_json(&r));
-    }
+    if (timed_out || leaked || r.interrupt)
+        diag = diagnose_and_end(&r, timed_out, leaked);
     /* Whatever is left in the pipes after the end (a writer that was just killed). */
     while (r.pipes[0] >= 0 || r.pipes[1] >= 0) {
         int64_t until = ft_mono_ms() + 100;

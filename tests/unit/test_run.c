@@ -33,6 +33,7 @@ static void test_stat_parse(void **state)
     assert_int_equal(ps.pgid, 4242);
     assert_int_equal(ps.sid, 4242);
     assert_int_equal(ps.nthreads, 3);
+    assert_int_equal(ps.start, 12345);
     assert_int_not_equal(ft_proc_stat_parse("garbage", &ps), 0);
     assert_int_not_equal(ft_proc_stat_parse("12 (x", &ps), 0);
 }
