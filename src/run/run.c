@@ -218,7 +218,8 @@ struct runner {
     struct sigaction oldact[NCAUGHT], oldpipe;
     struct ft_tail tail;
     int interrupt; /* first signal received */
-    int escalate;  /* a second one: go straight to SIGKILL */
+    int escalate;  /* a signal while ending: go straight to SIGKILL */
+    int ending;    /* end_run() has started */
 };
 
 static void runner_release(struct runner *r)
@@ -409,7 +410,9 @@ static void pump(struct runner *r, int64_t until)
         while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
             if (si.ssi_signo == SIGCHLD)
                 continue; /* reaped below */
-            if (!r->interrupt)
+            /* The first one interrupts the run; one while it is being ended (a second
+             * Ctrl-C, or one during a hang's grace period) means "kill it now". */
+            if (!r->interrupt && !r->ending)
                 r->interrupt = (int)si.ssi_signo;
             else
                 r->escalate = 1;
@@ -459,6 +462,7 @@ static void end_run(struct runner *r, int sig, json_t *end)
     char name[32];
     int64_t t0 = ft_mono_ms();
 
+    r->ending = 1;
     json_object_set_new(end, "signal", json_string(ft_signal_name(sig, name, sizeof(name))));
     json_t *sent = json_array();
     signal_members(&so, r->pid, sig, sent);

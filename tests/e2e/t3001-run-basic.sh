@@ -63,6 +63,7 @@ expect_rc 124 $OUTER $FT run --no-record --timeout 0.3 -- $H/sc_basic sleep 60 >
 contains err "hang: still running at the timeout (300ms)"
 
 # Ctrl-C (SIGINT) is forwarded to the group; outcome interrupted, 130
+rm -f out err # a fresh file: the wait below must see this run's output
 $FT run --no-record --timeout 60 -- $H/sc_basic sleep 60 >out 2>err &
 ft=$!
 for _ in $(seq 100); do grep -q sleeping out && break; sleep 0.05; done

@@ -30,5 +30,19 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 3000 ] || fail "--signal KILL took $ms ms"
 contains err "ended: SIGKILL to group"
 
+# Ctrl-C during a hang's grace period: SIGKILL at once, and the outcome stays hang
+t0=$(date +%s%N)
+rm -f out err # a fresh file: the wait below must see this run's output
+$FT run --no-record --no-stacks --timeout 0.3 --grace 30 -- $H/sc_ignore_term >out 2>err &
+ft=$!
+sleep 1.5 # past the timeout and the snapshot: in the grace period
+kill -INT $ft
+wait $ft
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc = 124 ] || fail "Ctrl-C during the grace period: exit status $rc"
+[ $ms -lt 5000 ] || fail "Ctrl-C during the grace period did not end it at once: $ms ms"
+contains err "SIGKILL to $(sed -n 's/.*stubborn \([0-9]*\) ignores.*/\1/p' out)"
+
 assert_no_survivors
 echo ok

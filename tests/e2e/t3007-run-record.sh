@@ -56,6 +56,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 4000 ] || fail "the stored timeout (0.4s) was not used: $ms ms"
 
 # an interrupted run is still recorded
+rm -f out err # a fresh file: the wait below must see this run's output
 $FT run --label interrupted-one -- $H/sc_basic sleep 60 >out 2>err &
 ft=$!
 for _ in $(seq 100); do grep -q sleeping out && break; sleep 0.05; done
