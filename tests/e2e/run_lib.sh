@@ -15,8 +15,10 @@ unset FLOWTRACK_TRACKER
 # The outer bound of any single flowtrack invocation: a runner bug cannot hang ctest.
 OUTER="timeout -k 5 90"
 
+# fd 3 is the test's own stderr, even inside a command whose stderr is redirected
+exec 3>&2
 fail() {
-    echo "FAIL: $*" >&2
+    echo "FAIL: $*" >&3
     exit 1
 }
 
@@ -59,7 +61,7 @@ cleanup() {
     local rc=$? left
     left=$(tagged_pids)
     if [ -n "$left" ]; then
-        echo "FAIL: killing survivors: $left" >&2
+        echo "FAIL: killing survivors: $left" >&3
         kill -9 $left 2>/dev/null
         rc=1
     fi
@@ -84,5 +86,5 @@ expect_rc() {
 
 # contains FILE TEXT: the file contains TEXT (fixed string).
 contains() {
-    grep -qF -- "$2" "$1" || { echo "---- $1" >&2; cat "$1" >&2; fail "'$1' lacks: $2"; }
+    grep -qF -- "$2" "$1" || { echo "---- $1" >&3; cat "$1" >&3; fail "'$1' lacks: $2"; }
 }
