@@ -256,10 +256,9 @@ static int runner_setup(struct runner *r, struct ft_err *err)
     for (int i = 0; i < 2; i++) {
         if (pipe2(p[i], O_CLOEXEC) != 0) {
             int e = errno;
-            for (int k = 0; k < i; k++) {
-                close(p[k][0]);
+            /* The read ends already belong to r (runner_release); the write ends to us. */
+            for (int k = 0; k < i; k++)
                 close(p[k][1]);
-            }
             return ft_err_set(err, FT_EIO, "cannot create a pipe: %s", strerror(e));
         }
         struct stat sb;
