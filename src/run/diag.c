@@ -561,6 +561,8 @@ void ft_diag_render(const json_t *diag, struct ft_buf *out)
     if (c)
         ft_buf_addf(out, "  likely culprit: pid %d (%s): %s\n", jint(c, "pid"), jstr(c, "comm"),
                     jstr(c, "why"));
+    if (*jstr(diag, "note"))
+        ft_buf_addf(out, "  note: %s\n", jstr(diag, "note"));
     if (json_object_get(diag, "snapshot_ms"))
         ft_buf_addf(out, "  %zu process%s left (snapshot before any signal, %d ms):\n",
                     json_array_size(procs), json_array_size(procs) == 1 ? "" : "es",

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -206,13 +207,15 @@ int ft_signal_parse(const char *s)
 
 struct runner {
     const struct ft_run_opts *o;
-    pid_t pid;         /* main process, 0 when it never started */
-    int alive;         /* main process not reaped yet */
-    int status;        /* its wait status once reaped */
-    int pipes[2];      /* read ends of stdout and stderr, -1 once at EOF */
-    int echo[2];       /* where each is echoed, -1 = not, or no longer (write failed) */
-    uint64_t inode[2]; /* the pipes' inodes, to find their holders */
-    int sfd;           /* signalfd */
+    pid_t pid;             /* main process, 0 when it never started */
+    int alive;             /* main process not reaped yet */
+    int status;            /* its wait status once reaped */
+    int pipes[2];          /* read ends of stdout and stderr, -1 once at EOF */
+    int echo[2];           /* where each is echoed, -1 = not, or no longer (write failed) */
+    int echo_may_block[2]; /* echo[i] is a pipe, socket or terminal, not a file */
+    int echo_stalled;      /* echoing stopped at a deadline: flowtrack's reader is too slow */
+    uint64_t inode[2];     /* the pipes' inodes, to find their holders */
+    int sfd;               /* signalfd */
     int mask_saved;
     sigset_t oldmask;
     struct sigaction oldact[NCAUGHT], oldpipe;
@@ -267,6 +270,11 @@ static int runner_setup(struct runner *r, struct ft_err *err)
     }
     r->echo[0] = r->o->out_fd;
     r->echo[1] = r->o->err_fd;
+    for (int i = 0; i < 2; i++) {
+        struct stat sb;
+        r->echo_may_block[i] = !(r->echo[i] >= 0 && fstat(r->echo[i], &sb) == 0 &&
+                                 (S_ISREG(sb.st_mode) || S_ISBLK(sb.st_mode)));
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -365,7 +373,57 @@ static void write_all(int *fd, const char *p, size_t n)
     }
 }
 
-static void drain(struct runner *r, int i)
+static int interrupt_pending(void)
+{
+    sigset_t pend;
+    sigpending(&pend);
+    for (size_t i = 0; i < NCAUGHT; i++)
+        if (sigismember(&pend, caught[i]))
+            return 1;
+    return 0;
+}
+
+/*
+ * Echo a chunk of output without letting a slow reader of flowtrack's own output
+ * (`flowtrack run ... | less`) hold the run past a deadline: on a pipe or a terminal,
+ * wait for room (POLLOUT) until `until` and write at most PIPE_BUF at a time, which
+ * then does not block. At the deadline echoing stops (the log keeps everything); a
+ * pending Ctrl-C drops the rest of this chunk's echo so it is handled at once.
+ */
+static void echo(struct runner *r, int i, const char *p, size_t n, int64_t until)
+{
+    if (!r->echo_may_block[i]) {
+        write_all(&r->echo[i], p, n);
+        return;
+    }
+    while (n && r->echo[i] >= 0) {
+        struct pollfd pf = {r->echo[i], POLLOUT, 0};
+        int64_t now = ft_mono_ms();
+        int64_t left = until == INT64_MAX ? 200 : until - now;
+        int pr = poll(&pf, 1, left <= 0 ? 0 : left > 200 ? 200 : (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            if (until != INT64_MAX && ft_mono_ms() >= until) {
+                r->echo[i] = -1;
+                r->echo_stalled = 1;
+                return;
+            }
+            if (interrupt_pending())
+                return;
+            continue;
+        }
+        size_t k = n < PIPE_BUF ? n : PIPE_BUF;
+        int before = r->echo[i];
+        write_all(&r->echo[i], p, k);
+        if (r->echo[i] != before)
+            return;
+        p += k;
+        n -= k;
+    }
+}
+
+static void drain(struct runner *r, int i, int64_t until)
 {
     char buf[65536];
     ssize_t n = read(r->pipes[i], buf, sizeof(buf));
@@ -376,8 +434,8 @@ static void drain(struct runner *r, int i)
         r->pipes[i] = -1;
         return;
     }
-    write_all(&r->echo[i], buf, (size_t)n);
     ft_tail_add(&r->tail, buf, (size_t)n);
+    echo(r, i, buf, (size_t)n, until);
 }
 
 /* One wait for output, signals or the deadline (monotonic ms, INT64_MAX = none). */
@@ -403,7 +461,7 @@ static void pump(struct runner *r, int64_t until)
         return;
     for (int k = 1; k < nfds; k++)
         if (fds[k].revents)
-            drain(r, idx[k]);
+            drain(r, idx[k], until);
     if (fds[0].revents & POLLIN) {
         struct signalfd_siginfo si;
         while (read(r->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -545,6 +603,12 @@ static json_t *diagnose_and_end(struct runner *r, int timed_out, int leaked)
     json_object_set_new(diag, "output_pipes",
                         json_pack("{s:I, s:I}", "stdout", (json_int_t)r->inode[0], "stderr",
                                   (json_int_t)r->inode[1]));
+    if (r->echo_stalled)
+        json_object_set_new(diag, "note",
+                            json_string("flowtrack's own output was not read fast enough, so "
+                                        "it stopped echoing the command's output (the log has "
+                                        "it all); a command blocked writing its output may be "
+                                        "waiting for that reader"));
     /* The snapshot, before anything is signalled. */
     struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}};
     int64_t s0 = ft_mono_ms();
@@ -631,13 +695,15 @@ int ft_run_exec(const struct ft_run_opts *o, struct ft_run_result *res, struct f
     json_t *diag = NULL;
     if (timed_out || leaked || r.interrupt)
         diag = diagnose_and_end(&r, timed_out, leaked);
-    /* Whatever is left in the pipes after the end (a writer that was just killed). */
-    while (r.pipes[0] >= 0 || r.pipes[1] >= 0) {
+    /* Whatever is left in the pipes after the end (a writer that was just killed), for at most
+     * a second: a holder out of reach (another user's process) must not keep the run going. */
+    int64_t drain_end = ft_mono_ms() + 1000;
+    while ((r.pipes[0] >= 0 || r.pipes[1] >= 0) && ft_mono_ms() < drain_end) {
         int64_t until = ft_mono_ms() + 100;
         int before = (r.pipes[0] >= 0) + (r.pipes[1] >= 0);
-        pump(&r, until);
+        pump(&r, until < drain_end ? until : drain_end);
         if ((r.pipes[0] >= 0) + (r.pipes[1] >= 0) == before && ft_mono_ms() >= until)
-            break; /* a holder outside our reach keeps it open: do not wait for it */
+            break; /* no EOF in 100 ms: a holder outside our reach keeps it open */
     }
 
     res->interrupt = r.interrupt;

@@ -51,6 +51,15 @@ expect_rc 0 $OUTER $FT run --no-record --json -- $H/sc_basic spew 1000000 >j 2>/
 [ "$(jget j 'd["log_truncated"]')" = True ] || fail "truncated flag"
 [ "$(jget j 'len(d["log"]) <= 262144 and d["log"].startswith("line ")')" = True ] || fail "tail"
 
+# a reader of flowtrack's output that does not read does not hold the run past its timeout
+t0=$(date +%s%N)
+( $OUTER $FT run --no-record --no-stacks --timeout 1 -- $H/sc_basic spew 100000000 2>err
+  echo $? >rc
+  echo $((($(date +%s%N) - t0) / 1000000)) >ms ) | sleep 4
+[ "$(cat rc)" = 124 ] || fail "slow reader: exit status $(cat rc)"
+[ "$(cat ms)" -lt 3000 ] || fail "slow reader: the run took $(cat ms) ms"
+contains err "note: flowtrack's own output was not read fast enough"
+
 # stdin inherited; --no-stdin gives /dev/null
 echo "from stdin" | $OUTER $FT run --no-record -- $H/sc_basic stdin >out 2>err || fail "stdin run"
 contains out "from stdin"
