@@ -460,16 +460,15 @@ void ft_diag_analyse(json_t *diag)
                             json_pack("{s:i, s:s, s:s, s:s}", "pid", jint(best, "pid"), "comm",
                                       jstr(best, "comm"), "cmdline", jstr(best, "cmdline"), "why",
                                       bwhy.buf));
-        ft_buf_addf(&sum, "%s: pid %d (%s) %s", outcome, jint(best, "pid"), jstr(best, "comm"),
-                    bwhy.buf);
+        ft_buf_addf(&sum, "pid %d (%s) %s", jint(best, "pid"), jstr(best, "comm"), bwhy.buf);
         size_t n = json_array_size(procs);
         if (n > 1)
             ft_buf_addf(&sum, " [%zu processes left]", n);
     } else {
-        ft_buf_addf(&sum, "%s: %s", outcome, jstr(diag, "reason"));
+        ft_buf_addf(&sum, "%s", jstr(diag, "reason"));
     }
     if (sum.len == 0) /* over the cap: keep a prefix */
-        ft_buf_addf(&sum, "%s: %.200s", outcome, bwhy.buf);
+        ft_buf_addf(&sum, "%.200s", bwhy.buf);
     json_object_set_new(diag, "summary", json_string(sum.buf));
     ft_buf_release(&sum);
     ft_buf_release(&why);

@@ -857,7 +857,7 @@ static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft
             const char *out = ino == o->out_inode[0]   ? "stdout"
                               : ino == o->out_inode[1] ? "stderr"
                                                        : NULL;
-            int len = snprintf(desc, sizeof(desc), "pipe %s (%s end)", target, end);
+            int len = snprintf(desc, sizeof(desc), "%s (%s end)", target, end);
             if (out) {
                 json_object_set_new(f, "output", json_string(out));
                 if (strcmp(end, "read") != 0 && !json_array_size(json_object_get(outputs, out)))

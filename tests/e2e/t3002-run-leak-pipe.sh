@@ -19,7 +19,7 @@ child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
 [ "$(jget j 'd["diagnosis"]["end"]["survivors"]')" = "[]" ] || fail "survivors"
 [ "$(jget j "$child in d['diagnosis']['end']['signalled']")" = True ] || fail "child not signalled"
 contains err "likely culprit: pid $child (sc_pipe_holder): keeps the command's output open"
-contains err "fd 1: pipe pipe:["
+contains err "fd 1: pipe:["
 contains err "the command's stdout, read by flowtrack"
 assert_gone "$child"
 

@@ -21,7 +21,7 @@ $FT show --json >s || fail "show"
     fail "runs in show: $(jget s 'd["runs"]')"
 [ "$(jget s '[(e["attempt"], e["outcome"], e["run"], e["date"] is not None) for e in d["results"]]')" = "[('first try', 'pass', 1, True), ('$H/sc_basic sleep 60', 'hang', 2, True)]" ] ||
     fail "results: $(jget s 'd["results"]')"
-[ "$(jget s 'd["results"][1]["notes"].startswith("hang: pid ")')" = True ] || fail "result notes"
+[ "$(jget s 'd["results"][1]["notes"].startswith("pid ")')" = True ] || fail "result notes"
 $FT result list >res || fail "result list"
 contains res "first try"
 contains res "hang"

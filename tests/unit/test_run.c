@@ -342,7 +342,8 @@ static void test_culprit_deadlock(void **state)
     assert_non_null(strstr(why, "deadlock"));
     assert_non_null(strstr(why, "thread 7 (app) waits for mutex 0xa held by thread 8"));
     assert_non_null(strstr(why, "thread 8 (app) waits for mutex 0xb held by thread 7"));
-    assert_non_null(strstr(json_string_value(json_object_get(d, "summary")), "hang: pid 7 (app)"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(d, "summary")), "pid 7 (app) deadlock"));
     json_decref(d);
 }
 
