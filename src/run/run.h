@@ -24,9 +24,10 @@
  * group and every process found get opts->signal, then the grace period,
  * then SIGKILL, and a last scan checks that nothing survived.
  *
- * Bounds: the call returns by timeout + snapshot (stacks are bounded by
- * stacks_budget_ms) + grace + about one second of kill verification, whatever
- * the command does.
+ * Bounds: the call returns by timeout + grace + a small bound, whatever the
+ * command does: the snapshot, stacks (stacks_budget_ms), the SIGKILL rounds
+ * (1 s at most) and the last output (1 s at most). A slow reader of out_fd or
+ * err_fd cannot stretch it: echoing stops at a deadline.
  *
  * Process-wide effects while it runs: SIGCHLD, SIGINT, SIGTERM, SIGHUP and
  * SIGQUIT are blocked and read from a signalfd; SIGPIPE is ignored; the
