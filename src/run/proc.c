@@ -918,20 +918,27 @@ static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft
     return a;
 }
 
-/* The futex word's glibc mutex owner (pthread_mutex_t: lock, count, owner), or 0. */
-static int mutex_owner(pid_t pid, uint64_t addr)
+/*
+ * The owner of the glibc mutex a thread waits for, or 0. A contended normal
+ * mutex is waited for with FUTEX_WAIT on its lock word holding 2 ("locked, with
+ * waiters"), and pthread_mutex_t starts {int lock; unsigned count; int owner}.
+ * Anything else (a condition variable, a semaphore, a robust or PI mutex) gives
+ * 0 rather than a guess; the owner must also be a thread of the same process.
+ */
+static int mutex_owner(pid_t pid, uint64_t addr, unsigned long long op)
 {
     char path[64];
     int w[3];
+    if ((op & 127) != 0 /* FUTEX_WAIT, private or not */)
+        return 0;
     snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
     ssize_t n = pread(fd, w, sizeof(w), (off_t)addr);
     close(fd);
-    if (n != (ssize_t)sizeof(w) || w[0] == 0 || w[2] <= 0)
+    if (n != (ssize_t)sizeof(w) || w[0] != 2 || w[2] <= 0)
         return 0;
-    /* Only a thread of this process can be the owner of a process-private mutex. */
     snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, w[2]);
     return access(path, F_OK) == 0 ? w[2] : 0;
 }
@@ -993,7 +1000,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
                 char addr[32];
                 snprintf(addr, sizeof(addr), "0x%llx", args[0]);
                 json_object_set_new(th, "futex", json_string(addr));
-                int owner = mutex_owner(pid, args[0]);
+                int owner = mutex_owner(pid, args[0], args[1]);
                 if (owner && owner != tid)
                     json_object_set_new(th, "mutex_owner", json_integer(owner));
             }
