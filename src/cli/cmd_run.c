@@ -131,6 +131,13 @@ static char *one_line(const char *s, size_t max)
     return ft_buf_detach(&b, NULL);
 }
 
+static void notify_stderr(void *u, const char *line)
+{
+    (void)u;
+    fprintf(stderr, "%s\n", line);
+    fflush(stderr);
+}
+
 static void print_stderr(const struct ft_buf *b)
 {
     fflush(stdout);
@@ -221,6 +228,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         command = ft_buf_detach(&b, NULL);
         a.o.argv = argv + first;
     }
+    a.o.notify = notify_stderr;
     /* With --json, stdout carries only the JSON: the command's stdout goes to stderr. */
     if (ctx->json)
         a.o.out_fd = STDERR_FILENO;

@@ -622,8 +622,16 @@ static json_t *diagnose_and_end(struct runner *r, int timed_out, int leaked)
             diag, "stacks",
             json_pack("{s:s}", "error",
                       r->interrupt ? "not taken (interrupted)" : "not taken (disabled)"));
+    int sig = r->interrupt ? r->interrupt : r->o->signal;
+    if (r->o->notify) {
+        char line[256], name[32], g[32];
+        ft_duration_fmt(r->o->grace_ms, g, sizeof(g));
+        snprintf(line, sizeof(line), "flowtrack: ending the run (%s): %s now, SIGKILL after %s",
+                 ft_outcome_name(outcome), ft_signal_name(sig, name, sizeof(name)), g);
+        r->o->notify(r->o->notify_u, line);
+    }
     json_t *end = json_object();
-    end_run(r, r->interrupt ? r->interrupt : r->o->signal, end);
+    end_run(r, sig, end);
     json_object_set_new(diag, "end", end);
     json_object_set_new(diag, "main_end", main_json(r));
     return diag;

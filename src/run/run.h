@@ -68,6 +68,11 @@ struct ft_run_opts {
     size_t log_max;           /* bytes of output kept (the tail) */
     int stacks;               /* add native stacks to the snapshot (eu-stack or gdb) */
     int64_t stacks_budget_ms; /* for all stacks of one snapshot */
+    /* Called (when not NULL) with one line, no newline, when a run is about to be ended
+     * (after the snapshot, before the first signal), so a long grace period is explained
+     * while it runs. */
+    void (*notify)(void *u, const char *line);
+    void *notify_u;
 };
 
 /* Fill o with the defaults above (echo to 1 and 2, stacks on). */

@@ -13,6 +13,7 @@ pid=$(sed -n 's/.*stubborn \([0-9]*\) ignores.*/\1/p' err)
 [ "$(jget j "$pid in d['diagnosis']['end']['killed']")" = True ] || fail "not SIGKILLed"
 [ "$(jget j 'd["diagnosis"]["end"]["survivors"]')" = "[]" ] || fail "survivors"
 contains err "SIGKILL to $pid"
+contains err "flowtrack: ending the run (hang): SIGTERM now, SIGKILL after 500ms"
 # 0.5 s timeout + 0.5 s grace + stacks (2 s budget) + kill verification (1 s) + slack
 [ $ms -lt 5500 ] || fail "took $ms ms"
 [ $ms -ge 1000 ] || fail "took only $ms ms: the grace period was not given"
