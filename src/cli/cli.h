@@ -95,6 +95,8 @@ int cmd_edit(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_delete(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_entry(int argc, char **argv, struct ft_ctx *ctx); /* item, rule, step, ... */
 int cmd_repro(int argc, char **argv, struct ft_ctx *ctx);
+int cmd_run(int argc, char **argv, struct ft_ctx *ctx);
+int cmd_runs(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_fix(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_history(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_check(int argc, char **argv, struct ft_ctx *ctx);

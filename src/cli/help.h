@@ -217,6 +217,81 @@
     "EXAMPLES\n  flowtrack repro --command 'ctest -R sse --output-on-failure' --timeout 60 "       \
     "--expect hang\n\n" HELP_COMMON "\n" HELP_EXIT
 
+#define HELP_RUN                                                                                   \
+    "NAME\n"                                                                                       \
+    "  flowtrack run - run a command with a timeout, and diagnose hangs and leaks\n"               \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack run [--timeout DURATION] [--grace DURATION] [--signal SIG] [--settle DURATION]\n" \
+    "                [--label TEXT] [--no-record] [--no-stdin] [--no-stacks] [--allow-leak]\n"     \
+    "                [--json] [-- CMD [ARGS...]]\n"                                                \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  Runs CMD in its own session and process group, as timeout(1) does, and ends with one\n"     \
+    "  outcome: pass (exit 0), fail (exit non-zero), crash (a signal flowtrack did not send),\n"   \
+    "  hang (still running at the timeout), leak (the command exited but its processes, or\n"      \
+    "  other holders of its output, were still there after the settle time), or interrupted\n"     \
+    "  (flowtrack got SIGINT/SIGTERM/SIGHUP/SIGQUIT and forwarded it to the command's group).\n"   \
+    "  stdout and stderr stream to the terminal as they come and the newest 256 KiB are kept.\n"   \
+    "  flowtrack is a child subreaper, so descendants that double-fork or call setsid stay\n"      \
+    "  found. For hang, leak and interrupted, every process left is snapshot from /proc BEFORE\n"  \
+    "  anything is killed (threads and what they wait in, descriptors resolved to files, pipes\n"  \
+    "  and their holders, sockets with addresses and state; native stacks via eu-stack or gdb\n"   \
+    "  when installed), then SIG goes to the group and every process found, then the grace\n"      \
+    "  period, then SIGKILL, and a last scan checks that nothing survived. A short diagnosis,\n"   \
+    "  likely culprit first, is printed on stderr.\n"                                              \
+    "  Without --no-record the run (command line, working directory, times, status, outcome,\n"    \
+    "  log tail, diagnosis) and a results-log entry (attempt = --label or the command) are\n"      \
+    "  recorded in the tracker as one event. Without CMD, the tracker's reproduction command\n"    \
+    "  ('flowtrack repro') runs through sh -c, with its stored timeout.\n"                         \
+    "\n"                                                                                           \
+    "OPTIONS\n"                                                                                    \
+    "      --timeout DURATION   30, 2.5s, 5m, 1h; 0 = none (default: the stored one when\n"        \
+    "                           running the reproduction command, else 10m)\n"                     \
+    "  -k, --grace DURATION     between SIG and SIGKILL (default 2s); also --kill-after\n"         \
+    "  -s, --signal SIG         sent first when ending the run: TERM, INT, 9... (default TERM)\n"  \
+    "      --settle DURATION    how long leftovers may take to go after the command exits\n"       \
+    "                           before it is a leak (default 500ms)\n"                             \
+    "  -l, --label TEXT         the results-log attempt (default: the command line)\n"             \
+    "      --no-record          record nothing; no store needed (a drop-in for timeout(1))\n"      \
+    "      --no-stdin           stdin from /dev/null instead of inherited\n"                       \
+    "      --no-stacks          no native stacks in the diagnosis\n"                               \
+    "      --allow-leak         a leak exits with the command's own status instead of 122\n"       \
+    "      --json               print the run and its full diagnosis as JSON on stdout; the\n"     \
+    "                           command's stdout then goes to stderr\n"                            \
+    "\n"                                                                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack run --timeout 60 --label 'after the lock fix' -- ctest -R sse\n"                  \
+    "  flowtrack run --no-record --timeout 5m -- make check\n"                                     \
+    "  flowtrack run\n"                                                                            \
+    "\n" HELP_COMMON "\n"                                                                          \
+    "EXIT STATUS\n"                                                                                \
+    "  the command's status for pass and fail; 124 hang; 122 leak; 125 flowtrack failed\n"         \
+    "  (usage, store, recording); 126 cannot execute; 127 not found; 128+N killed by\n"            \
+    "  signal N (crash) or interrupted by signal N\n"
+
+#define HELP_RUNS                                                                                  \
+    "NAME\n"                                                                                       \
+    "  flowtrack runs - list recorded runs, print a run's diagnosis or log again\n"                \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack runs [list]\n"                                                                    \
+    "  flowtrack runs show N\n"                                                                    \
+    "  flowtrack runs log N\n"                                                                     \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  list prints every run of the tracker: number, start time, outcome, exit status or\n"        \
+    "  signal, duration, command and label. show prints a run's details and its diagnosis as\n"    \
+    "  it was printed at the end of the run; log prints the stored output (its newest 256 KiB,\n"  \
+    "  invalid UTF-8 replaced by U+FFFD). With --json, the runs, or the run with its log and\n"    \
+    "  full diagnosis, as JSON.\n"                                                                 \
+    "\n"                                                                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack runs\n"                                                                           \
+    "  flowtrack runs show 3\n"                                                                    \
+    "  flowtrack runs log 3 | less\n"                                                              \
+    "\n" HELP_COMMON "\n" HELP_EXIT
+
 #define HELP_FIX                                                                                           \
     "NAME\n  flowtrack fix - the final fix\n\n"                                                            \
     "SYNOPSIS\n  flowtrack fix [--summary TEXT] [--why TEXT] [--evidence TEXT]\n\n"                        \
