@@ -262,7 +262,7 @@ void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route 
 void srv_reply_json(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,
                     int code, json_t *body, int64_t t0)
 {
-    char *s = body ? json_dumps(body, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0) : NULL;
+    char *s = body ? json_dumps(body, JSON_INDENT(2)) : NULL;
     size_t n = s ? strlen(s) : 0;
     if (s) {
         s = ft_xrealloc(s, n + 2);
@@ -603,15 +603,10 @@ static enum ft_route classify(const char *path)
         return R_OTHER;
     const char *p = path + 14;
     int seg = 1;
-    const char *last = p, *second = NULL;
+    const char *second = NULL;
     for (const char *c = p; *c; c++)
-        if (*c == '/') {
-            seg++;
-            if (seg == 2)
-                second = c + 1;
-            last = c + 1;
-        }
-    (void)last;
+        if (*c == '/' && ++seg == 2)
+            second = c + 1;
     if (seg == 1)
         return R_TRACKER;
     size_t n2 = strcspn(second, "/");

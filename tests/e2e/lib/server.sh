@@ -40,7 +40,9 @@ trap cleanup EXIT
 
 # 1 when the binary is built with AddressSanitizer.
 is_asan() {
-    nm -D "$FLOWTRACK_BIN" 2>/dev/null | grep -q __asan_init || nm "$FLOWTRACK_BIN" 2>/dev/null | grep -q __asan_init
+    local n
+    n=$( (nm -D "$FLOWTRACK_BIN" 2>/dev/null; nm "$FLOWTRACK_BIN" 2>/dev/null) | grep -c __asan_init)
+    [ "$n" -gt 0 ]
 }
 
 ft() {
