@@ -723,7 +723,7 @@ static void route_tracker(struct call *c, char **seg, int nseg)
     }
     const char *sub = seg[2];
     if (nseg == 3 && strcmp(sub, "events") == 0) {
-        if (!is_get(c))
+        if (c->cmd != EVHTTP_REQ_GET)
             not_allowed(c, "GET");
         else
             stream_open(c->srv, c->req, tid, ref, c->t0);
@@ -849,7 +849,7 @@ void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *p
         }
     } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
         c.route = R_EVENTS;
-        if (!is_get(&c))
+        if (c.cmd != EVHTTP_REQ_GET)
             not_allowed(&c, "GET");
         else
             stream_open(srv, req, 0, "*", t0);

@@ -40,4 +40,33 @@ kill -INT "$SRV_PID" 2>/dev/null || true
 wait_exit 5
 [ "$SRV_RC" -eq 0 ] || fail "SIGINT: exit status $SRV_RC"
 wait $cpid || { cat "$T/clients2.out"; fail "SIGINT clients"; }
+
+# A stalled reader (output queued, never read) does not hold the exit past --grace.
+start_server --grace 1s --stream-buffer 50000000 --write-timeout 0
+python3 - "$URL" "$LIB" "$T/stalled-ready" <<'PY' &
+import os, sys, time
+sys.path.insert(0, sys.argv[2])
+import sse
+url = sys.argv[1]
+sse.ensure_tracker(url, "bug")
+s = sse.open_stream(url, "/api/trackers/bug/events", rcvbuf=4096)
+for i in range(40):
+    sse.post_item(url, "bug", "s" * 100000)
+m = sse.wait_metric(url, lambda m: m["flowtrack_stream_queued_bytes"] > 1000000, 5, "queued")
+open(sys.argv[3], "w").close()
+time.sleep(5)  # never reads; holds the socket open past the grace
+PY
+spid=$!
+for i in $(seq 1 200); do [ -f "$T/stalled-ready" ] && break; sleep 0.05; done
+[ -f "$T/stalled-ready" ] || fail "the stalled reader did not get going"
+t0=$(date +%s%N)
+kill -TERM "$SRV_PID"
+wait_exit 4
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "exit with a stalled reader and --grace 1s: ${ms} ms, status $SRV_RC"
+[ "$SRV_RC" -eq 0 ] || fail "exit status $SRV_RC"
+[ "$ms" -ge 900 ] && [ "$ms" -lt 2500 ] || fail "exit after ${ms} ms, expected the 1 s grace"
+grep -q 'event=shutdown msg="grace period over"' "$T/server.log" || fail "grace not logged"
+kill $spid 2>/dev/null || true
+wait $spid 2>/dev/null || true
 echo "ok"
