@@ -133,6 +133,14 @@ static void stream_free(struct ft_stream *s)
             evhttp_connection_set_closecb(s->evcon, NULL, NULL);
             evhttp_connection_free(s->evcon); /* frees the request too */
         } else {
+            /* Bound the flush: a client that never takes the last bytes is dropped after the
+             * write timeout (streams run without evhttp's timeouts, see stream_open). */
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+            int64_t w = srv->o->write_timeout_ms > 0 ? srv->o->write_timeout_ms
+                                                     : FT_SERVE_DEFAULT_WRITE_TIMEOUT;
+            struct timeval tv = {(time_t)(w / 1000), (suseconds_t)(w % 1000) * 1000};
+            if (bev)
+                bufferevent_set_timeouts(bev, NULL, &tv);
             evhttp_connection_set_closecb(s->evcon, on_flush_closed, srv);
             srv->flushing++;
             evhttp_send_reply_end(s->req);

@@ -87,4 +87,26 @@ sse.wait_metric(url, lambda m: sse.closed(m, "idle_timeout") == 1, 1, "idle_time
 print("ok idle timeout after %.2fs" % dt)
 PY
 stop_server
+
+# A stream ended cleanly while its client does not read is not held forever: the last bytes
+# get --write-timeout to go, then the connection is dropped (flushing back to 0).
+start_server --idle-timeout 300ms --write-timeout 1s --stream-buffer 50000000
+python3 - "$URL" "$LIB" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[2])
+import sse
+url = sys.argv[1]
+sse.ensure_tracker(url, "a")
+s = sse.open_stream(url, "/api/trackers/a/events", rcvbuf=4096)
+for i in range(30):
+    sse.post_item(url, "a", "q" * 100000)
+m = sse.wait_metric(url, lambda m: sse.closed(m, "idle_timeout") == 1, 2, "idle end")
+if m["flowtrack_stream_flushing"] != 1:
+    sse.die("flushing %s after a clean end with output queued" % m["flowtrack_stream_flushing"])
+t0 = time.monotonic()
+sse.wait_metric(url, lambda m: m["flowtrack_stream_flushing"] == 0, 3, "flush bounded")
+print("ok unread flush dropped after %.2fs" % (time.monotonic() - t0))
+s.close()
+PY
+stop_server
 echo "ok"

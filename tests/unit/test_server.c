@@ -16,8 +16,13 @@ static void frame_one_line(void **state)
 {
     (void)state;
     struct ft_buf b;
-    struct ft_event ev = {.seq = 42, .tracker_id = 1, .slug = "s", .at = 0, .actor = "a",
-                          .kind = "item.add", .payload = "{\"text\":\"hi\"}"};
+    struct ft_event ev = {.seq = 42,
+                          .tracker_id = 1,
+                          .slug = "s",
+                          .at = 0,
+                          .actor = "a",
+                          .kind = "item.add",
+                          .payload = "{\"text\":\"hi\"}"};
     ft_buf_init(&b, 0);
     format_event(&b, &ev, 0);
     assert_string_equal(b.buf, "id: 42\nevent: item.add\ndata: {\"text\":\"hi\"}\n\n");
@@ -28,8 +33,8 @@ static void frame_splits_every_line_break(void **state)
 {
     (void)state;
     struct ft_buf b;
-    struct ft_event ev = {.seq = 7, .slug = "", .actor = "", .kind = "k\nx",
-                          .payload = "a\r\nb\nc\rd"};
+    struct ft_event ev = {
+        .seq = 7, .slug = "", .actor = "", .kind = "k\nx", .payload = "a\r\nb\nc\rd"};
     ft_buf_init(&b, 0);
     format_event(&b, &ev, 0);
     /* a stray CR or LF can neither cut the event nor forge a field */
@@ -41,8 +46,13 @@ static void frame_envelope(void **state)
 {
     (void)state;
     struct ft_buf b;
-    struct ft_event ev = {.seq = 3, .tracker_id = 9, .slug = "bug", .at = 0, .actor = "ana",
-                          .kind = "item.update", .payload = "{\"num\":1}"};
+    struct ft_event ev = {.seq = 3,
+                          .tracker_id = 9,
+                          .slug = "bug",
+                          .at = 0,
+                          .actor = "ana",
+                          .kind = "item.update",
+                          .payload = "{\"num\":1}"};
     ft_buf_init(&b, 0);
     format_event(&b, &ev, 1);
     assert_non_null(strstr(b.buf, "\"slug\":\"bug\""));
@@ -109,9 +119,9 @@ static void logfmt_quoting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(frame_one_line),  cmocka_unit_test(frame_splits_every_line_break),
-        cmocka_unit_test(frame_envelope),  cmocka_unit_test(seq_parsing),
-        cmocka_unit_test(token_compare),   cmocka_unit_test(loopback_names),
+        cmocka_unit_test(frame_one_line), cmocka_unit_test(frame_splits_every_line_break),
+        cmocka_unit_test(frame_envelope), cmocka_unit_test(seq_parsing),
+        cmocka_unit_test(token_compare),  cmocka_unit_test(loopback_names),
         cmocka_unit_test(logfmt_quoting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
