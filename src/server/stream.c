@@ -490,9 +490,10 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
         evutil_socket_t fd = bufferevent_getfd(bev);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         /* A peer that vanished without FIN: the kernel gives up on unacknowledged bytes
-         * (heartbeats, events) after the write timeout and the close callback runs. */
+         * (heartbeats, events) after twice the write timeout, and the close callback runs.
+         * Twice, so that a reader that is only stalled is still told apart (slow_reader). */
         if (srv->o->write_timeout_ms > 0) {
-            unsigned int uto = (unsigned int)srv->o->write_timeout_ms;
+            unsigned int uto = (unsigned int)(2 * srv->o->write_timeout_ms);
             setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
         }
         /* evhttp's request timeout would end an idle stream; our tick watches streams. */
