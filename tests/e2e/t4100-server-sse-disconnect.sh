@@ -15,6 +15,6 @@ sse mid-event "$URL" bug rst
 sse mid-event "$URL" bug fin
 sse half-read "$URL" bug
 [ "$(metric flowtrack_streams_open)" = 0 ] || fail "streams still open"
-[ "$(fd_count)" = "$base_fds" ] || fail "fds $(fd_count), baseline $base_fds"
+wait_fds "$base_fds"
 stop_server
 echo "ok"

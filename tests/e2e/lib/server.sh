@@ -100,6 +100,18 @@ fd_count() {
     ls "/proc/$SRV_PID/fd" | wc -l
 }
 
+# wait_fds N: the server's descriptor count returns to N within 1 s (a client's connection
+# may take a moment to be closed on the server's side).
+wait_fds() {
+    local i n
+    for i in $(seq 1 50); do
+        n=$(fd_count)
+        [ "$n" = "$1" ] && return 0
+        sleep 0.02
+    done
+    fail "the server holds $n descriptors, baseline $1"
+}
+
 sse() {
     python3 "$LIB/sse.py" "$@"
 }
