@@ -41,7 +41,6 @@ struct ft_server_opts {
     int64_t grace_ms;         /* shutdown: longest wait for streams to flush */
     int request_timeout_s;    /* reading a request, writing a plain response */
     const char *ready_file;   /* write the URL here once listening */
-    int log_json;             /* reserved: logfmt only for now */
 };
 
 void ft_server_opts_init(struct ft_server_opts *o);

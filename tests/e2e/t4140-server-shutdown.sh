@@ -41,6 +41,43 @@ wait_exit 5
 [ "$SRV_RC" -eq 0 ] || fail "SIGINT: exit status $SRV_RC"
 wait $cpid || { cat "$T/clients2.out"; fail "SIGINT clients"; }
 
+# Ends racing each other: 200 streams, half of them reset by their clients in the same instant
+# as SIGTERM, while events are being written to all of them. Every stream ends exactly once
+# (one stream_end line each, no double free under the sanitizers) and the exit is clean.
+start_server --stream-buffer 20000
+python3 - "$URL" "$LIB" "$SRV_PID" <<'PY'
+import os, signal, sys, threading, time
+sys.path.insert(0, sys.argv[2])
+import sse
+url, pid = sys.argv[1], int(sys.argv[3])
+sse.ensure_tracker(url, "bug")
+streams = [sse.open_stream(url, "/api/trackers/bug/events", rcvbuf=4096) for _ in range(200)]
+sse.wait_metric(url, lambda m: m["flowtrack_streams_open"] == 200, 3, "open")
+stop = threading.Event()
+def pub():
+    while not stop.is_set():
+        try:
+            sse.request(url, "POST", "/api/trackers/bug/items", {"text": "r" * 8000}, timeout=2)
+        except OSError:
+            return
+t = threading.Thread(target=pub)
+t.start()
+time.sleep(0.2)
+for s in streams[:100]:
+    s.rst()
+os.kill(pid, signal.SIGTERM)
+for s in streams[100:]:
+    s.rst()
+stop.set()
+t.join()
+print("ok raced ends")
+PY
+wait_exit 5
+[ "$SRV_RC" -eq 0 ] || fail "raced ends: exit status $SRV_RC"
+n=$(grep -c 'event=stream_end' "$T/server.log")
+[ "$n" -eq 200 ] || fail "raced ends: $n stream_end lines for 200 streams"
+grep -q 'event=stop streams_open=0' "$T/server.log" || fail "raced ends: streams left"
+
 # A stalled reader (output queued, never read) does not hold the exit past --grace.
 start_server --grace 1s --stream-buffer 50000000 --write-timeout 0
 python3 - "$URL" "$LIB" "$T/stalled-ready" <<'PY' &
