@@ -282,6 +282,10 @@
     "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"     \
     "  cross-site requests from a browser).\n\n"                                                 \
     "OPTIONS\n"                                                                                  \
+    "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n" \
+    "                              found upward); created when it does not exist\n"          \
+    "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n" \
+    "                              then $USER)\n"                                              \
     "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"  \
     "      --token TOKEN           the bearer token (default: FLOWTRACK_TOKEN; none)\n"          \
     "      --private               reads need the token too (not /healthz)\n"                    \
@@ -303,9 +307,8 @@
     "  curl -N http://127.0.0.1:7464/api/events\n"                                               \
     "  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"try X\"}' \\\n"         \
     "       http://127.0.0.1:7464/api/trackers/my-bug/items\n\n"                                 \
-    "  --db and FLOWTRACK_DB name the store as for every command; --actor names who API\n"       \
-    "  writes are recorded as.\n\n"                                                              \
-    "EXIT STATUS\n  0 stopped by SIGTERM/SIGINT; 1 cannot listen or open the store; 2 usage\n"
+    "EXIT STATUS\n  0 stopped by SIGTERM/SIGINT; 1 cannot listen or open the store; 2 usage error,\n" \
+    "  or a non-loopback address without a token\n"
 
 #define HELP_HELP "NAME\n  flowtrack help - show a command's manual\n\nSYNOPSIS\n  flowtrack help [COMMAND]\n"
 #define HELP_VERSION "NAME\n  flowtrack version - print the version\n\nSYNOPSIS\n  flowtrack version [--json]\n"
