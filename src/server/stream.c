@@ -319,8 +319,13 @@ static int replay_cb(const struct ft_event *ev, void *u)
         r->beyond = 1;
         return 1;
     }
-    r->n++;
     format_event(&r->frame, ev, s->envelope);
+    size_t q = queued(s);
+    if (q > 0 && q + r->frame.len > s->srv->o->stream_buffer) {
+        r->paused = 1; /* would not fit yet: the client is reading, not slow */
+        return 1;
+    }
+    r->n++;
     if (deliver(s, ev, &r->frame)) {
         r->ended = 1;
         return 1;

@@ -6,13 +6,14 @@
 
 start_server --stream-buffer 16384
 sse resume "$URL" bug
-# 300 events of 2 KB each: 600 KB of backlog through a 16 KB bound
+# 300 events of 7 and 10 KB in turn: 2.5 MB of backlog through a 16 KB bound, frames larger
+# than half the bound (replay must wait for room, not call the reader slow)
 python3 - "$URL" <<'PY'
 import json, sys, urllib.request
 url = sys.argv[1]
 for i in range(300):
     req = urllib.request.Request(url + "/api/trackers/big/items", data=json.dumps(
-        {"text": "%d %s" % (i, "b" * 2000)}).encode(), headers={"Content-Type": "application/json"})
+        {"text": "%d %s" % (i, "b" * (7000 if i % 2 else 10000))}).encode(), headers={"Content-Type": "application/json"})
     if i == 0:
         c = urllib.request.Request(url + "/api/trackers", data=b'{"title":"Big","slug":"big"}',
                                    headers={"Content-Type": "application/json"})
