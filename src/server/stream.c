@@ -198,13 +198,16 @@ static void send_raw(struct ft_stream *s, const char *data, size_t n)
     srv->m.stream_bytes += n;
 }
 
-/* Queue bytes; past the per-stream bound the stream ends as a slow reader. 0 or -1. */
+/*
+ * Queue bytes; a stream that already has the bound's worth queued ends as a slow reader. So a
+ * stream holds at most the bound plus one frame, and a large frame never by itself makes a
+ * reader "slow". 0, or -1 when the stream is (now) ended.
+ */
 static int stream_send(struct ft_stream *s, const char *data, size_t n)
 {
     if (s->ended || !s->req)
         return -1;
-    size_t q = queued(s);
-    if (q > 0 && q + n > s->srv->o->stream_buffer) {
+    if (queued(s) >= s->srv->o->stream_buffer) {
         ft_stream_end(s, FT_END_SLOW_READER);
         return -1;
     }
