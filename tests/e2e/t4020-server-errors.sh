@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Malformed requests and JSON get 4xx and the server goes on: 400 with a JSON error naming the
 # field, 404, 405 with Allow, 409 on an existing slug and on a stale If-Match, 413 for a body
-# over the limit, 415 for a wrong content type, 400 for a garbage request line, 4xx for oversized
-# headers.
+# over the limit, 415 for a wrong content type, 400 for a garbage request line or oversized
+# headers, 501 for an unknown method.
 . "$(dirname "$0")/lib/server.sh"
 
 field() {
@@ -92,8 +92,9 @@ def raw(data):
     return out.split(b"\r\n", 1)[0]
 host = ("Host: 127.0.0.1:%d\r\n" % u.port).encode()
 for data, want in ((b"\x16\x03\x01garbage\r\n\r\n", b" 400"),
-                   (b"GET / HTTP/9.9\r\n" + host + b"\r\n", b" 4"),
-                   (b"GET /healthz HTTP/1.1\r\n" + host + b"X-Big: " + b"h" * 40000 + b"\r\n\r\n", b" 4")):
+                   (b"GET / HTTP/9.9\r\n" + host + b"\r\n", b" 400"),
+                   (b"GET /healthz HTTP/1.1\r\n" + host + b"X-Big: " + b"h" * 40000 + b"\r\n\r\n", b" 400"),
+                   (b"BREW /healthz HTTP/1.1\r\n" + host + b"\r\n", b" 501")):
     line = raw(data)
     if want not in line:
         print("FAIL: %r answered %r" % (data[:30], line))
