@@ -140,7 +140,7 @@ static void fail(struct call *c, const struct ft_err *err)
     char field[64];
     field_of(err->msg, field, sizeof(field));
     if (status >= 500)
-        ft_log("error", "store", "msg=\"%s\"", err->msg);
+        srv_log("error", "store", "msg=\"%s\"", err->msg);
     srv_error(c->srv, c->req, c->route, status, status == 400 || status == 409 ? field : NULL,
               c->t0, "%s", err->msg);
 }

@@ -110,10 +110,10 @@ struct ft_server {
 };
 
 /* logfmt line on stderr: ts level event key=value... (values quoted when needed). */
-void ft_log(const char *level, const char *event, const char *fmt, ...)
+void srv_log(const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Append a logfmt value, quoted and escaped when needed. */
-void ft_logfmt_value(struct ft_buf *b, const char *v);
+void srv_logfmt_value(struct ft_buf *b, const char *v);
 
 /* Send a reply, count it, log it. body may be NULL. */
 void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route route, int code,

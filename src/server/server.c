@@ -125,7 +125,7 @@ int ft_host_is_loopback(const char *host)
 
 /* ---- logging ------------------------------------------------------------------------- */
 
-void ft_logfmt_value(struct ft_buf *b, const char *v)
+void srv_logfmt_value(struct ft_buf *b, const char *v)
 {
     int quote = *v == '\0';
     for (const char *p = v; *p && !quote; p++)
@@ -150,7 +150,7 @@ void ft_logfmt_value(struct ft_buf *b, const char *v)
     ft_buf_addc(b, '"');
 }
 
-void ft_log(const char *level, const char *event, const char *fmt, ...)
+void srv_log(const char *level, const char *event, const char *fmt, ...)
 {
     char ts[40];
     struct ft_buf b;
@@ -233,12 +233,12 @@ void srv_log_request(struct evhttp_request *req, enum ft_route route, int code, 
     peer_of(req, peer, sizeof(peer));
     ft_buf_init(&b, 0);
     ft_buf_addf(&b, "method=%s path=", method_name(req));
-    ft_logfmt_value(&b, uri ? uri : "");
+    srv_logfmt_value(&b, uri ? uri : "");
     ft_buf_adds(&b, " route=");
-    ft_logfmt_value(&b, ft_route_label[route]);
+    srv_logfmt_value(&b, ft_route_label[route]);
     ft_buf_addf(&b, " status=%d bytes=%zu dur_ms=%.3f peer=%s", code, bytes,
                 (double)(srv_now_us() - t0) / 1000.0, peer);
-    ft_log(code >= 500 ? "error" : "info", "request", "%s", b.buf);
+    srv_log(code >= 500 ? "error" : "info", "request", "%s", b.buf);
     ft_buf_release(&b);
 }
 
@@ -358,7 +358,7 @@ void srv_pull(struct ft_server *srv)
         int rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
         if (rc) {
             srv->m.store_errors++;
-            ft_log("error", "store", "what=read_events msg=\"%s\"", err.msg);
+            srv_log("error", "store", "what=read_events msg=\"%s\"", err.msg);
         }
         /* Copies first, then fan-out: a stream's replay may use the store again. */
         for (size_t i = 0; i < p.n; i++) {
@@ -453,7 +453,7 @@ static void watch_store(struct ft_server *srv)
         srv->ev_watch = event_new(srv->base, srv->inotify_fd, EV_READ | EV_PERSIST, on_watch, srv);
         event_add(srv->ev_watch, NULL);
     } else {
-        ft_log("warn", "store_watch", "msg=\"inotify unavailable: polling every 100 ms\"");
+        srv_log("warn", "store_watch", "msg=\"inotify unavailable: polling every 100 ms\"");
         struct timeval tv = {0, 100000};
         evtimer_add(srv->ev_poll, &tv);
     }
@@ -766,8 +766,8 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     struct ft_server *srv = arg;
     (void)fd;
     (void)what;
-    ft_log("warn", "shutdown", "msg=\"grace period over\" streams_open=%d flushing=%d",
-           srv->streams_open, srv->flushing);
+    srv_log("warn", "shutdown", "msg=\"grace period over\" streams_open=%d flushing=%d",
+            srv->streams_open, srv->flushing);
     event_base_loopbreak(srv->base);
 }
 
@@ -780,8 +780,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     srv->shutting_down = 1;
-    ft_log("info", "shutdown", "signal=%s streams_open=%d", sig == SIGTERM ? "TERM" : "INT",
-           srv->streams_open);
+    srv_log("info", "shutdown", "signal=%s streams_open=%d", sig == SIGTERM ? "TERM" : "INT",
+            srv->streams_open);
     if (srv->bound) { /* stop accepting: closes the listening socket */
         evhttp_del_accept_socket(srv->http, srv->bound);
         srv->bound = NULL;
@@ -938,9 +938,9 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     if (o->ready_file && (rc = write_ready_file(o->ready_file, srv->url, err)))
         goto out;
     fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
-    ft_log("info", "start", "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu",
-           srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
-           o->stream_buffer);
+    srv_log("info", "start", "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu",
+            srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
+            o->stream_buffer);
 
     event_base_dispatch(srv->base);
 
@@ -968,7 +968,7 @@ out:
     if (srv->base)
         event_base_free(srv->base);
     if (!rc)
-        ft_log("info", "stop", "streams_open=%d flushing=%d", srv->streams_open, srv->flushing);
+        srv_log("info", "stop", "streams_open=%d flushing=%d", srv->streams_open, srv->flushing);
     free(srv);
     libevent_global_shutdown();
     return rc;

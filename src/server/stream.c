@@ -159,11 +159,11 @@ static void stream_free(struct ft_stream *s)
     ft_buf_adds(&b, "reason=");
     ft_buf_adds(&b, ft_end_name(s->why));
     ft_buf_adds(&b, " tracker=");
-    ft_logfmt_value(&b, s->what);
+    srv_logfmt_value(&b, s->what);
     ft_buf_addf(&b, " dur_ms=%lld events=%llu bytes=%llu last_id=%lld peer=%s",
                 (long long)(ft_mono_ms() - s->started_ms), (unsigned long long)s->events,
                 (unsigned long long)s->bytes, (long long)s->pos, s->peer);
-    ft_log(s->why == FT_END_ERROR ? "error" : "info", "stream_end", "%s", b.buf);
+    srv_log(s->why == FT_END_ERROR ? "error" : "info", "stream_end", "%s", b.buf);
     ft_buf_release(&b);
     free(s);
 }
@@ -355,7 +355,7 @@ static void catch_up(struct ft_stream *s)
         ft_buf_release(&r.frame);
         if (rc < 0) {
             srv->m.store_errors++;
-            ft_log("error", "store", "what=replay msg=\"%s\"", err.msg);
+            srv_log("error", "store", "what=replay msg=\"%s\"", err.msg);
             static const char msg[] = "event: error\ndata: {\"error\":\"cannot read the events "
                                       "log\"}\n\n";
             stream_send(s, msg, sizeof(msg) - 1);

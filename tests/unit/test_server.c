@@ -105,13 +105,13 @@ static void logfmt_quoting(void **state)
     (void)state;
     struct ft_buf b;
     ft_buf_init(&b, 0);
-    ft_logfmt_value(&b, "plain");
+    srv_logfmt_value(&b, "plain");
     ft_buf_addc(&b, ' ');
-    ft_logfmt_value(&b, "two words");
+    srv_logfmt_value(&b, "two words");
     ft_buf_addc(&b, ' ');
-    ft_logfmt_value(&b, "a\"b\nc");
+    srv_logfmt_value(&b, "a\"b\nc");
     ft_buf_addc(&b, ' ');
-    ft_logfmt_value(&b, "");
+    srv_logfmt_value(&b, "");
     assert_string_equal(b.buf, "plain \"two words\" \"a\\\"b\\nc\" \"\"");
     ft_buf_release(&b);
 }
