@@ -532,11 +532,7 @@ static void entry_delete(struct call *c, int64_t tid, enum ft_kind kind, int num
 
 static int history_cb(const struct ft_event *ev, void *u)
 {
-    json_t *p = json_loads(ev->payload, 0, NULL);
-    json_array_append_new(
-        u, json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq, "tracker",
-                     (json_int_t)ev->tracker_id, "slug", ev->slug, "at", ft_json_time(ev->at),
-                     "actor", ev->actor, "kind", ev->kind, "payload", p ? p : json_null()));
+    json_array_append_new(u, srv_event_json(ev));
     return 0;
 }
 
@@ -784,7 +780,8 @@ static void route_tracker(struct call *c, char **seg, int nseg)
         not_allowed(c, "GET, HEAD, PATCH, DELETE");
 }
 
-void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *path, int64_t t0)
+void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *path,
+                enum ft_route route, int64_t t0)
 {
     struct call c;
     char copy[512];
@@ -797,7 +794,7 @@ void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *p
     c.t0 = t0;
     c.cmd = evhttp_request_get_command(req);
     TAILQ_INIT(&c.query);
-    c.route = R_OTHER;
+    c.route = route;
 
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *qs = evhttp_uri_get_query(uri);
@@ -823,13 +820,12 @@ void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *p
             return;
         }
     if (qs && evhttp_parse_query_str(qs, &c.query) != 0) {
-        srv_error(srv, req, R_OTHER, 400, "query", t0, "the query string is malformed");
+        srv_error(srv, req, route, 400, "query", t0, "the query string is malformed");
         return;
     }
 
     if (strcmp(seg[0], "trackers") == 0) {
         if (nseg == 1) {
-            c.route = R_TRACKERS;
             if (is_get(&c))
                 tracker_list(&c);
             else if (c.cmd == EVHTTP_REQ_POST)
@@ -837,30 +833,19 @@ void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *p
             else
                 not_allowed(&c, "GET, HEAD, POST");
         } else {
-            const char *sub = nseg > 2 ? seg[2] : "";
-            c.route = nseg == 2                     ? R_TRACKER
-                      : strcmp(sub, "events") == 0  ? R_EVENTS
-                      : strcmp(sub, "history") == 0 ? R_HISTORY
-                      : strcmp(sub, "check") == 0   ? R_CHECK
-                      : strcmp(sub, "runs") == 0    ? (nseg == 4 ? R_RUN : R_RUNS)
-                      : nseg == 3                   ? R_ENTRIES
-                                                    : R_ENTRY;
             route_tracker(&c, seg, nseg);
         }
     } else if (nseg == 1 && strcmp(seg[0], "events") == 0) {
-        c.route = R_EVENTS;
         if (c.cmd != EVHTTP_REQ_GET)
             not_allowed(&c, "GET");
         else
             stream_open(srv, req, 0, "*", t0);
     } else if (nseg == 1 && strcmp(seg[0], "history") == 0) {
-        c.route = R_HISTORY;
         if (!is_get(&c))
             not_allowed(&c, "GET, HEAD");
         else
             history(&c, 0);
     } else if (nseg == 1 && strcmp(seg[0], "default") == 0) {
-        c.route = R_DEFAULT;
         if (is_get(&c) || c.cmd == EVHTTP_REQ_PUT)
             default_tracker(&c);
         else

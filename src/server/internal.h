@@ -132,11 +132,19 @@ int64_t srv_now_us(void); /* monotonic microseconds */
 /* A connection ended cleanly by stream_free has flushed (or failed). */
 void srv_flush_closed(struct ft_server *srv);
 
+/*
+ * An event as the history API shows it (and as ?envelope=1 streams it): seq, tracker, slug, at,
+ * actor, kind, payload. A payload that is not JSON is kept as a string. New reference.
+ */
+json_t *srv_event_json(const struct ft_event *ev);
 /* Read the log past srv->head and fan it out to the streams. */
 void srv_pull(struct ft_server *srv);
 
 /* api.c: route a request under /api/ (not the event streams). */
-void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *path, int64_t t0);
+void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *path,
+                enum ft_route route, int64_t t0);
+/* The route label of a path (server.c). */
+enum ft_route srv_classify(const char *path);
 
 /* stream.c */
 void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,

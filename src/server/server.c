@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 
+#include "../core/render.h"
 #include "../util/ft_err.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
@@ -319,6 +320,15 @@ void srv_error(struct ft_server *srv, struct evhttp_request *req, enum ft_route 
 
 /* ---- the log: read what is new and fan it out --------------------------------------- */
 
+json_t *srv_event_json(const struct ft_event *ev)
+{
+    json_t *p = json_loads(ev->payload, 0, NULL);
+    return json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq, "tracker",
+                     (json_int_t)ev->tracker_id, "slug", ev->slug, "at", ft_json_time(ev->at),
+                     "actor", ev->actor, "kind", ev->kind, "payload",
+                     p ? p : json_string(ev->payload));
+}
+
 #define PULL_BATCH 512
 
 struct pulled {
@@ -585,44 +595,52 @@ static void serve_metrics(struct ft_server *srv, struct evhttp_request *req, int
 
 /* ---- requests ------------------------------------------------------------------------ */
 
-static enum ft_route classify(const char *path)
+/* The route label of a path: a bounded set, whatever the ids in it. */
+enum ft_route srv_classify(const char *path)
 {
-    if (strcmp(path, "/healthz") == 0)
-        return R_HEALTHZ;
-    if (strcmp(path, "/metrics") == 0)
-        return R_METRICS;
-    if (strcmp(path, "/api/events") == 0)
-        return R_EVENTS;
-    if (strcmp(path, "/api/history") == 0)
-        return R_HISTORY;
-    if (strcmp(path, "/api/default") == 0)
-        return R_DEFAULT;
-    if (strcmp(path, "/api/trackers") == 0 || strcmp(path, "/api/trackers/") == 0)
-        return R_TRACKERS;
-    if (strncmp(path, "/api/trackers/", 14) != 0)
+    static const struct {
+        const char *path;
+        enum ft_route route;
+    } fixed[] = {
+        {"/healthz", R_HEALTHZ},     {"/metrics", R_METRICS},     {"/api/events", R_EVENTS},
+        {"/api/history", R_HISTORY}, {"/api/default", R_DEFAULT}, {"/api/trackers", R_TRACKERS},
+    };
+    char p[512];
+    size_t n = strlen(path);
+    if (n >= sizeof(p))
         return R_OTHER;
-    const char *p = path + 14;
-    int seg = 1;
-    const char *second = NULL;
-    for (const char *c = p; *c; c++)
-        if (*c == '/' && ++seg == 2)
-            second = c + 1;
-    if (seg == 1)
+    memcpy(p, path, n + 1);
+    if (n > 1 && p[n - 1] == '/')
+        p[n - 1] = '\0';
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(p, fixed[i].path) == 0)
+            return fixed[i].route;
+    if (strncmp(p, "/api/trackers/", 14) != 0)
+        return R_OTHER;
+    const char *seg[4] = {p + 14, NULL, NULL, NULL};
+    int nseg = 1;
+    for (char *c = p + 14; *c; c++)
+        if (*c == '/') {
+            if (nseg == 4)
+                return R_OTHER;
+            seg[nseg++] = c + 1;
+        }
+    if (nseg == 1)
         return R_TRACKER;
-    size_t n2 = strcspn(second, "/");
-    if (seg == 2) {
-        if (n2 == 6 && strncmp(second, "events", 6) == 0)
-            return R_EVENTS;
-        if (n2 == 7 && strncmp(second, "history", 7) == 0)
-            return R_HISTORY;
-        if (n2 == 4 && strncmp(second, "runs", 4) == 0)
-            return R_RUNS;
-        if (n2 == 5 && strncmp(second, "check", 5) == 0)
-            return R_CHECK;
-        return R_ENTRIES;
+    size_t n2 = strcspn(seg[1], "/");
+    int runs = n2 == 4 && strncmp(seg[1], "runs", 4) == 0;
+    if (nseg == 2) {
+        static const struct {
+            const char *name;
+            enum ft_route route;
+        } subs[] = {{"events", R_EVENTS}, {"history", R_HISTORY}, {"check", R_CHECK}};
+        for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+            if (n2 == strlen(subs[i].name) && strncmp(seg[1], subs[i].name, n2) == 0)
+                return subs[i].route;
+        return runs ? R_RUNS : R_ENTRIES;
     }
-    if (seg == 3)
-        return n2 == 4 && strncmp(second, "runs", 4) == 0 ? R_RUN : R_ENTRY;
+    if (nseg == 3)
+        return runs ? R_RUN : R_ENTRY;
     return R_OTHER;
 }
 
@@ -701,7 +719,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path)
         path = "/";
-    enum ft_route route = classify(path);
+    enum ft_route route = srv_classify(path);
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
     if (srv->shutting_down) {
@@ -727,7 +745,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         srv_error(srv, req, R_OTHER, 404, NULL, t0, "no such route '%s'", path);
         return;
     }
-    api_handle(srv, req, path, t0);
+    api_handle(srv, req, path, route, t0);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */

@@ -28,7 +28,6 @@
  */
 #include "internal.h"
 
-#include "../core/render.h"
 #include "../util/ft_err.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
@@ -251,11 +250,7 @@ static void format_event(struct ft_buf *b, const struct ft_event *ev, int envelo
     if (!envelope) {
         add_data(b, ev->payload);
     } else {
-        json_t *p = json_loads(ev->payload, 0, NULL);
-        json_t *o = json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq,
-                              "tracker", (json_int_t)ev->tracker_id, "slug", ev->slug, "at",
-                              ft_json_time(ev->at), "actor", ev->actor, "kind", ev->kind, "payload",
-                              p ? p : json_string(ev->payload));
+        json_t *o = srv_event_json(ev);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         add_data(b, s ? s : "{}");
         free(s);
