@@ -496,18 +496,22 @@ static long long rss_bytes(void)
     return res < 0 ? -1 : res * sysconf(_SC_PAGESIZE);
 }
 
-static long threads(void)
+/* Threads and anonymous resident memory (RssAnon, bytes) from /proc/self/status. */
+static void proc_status(long *threads, long long *anon)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
-    long n = -1;
+    *threads = -1;
+    *anon = -1;
     if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
+        return;
+    while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "Threads:", 8) == 0)
-            n = strtol(line + 8, NULL, 10);
+            *threads = strtol(line + 8, NULL, 10);
+        else if (strncmp(line, "RssAnon:", 8) == 0)
+            *anon = strtoll(line + 8, NULL, 10) * 1024;
+    }
     fclose(f);
-    return n;
 }
 
 static void metric_head(struct ft_buf *b, const char *name, const char *type, const char *help)
@@ -584,10 +588,17 @@ static void serve_metrics(struct ft_server *srv, struct evhttp_request *req, int
     ft_buf_addf(&b, "flowtrack_store_errors_total %llu\n", (unsigned long long)m->store_errors);
     metric_head(&b, "flowtrack_process_open_fds", "gauge", "Open file descriptors.");
     ft_buf_addf(&b, "flowtrack_process_open_fds %ld\n", count_fds());
+    long nthreads;
+    long long anon;
+    proc_status(&nthreads, &anon);
     metric_head(&b, "flowtrack_process_threads", "gauge", "Threads of the process.");
-    ft_buf_addf(&b, "flowtrack_process_threads %ld\n", threads());
-    metric_head(&b, "flowtrack_process_resident_memory_bytes", "gauge", "Resident set size.");
+    ft_buf_addf(&b, "flowtrack_process_threads %ld\n", nthreads);
+    metric_head(&b, "flowtrack_process_resident_memory_bytes", "gauge",
+                "Resident set size, including store file pages mapped by SQLite.");
     ft_buf_addf(&b, "flowtrack_process_resident_memory_bytes %lld\n", rss_bytes());
+    metric_head(&b, "flowtrack_process_resident_anon_memory_bytes", "gauge",
+                "Anonymous resident memory (heap, stacks): where a memory leak shows.");
+    ft_buf_addf(&b, "flowtrack_process_resident_anon_memory_bytes %lld\n", anon);
     srv_reply(srv, req, R_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", b.buf, b.len,
               t0);
     ft_buf_release(&b);

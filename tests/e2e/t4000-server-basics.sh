@@ -19,7 +19,8 @@ curl -sS --max-time 5 -D "$T/h" -o "$T/m" "$URL/metrics"
 grep -qi '^content-type: text/plain; version=0.0.4' "$T/h" || fail "metrics content type"
 for name in flowtrack_streams_open flowtrack_streams_closed_total flowtrack_events_delivered_total \
     flowtrack_http_requests_total flowtrack_http_request_duration_seconds \
-    flowtrack_store_handles_open flowtrack_process_open_fds flowtrack_process_resident_memory_bytes; do
+    flowtrack_store_handles_open flowtrack_process_open_fds flowtrack_process_resident_memory_bytes \
+    flowtrack_process_resident_anon_memory_bytes; do
     grep -q "^# TYPE $name " "$T/m" || fail "no metric family $name"
 done
 for r in complete client_closed error idle_timeout slow_reader shutdown; do

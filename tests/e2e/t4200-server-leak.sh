@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Leak regression: thousands of connect/abort cycles mixing FIN and RST, before the request,
 # after half a request, after the headers, idle and in the middle of an event. Afterwards the
-# server's open fds and threads are exactly at their baseline, its RSS within a small noise
-# bound, /metrics shows 0 open streams and every stream's end counted (as client_closed).
+# server's open fds and threads are exactly at their baseline, its anonymous RSS (heap and
+# stacks; the store file's mapped pages grow with the file and are not counted) within a small
+# noise bound, /metrics shows 0 open streams and every stream's end counted (as client_closed).
 # Under AddressSanitizer the quarantine of freed memory is capped at 16 MiB and the RSS bound
 # loosened to match; LeakSanitizer checks the heap at exit as well.
 . "$(dirname "$0")/lib/server.sh"

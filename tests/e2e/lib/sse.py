@@ -560,13 +560,15 @@ def sc_probe(url, slug, cycles, pid):
             time.sleep(0.003)
 
     def proc():
+        # Anonymous resident memory: the heap and stacks, where a leak shows. The whole RSS also
+        # counts the pages of the store file SQLite maps (mmap), which grow with the file.
         fds = len(os.listdir("/proc/%d/fd" % pid))
         th = rss = 0
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 if line.startswith("Threads:"):
                     th = int(line.split()[1])
-                elif line.startswith("VmRSS:"):
+                elif line.startswith("RssAnon:"):
                     rss = int(line.split()[1]) * 1024
         return fds, th, rss
 
@@ -624,7 +626,7 @@ def sc_probe(url, slug, cycles, pid):
     opened = m["flowtrack_streams_opened_total"] - m0["flowtrack_streams_opened_total"]
     ends = sum(closed(m, r) - closed(m0, r) for r in
                ("complete", "client_closed", "error", "idle_timeout", "slow_reader", "shutdown"))
-    print("cycles=%d streams=%d in %.1fs; fds %d->%d threads %d->%d rss %d->%d KiB" %
+    print("cycles=%d streams=%d in %.1fs; fds %d->%d threads %d->%d anon rss %d->%d KiB" %
           (cycles, nstreams, time.monotonic() - t0, base[0], after[0], base[1], after[1],
            base[2] // 1024, after[2] // 1024))
     if opened != nstreams or ends != nstreams:
