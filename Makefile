@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-asan test test-plain test-asan demo install bench format clean
+.PHONY: all deps build build-asan test test-plain test-asan fuzz demo install bench format clean
 
 all: build
 
@@ -27,8 +27,9 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFT_SANITIZE=ON >/dev/null
 	@ninja -C $(ASAN_BUILD)
 
-# The whole suite: the plain build, then the same tests under ASan + UBSan.
-test: test-plain test-asan
+# The whole suite: the plain build, the same tests under ASan + UBSan, and a
+# short run of every fuzz target (make fuzz FUZZ_SECONDS=600 for a longer one).
+test: test-plain test-asan fuzz
 
 test-plain: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
@@ -37,6 +38,12 @@ test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -G Ninja -DFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@ninja -C build-fuzz
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 # A demo store with the project's own example tracker imported.
 demo: build
@@ -54,4 +61,4 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-release
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release build-fuzz

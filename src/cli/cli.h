@@ -30,10 +30,13 @@ struct ft_ctx {
 };
 
 /* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A' are taken. */
-#define CLI_COMMON_OPTS                                                                          \
-    {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                 \
-        {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                  \
-        {"actor", required_argument, NULL, 'A'}, {"no-color", no_argument, NULL, 'N'}
+#define CLI_COMMON_OPTS                                                                            \
+    {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                   \
+        {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                    \
+        {"actor", required_argument, NULL, 'A'},                                                   \
+    {                                                                                              \
+        "no-color", no_argument, NULL, 'N'                                                         \
+    }
 #define CLI_COMMON_SHORT "t:h"
 
 struct cli_cmd {
@@ -92,6 +95,8 @@ int cmd_edit(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_delete(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_entry(int argc, char **argv, struct ft_ctx *ctx); /* item, rule, step, ... */
 int cmd_repro(int argc, char **argv, struct ft_ctx *ctx);
+int cmd_run(int argc, char **argv, struct ft_ctx *ctx);
+int cmd_runs(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_fix(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_history(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_serve(int argc, char **argv, struct ft_ctx *ctx);

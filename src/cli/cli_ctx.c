@@ -41,7 +41,8 @@ int cli_failf(int exit_code, const char *fmt, ...)
 int cli_fail(struct ft_ctx *ctx, const struct ft_err *err)
 {
     (void)ctx;
-    return cli_failf(cli_exit_code(err->code), "%s", err->msg[0] ? err->msg : ft_code_name(err->code));
+    return cli_failf(cli_exit_code(err->code), "%s",
+                     err->msg[0] ? err->msg : ft_code_name(err->code));
 }
 
 int cli_usage(struct ft_ctx *ctx, const char *fmt, ...)
@@ -216,31 +217,26 @@ int cli_tracker(struct ft_ctx *ctx)
     if (ref) {
         rc = ft_store_tracker_find(ctx->st, ref, &ctx->tid, &err);
         if (rc && !ctx->tracker)
-            rc = cli_failf(FT_EXIT_NOTFOUND,
-                           "the default tracker '%s' no longer exists: pick one with 'flowtrack use'",
-                           ref);
+            rc = cli_failf(
+                FT_EXIT_NOTFOUND,
+                "the default tracker '%s' no longer exists: pick one with 'flowtrack use'", ref);
         else if (rc)
             rc = cli_fail(ctx, &err);
         free(ref);
         if (rc)
             return rc;
     } else {
-        json_t *list;
-        if ((rc = ft_store_tracker_list(ctx->st, &list, &err)))
+        int n;
+        if ((rc = ft_store_tracker_single(ctx->st, &ctx->tid, &n, &err)))
             return cli_fail(ctx, &err);
-        size_t n = json_array_size(list);
-        if (n == 1)
-            ctx->tid = json_integer_value(json_object_get(json_array_get(list, 0), "id"));
-        json_decref(list);
         if (n == 0)
             return cli_failf(FT_EXIT_NOTFOUND,
                              "the store has no tracker yet: 'flowtrack create TITLE' or "
                              "'flowtrack import FILE'");
         if (n > 1)
             return cli_failf(FT_EXIT_USAGE,
-                             "%zu trackers and no default: give -t SLUG, or set one with "
-                             "'flowtrack use SLUG'",
-                             n);
+                             "several trackers and no default: give -t SLUG, or set one with "
+                             "'flowtrack use SLUG'");
     }
     return 0;
 }

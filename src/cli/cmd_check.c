@@ -40,8 +40,8 @@ int cmd_check(int argc, char **argv, struct ft_ctx *ctx)
     json_t *findings = ft_check(t, &o);
     size_t n = json_array_size(findings);
     if (ctx->json) {
-        cli_print_json(json_pack("{s:s, s:b, s:O}", "tracker", t->slug, "ok", n == 0, "findings",
-                                 findings));
+        cli_print_json(
+            json_pack("{s:s, s:b, s:O}", "tracker", t->slug, "ok", n == 0, "findings", findings));
     } else {
         size_t i;
         json_t *f;

@@ -25,7 +25,7 @@ struct entry_opts {
 static int entry_opt(int c, const char *arg, void *u)
 {
     static const char *const names[] = {
-        ['s'] = "state",    ['T'] = "title", ['x'] = "text",  ['v'] = "verdict",
+        ['s'] = "state",    ['T'] = "title",   ['x'] = "text",  ['v'] = "verdict",
         ['e'] = "evidence", ['o'] = "outcome", ['n'] = "notes", ['d'] = "date",
     };
     struct entry_opts *o = u;
@@ -93,9 +93,9 @@ static void print_entry_line(const struct ft_entry *e)
 static void report(struct ft_ctx *ctx, const struct ft_entry *e, const char *verb)
 {
     if (ctx->json) {
-        json_t *o = json_pack("{s:b, s:s, s:s, s:i, s:I}", "ok", 1, "action", verb, "kind",
-                              ft_kind_name(e->kind), "num", e->num, "tracker",
-                              (json_int_t)ctx->tid);
+        json_t *o =
+            json_pack("{s:b, s:s, s:s, s:i, s:I}", "ok", 1, "action", verb, "kind",
+                      ft_kind_name(e->kind), "num", e->num, "tracker", (json_int_t)ctx->tid);
         json_object_set_new(o, "entry", ft_entry_to_json(e));
         cli_print_json(o);
         return;
@@ -231,7 +231,8 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
     enum ft_kind kind = (enum ft_kind)ft_kind_parse(ctx->cmd);
     struct entry_opts o = {json_object()};
     struct ft_err err;
-    int first, rc = cli_getopt(ctx, argc, argv, "s:e:o:n:d:", entry_longopts, entry_opt, &o, &first);
+    int first,
+        rc = cli_getopt(ctx, argc, argv, "s:e:o:n:d:", entry_longopts, entry_opt, &o, &first);
     if (rc) {
         rc = rc < 0 ? FT_EXIT_USAGE : 0;
         goto out;
@@ -240,7 +241,8 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
     int i = first + 1, num;
 
     if (strcmp(verb, "add") == 0) {
-        if (i >= argc && !json_object_get(o.fields, "text") && !json_object_get(o.fields, "title")) {
+        if (i >= argc && !json_object_get(o.fields, "text") &&
+            !json_object_get(o.fields, "title")) {
             rc = cli_usage(ctx, "add: missing the text");
             goto out;
         }

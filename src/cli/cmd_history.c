@@ -48,10 +48,10 @@ static int print_event(const struct ft_event *ev, void *u)
     struct ft_ctx *ctx = u;
     if (ctx->json) {
         json_t *p = json_loads(ev->payload, 0, NULL);
-        json_t *o = json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq,
-                              "tracker", (json_int_t)ev->tracker_id, "slug", ev->slug, "at",
-                              ft_json_time(ev->at), "actor", ev->actor, "kind", ev->kind, "payload",
-                              p ? p : json_null());
+        json_t *o =
+            json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq, "tracker",
+                      (json_int_t)ev->tracker_id, "slug", ev->slug, "at", ft_json_time(ev->at),
+                      "actor", ev->actor, "kind", ev->kind, "payload", p ? p : json_null());
         char *s = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         if (s) {
@@ -132,8 +132,8 @@ int cmd_history(int argc, char **argv, struct ft_ctx *ctx)
         if (oldest)
             after = oldest - 1;
     }
-    rc = ft_store_events(ctx->st, o.all ? 0 : ctx->tid, o.kind, after, 0, 0, print_event, ctx,
-                         &err);
+    rc =
+        ft_store_events(ctx->st, o.all ? 0 : ctx->tid, o.kind, after, 0, 0, print_event, ctx, &err);
     if (rc)
         return cli_fail(ctx, &err);
     return 0;

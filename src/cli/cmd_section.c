@@ -33,8 +33,8 @@ static int section_opt(int c, const char *arg, void *u)
 }
 
 /* Apply the patch when there is one, then print the section. */
-static int section_run(struct ft_ctx *ctx, json_t *patch, int (*print)(const struct ft_tracker *t,
-                                                                      struct ft_ctx *ctx))
+static int section_run(struct ft_ctx *ctx, json_t *patch,
+                       int (*print)(const struct ft_tracker *t, struct ft_ctx *ctx))
 {
     struct ft_err err;
     struct ft_tracker *t = NULL;
@@ -70,7 +70,9 @@ static int print_repro(const struct ft_tracker *t, struct ft_ctx *ctx)
 int cmd_repro(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const char *const names[] = {
-        ['c'] = "repro_command", ['T'] = "repro_timeout_ms", ['e'] = "repro_expect",
+        ['c'] = "repro_command",
+        ['T'] = "repro_timeout_ms",
+        ['e'] = "repro_expect",
         ['n'] = "repro_note",
     };
     static const struct option opts[] = {CLI_COMMON_OPTS,
@@ -84,8 +86,8 @@ int cmd_repro(int argc, char **argv, struct ft_ctx *ctx)
     if (rc) {
         rc = rc < 0 ? FT_EXIT_USAGE : 0;
     } else if (first < argc) {
-        rc = cli_usage(ctx, "unexpected argument '%s' (the command goes in --command)",
-                       argv[first]);
+        rc =
+            cli_usage(ctx, "unexpected argument '%s' (the command goes in --command)", argv[first]);
     } else {
         rc = section_run(ctx, o.patch, print_repro);
     }
@@ -109,7 +111,9 @@ static int print_fix(const struct ft_tracker *t, struct ft_ctx *ctx)
 int cmd_fix(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const char *const names[] = {
-        ['s'] = "fix_summary", ['w'] = "fix_why", ['e'] = "fix_evidence",
+        ['s'] = "fix_summary",
+        ['w'] = "fix_why",
+        ['e'] = "fix_evidence",
     };
     static const struct option opts[] = {CLI_COMMON_OPTS,
                                          {"summary", required_argument, NULL, 's'},

@@ -56,7 +56,7 @@ struct header_opts {
 static int header_opt(int c, const char *arg, void *u)
 {
     static const char *const names[] = {
-        ['s'] = "slug",  ['o'] = "org",     ['O'] = "owner",   ['b'] = "objective",
+        ['s'] = "slug",    ['o'] = "org",   ['O'] = "owner",  ['b'] = "objective",
         ['S'] = "started", ['T'] = "title", ['x'] = "status",
     };
     struct header_opts *h = u;
@@ -66,10 +66,12 @@ static int header_opt(int c, const char *arg, void *u)
     return 0;
 }
 
-#define HEADER_LONGOPTS                                                                          \
-    {"slug", required_argument, NULL, 's'}, {"org", required_argument, NULL, 'o'},               \
-        {"owner", required_argument, NULL, 'O'}, {"objective", required_argument, NULL, 'b'},    \
-        {"started", required_argument, NULL, 'S'}
+#define HEADER_LONGOPTS                                                                            \
+    {"slug", required_argument, NULL, 's'}, {"org", required_argument, NULL, 'o'},                 \
+        {"owner", required_argument, NULL, 'O'}, {"objective", required_argument, NULL, 'b'},      \
+    {                                                                                              \
+        "started", required_argument, NULL, 'S'                                                    \
+    }
 
 /* Report a tracker write: its id and slug. */
 static void report_tracker(struct ft_ctx *ctx, const struct ft_tracker *t, const char *verb)
@@ -291,10 +293,11 @@ int cmd_list(int argc, char **argv, struct ft_ctx *ctx)
     {
         json_t *p = json_object_get(o, "progress");
         const char *slug = json_string_value(json_object_get(o, "slug"));
-        int is_def = def && (strcmp(def, slug) == 0 ||
-                             strtoll(def, NULL, 10) == json_integer_value(json_object_get(o, "id")));
-        printf("%c %3lld  %-28s %-8s %3lld done %3lld doing %3lld pending  %s\n", is_def ? '*' : ' ',
-               (long long)json_integer_value(json_object_get(o, "id")), slug,
+        int is_def =
+            def && (strcmp(def, slug) == 0 ||
+                    strtoll(def, NULL, 10) == json_integer_value(json_object_get(o, "id")));
+        printf("%c %3lld  %-28s %-8s %3lld done %3lld doing %3lld pending  %s\n",
+               is_def ? '*' : ' ', (long long)json_integer_value(json_object_get(o, "id")), slug,
                json_string_value(json_object_get(o, "status")),
                (long long)json_integer_value(json_object_get(p, "done")),
                (long long)json_integer_value(json_object_get(p, "doing")),
@@ -340,7 +343,9 @@ int cmd_show(int argc, char **argv, struct ft_ctx *ctx)
         fmt = ctx->json ? FT_FMT_JSON : FT_FMT_VIEW;
     if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
         return rc;
-    if ((rc = ft_store_tracker_load(ctx->st, ctx->tid, &t, &err)))
+    /* item state-change times appear only in JSON */
+    if ((rc = ft_store_tracker_load_ex(ctx->st, ctx->tid, fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0,
+                                       &t, &err)))
         return cli_fail(ctx, &err);
     struct ft_buf b;
     ft_buf_init(&b, 0);
@@ -403,8 +408,8 @@ int cmd_use(int argc, char **argv, struct ft_ctx *ctx)
         return cli_fail(ctx, &err);
     }
     if (ctx->json)
-        cli_print_json(json_pack("{s:b, s:s, s:I}", "ok", 1, "default", t->slug, "id",
-                                 (json_int_t)t->id));
+        cli_print_json(
+            json_pack("{s:b, s:s, s:I}", "ok", 1, "default", t->slug, "id", (json_int_t)t->id));
     else
         printf("default tracker is now %s\n", t->slug);
     ft_tracker_free(t);
@@ -415,7 +420,8 @@ int cmd_use(int argc, char **argv, struct ft_ctx *ctx)
 
 int cmd_edit(int argc, char **argv, struct ft_ctx *ctx)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS, HEADER_LONGOPTS,
+    static const struct option opts[] = {CLI_COMMON_OPTS,
+                                         HEADER_LONGOPTS,
                                          {"title", required_argument, NULL, 'T'},
                                          {"status", required_argument, NULL, 'x'},
                                          {0}};

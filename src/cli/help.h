@@ -5,312 +5,382 @@
 #ifndef FT_HELP_H
 #define FT_HELP_H
 
-#define HELP_COMMON                                                                              \
-    "COMMON OPTIONS\n"                                                                           \
-    "  -t, --tracker REF   act on this tracker (slug or number); default: FLOWTRACK_TRACKER,\n"  \
-    "                      then the one set by 'flowtrack use', then the only tracker\n"         \
-    "      --db PATH       the store file; default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n" \
-    "                      found upward from the working directory\n"                            \
-    "      --actor NAME    who the change is recorded as; default: FLOWTRACK_ACTOR, then $USER\n" \
-    "      --json          machine-readable output (writes too)\n"                               \
-    "      --no-color      no colour (also when NO_COLOR is set or stdout is not a terminal)\n"  \
+#define HELP_COMMON                                                                                \
+    "COMMON OPTIONS\n"                                                                             \
+    "  -t, --tracker REF   act on this tracker (slug or number); default: FLOWTRACK_TRACKER,\n"    \
+    "                      then the one set by 'flowtrack use', then the only tracker\n"           \
+    "      --db PATH       the store file; default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
+    "                      found upward from the working directory\n"                              \
+    "      --actor NAME    who the change is recorded as; default: FLOWTRACK_ACTOR, then $USER\n"  \
+    "      --json          machine-readable output (writes too)\n"                                 \
+    "      --no-color      no colour (also when NO_COLOR is set or stdout is not a terminal)\n"    \
     "  -h, --help          this page\n"
 
-#define HELP_EXIT                                                                                \
-    "EXIT STATUS\n"                                                                              \
+#define HELP_EXIT                                                                                  \
+    "EXIT STATUS\n"                                                                                \
     "  0 success; 1 failure; 2 usage error; 3 not found (store, tracker, entry)\n"
 
-#define HELP_MAIN_HEAD                                                                           \
-    "usage: flowtrack [--db PATH] [--actor NAME] [-t TRACKER] [--json] COMMAND [ARGS]\n"         \
-    "\n"                                                                                         \
-    "flowtrack keeps the record of an engineering investigation: objective, ground rules,\n"     \
-    "workflow, progress, reproduction, symptoms, hypotheses, a dated results log and the\n"      \
-    "final fix. Every change is kept as an event (who, when, what).\n"                           \
-    "\n"                                                                                         \
+#define HELP_MAIN_HEAD                                                                             \
+    "usage: flowtrack [--db PATH] [--actor NAME] [-t TRACKER] [--json] COMMAND [ARGS]\n"           \
+    "\n"                                                                                           \
+    "flowtrack keeps the record of an engineering investigation: objective, ground rules,\n"       \
+    "workflow, progress, reproduction, symptoms, hypotheses, a dated results log and the\n"        \
+    "final fix. Every change is kept as an event (who, when, what).\n"                             \
+    "\n"                                                                                           \
     "COMMANDS\n"
-#define HELP_MAIN_TAIL                                                                           \
-    "\n"                                                                                         \
-    "Run 'flowtrack COMMAND --help' for a command's manual. Start with:\n"                       \
-    "  flowtrack init && flowtrack import tracker.txt && flowtrack show\n"                       \
+#define HELP_MAIN_TAIL                                                                             \
+    "\n"                                                                                           \
+    "Run 'flowtrack COMMAND --help' for a command's manual. Start with:\n"                         \
+    "  flowtrack init && flowtrack import tracker.txt && flowtrack show\n"                         \
     "\n" HELP_EXIT
 
-#define HELP_INIT                                                                                \
-    "NAME\n  flowtrack init - create a store\n\n"                                                \
-    "SYNOPSIS\n  flowtrack init [--db PATH]\n\n"                                                 \
-    "DESCRIPTION\n"                                                                              \
-    "  Creates .flowtrack/flowtrack.db in the working directory (or the file given by --db or\n" \
-    "  FLOWTRACK_DB). Later commands find it from this directory or any below it, as git\n"      \
-    "  finds its repository. Running it again on an existing store changes nothing.\n\n"          \
+#define HELP_INIT                                                                                  \
+    "NAME\n  flowtrack init - create a store\n\n"                                                  \
+    "SYNOPSIS\n  flowtrack init [--db PATH]\n\n"                                                   \
+    "DESCRIPTION\n"                                                                                \
+    "  Creates .flowtrack/flowtrack.db in the working directory (or the file given by --db or\n"   \
+    "  FLOWTRACK_DB). Later commands find it from this directory or any below it, as git\n"        \
+    "  finds its repository. Running it again on an existing store changes nothing.\n\n"           \
     "EXAMPLES\n  flowtrack init\n  flowtrack --db /tmp/t.db init\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_CREATE                                                                              \
-    "NAME\n  flowtrack create - start a new tracker\n\n"                                         \
-    "SYNOPSIS\n  flowtrack create [--slug SLUG] [--org ORG] [--owner WHO] [--objective TEXT]\n"  \
-    "                   [--started YYYY-MM-DD] TITLE...\n\n"                                     \
-    "DESCRIPTION\n"                                                                              \
-    "  Creates an empty tracker and prints its slug and number, either of which names it in\n"   \
-    "  later commands. The slug defaults to one made from the title; Started defaults to\n"      \
-    "  today (give YYYY-MM-DD to leave it unset). A store named by --db or FLOWTRACK_DB is\n"    \
-    "  created when missing.\n\n"                                                                \
-    "OPTIONS\n"                                                                                  \
-    "      --slug SLUG        short name: a-z, 0-9 and '-' (must be unique)\n"                   \
-    "      --org ORG          organisation line shown above the title\n"                         \
-    "      --owner WHO        owner line\n"                                                      \
-    "      --objective TEXT   what the investigation must achieve\n"                             \
-    "      --started DATE     start date YYYY-MM-DD\n\n"                                         \
-    "EXAMPLES\n"                                                                                 \
-    "  flowtrack create --slug sse-leak --owner 'Platform team' \\\n"                            \
-    "      --objective 'Streams always release their resources' 'SSE stream leak'\n\n"          \
-    HELP_COMMON "\n" HELP_EXIT
+#define HELP_CREATE                                                                                \
+    "NAME\n  flowtrack create - start a new tracker\n\n"                                           \
+    "SYNOPSIS\n  flowtrack create [--slug SLUG] [--org ORG] [--owner WHO] [--objective TEXT]\n"    \
+    "                   [--started YYYY-MM-DD] TITLE...\n\n"                                       \
+    "DESCRIPTION\n"                                                                                \
+    "  Creates an empty tracker and prints its slug and number, either of which names it in\n"     \
+    "  later commands. The slug defaults to one made from the title; Started defaults to\n"        \
+    "  today (give YYYY-MM-DD to leave it unset). A store named by --db or FLOWTRACK_DB is\n"      \
+    "  created when missing.\n\n"                                                                  \
+    "OPTIONS\n"                                                                                    \
+    "      --slug SLUG        short name: a-z, 0-9 and '-' (must be unique)\n"                     \
+    "      --org ORG          organisation line shown above the title\n"                           \
+    "      --owner WHO        owner line\n"                                                        \
+    "      --objective TEXT   what the investigation must achieve\n"                               \
+    "      --started DATE     start date YYYY-MM-DD\n\n"                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack create --slug sse-leak --owner 'Platform team' \\\n"                              \
+    "      --objective 'Streams always release their resources' 'SSE stream leak'\n\n" HELP_COMMON \
+    "\n" HELP_EXIT
 
-#define HELP_IMPORT                                                                              \
-    "NAME\n  flowtrack import - read a tracker from a file\n\n"                                  \
-    "SYNOPSIS\n  flowtrack import [--format auto|text|md] [--slug SLUG] [--dry-run] FILE|-\n\n"  \
-    "DESCRIPTION\n"                                                                              \
-    "  Reads a tracker in the plain text layout ('flowtrack show --format text') or in\n"        \
-    "  Markdown ('--format md') and stores it as a new tracker with one 'tracker.import'\n"      \
-    "  event. The layout is guessed from the content unless --format says. Prose where a\n"      \
-    "  value would go (a placeholder reproduction command, a result without an outcome) is\n"    \
-    "  kept in the matching note; YYYY-MM-DD means the date is not set.\n"                       \
-    "  Input that cannot be read is refused with its line number and the reason, and\n"          \
-    "  nothing is written. Limits: 16 MiB per file, 64 KiB per line, UTF-8 only.\n\n"            \
-    "OPTIONS\n"                                                                                  \
-    "  -f, --format FMT   auto (default), text or md\n"                                          \
-    "  -s, --slug SLUG    the new tracker's slug (default: from the title)\n"                    \
+#define HELP_IMPORT                                                                                   \
+    "NAME\n  flowtrack import - read a tracker from a file\n\n"                                       \
+    "SYNOPSIS\n  flowtrack import [--format auto|text|md] [--slug SLUG] [--dry-run] FILE|-\n\n"       \
+    "DESCRIPTION\n"                                                                                   \
+    "  Reads a tracker in the plain text layout ('flowtrack show --format text') or in\n"             \
+    "  Markdown ('--format md') and stores it as a new tracker with one 'tracker.import'\n"           \
+    "  event. The layout is guessed from the content unless --format says. Prose where a\n"           \
+    "  value would go (a placeholder reproduction command, a result without an outcome) is\n"         \
+    "  kept in the matching note; YYYY-MM-DD means the date is not set.\n"                            \
+    "  Input that cannot be read is refused with its line number and the reason, and\n"               \
+    "  nothing is written. Limits: 16 MiB per file, 64 KiB per line, UTF-8 only.\n\n"                 \
+    "OPTIONS\n"                                                                                       \
+    "  -f, --format FMT   auto (default), text or md\n"                                               \
+    "  -s, --slug SLUG    the new tracker's slug (default: from the title)\n"                         \
     "  -n, --dry-run      parse and print the tracker (text, or JSON with --json); store nothing\n\n" \
-    "EXAMPLES\n  flowtrack import examples/sse-stability.txt\n"                                  \
-    "  flowtrack show --format md -t old | flowtrack import --slug copy -\n\n"                   \
-    HELP_COMMON "\n" HELP_EXIT
+    "EXAMPLES\n  flowtrack import examples/sse-stability.txt\n"                                       \
+    "  flowtrack show --format md -t old | flowtrack import --slug copy -\n\n" HELP_COMMON            \
+    "\n" HELP_EXIT
 
-#define HELP_LIST                                                                                \
-    "NAME\n  flowtrack list - list trackers\n\n"                                                 \
-    "SYNOPSIS\n  flowtrack list [--json]\n\n"                                                    \
-    "DESCRIPTION\n"                                                                              \
-    "  One line per tracker: '*' marks the default, then number, slug, status, progress\n"       \
+#define HELP_LIST                                                                                  \
+    "NAME\n  flowtrack list - list trackers\n\n"                                                   \
+    "SYNOPSIS\n  flowtrack list [--json]\n\n"                                                      \
+    "DESCRIPTION\n"                                                                                \
+    "  One line per tracker: '*' marks the default, then number, slug, status, progress\n"         \
     "  counts and title.\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_SHOW                                                                                \
-    "NAME\n  flowtrack show - show a tracker\n\n"                                                \
-    "SYNOPSIS\n  flowtrack show [--format view|text|md|json] [TRACKER]\n\n"                      \
-    "DESCRIPTION\n"                                                                              \
-    "  view (the default) is the plain layout with every entry's number in [brackets] and\n"     \
-    "  the runs; text is the plain layout exactly, as 'flowtrack import' reads it back; md is\n" \
-    "  GitHub-flavoured Markdown (also importable); json is the whole model, with progress\n"    \
-    "  counts, item state-change times and runs. --json alone means --format json.\n\n"          \
-    "EXAMPLES\n  flowtrack show\n  flowtrack show --format md sse-leak > TRACKER.md\n\n"         \
-    HELP_COMMON "\n" HELP_EXIT
+#define HELP_SHOW                                                                                    \
+    "NAME\n  flowtrack show - show a tracker\n\n"                                                    \
+    "SYNOPSIS\n  flowtrack show [--format view|text|md|json] [TRACKER]\n\n"                          \
+    "DESCRIPTION\n"                                                                                  \
+    "  view (the default) is the plain layout with every entry's number in [brackets] and\n"         \
+    "  the runs; text is the plain layout exactly, as 'flowtrack import' reads it back; md is\n"     \
+    "  GitHub-flavoured Markdown (also importable); json is the whole model, with progress\n"        \
+    "  counts, item state-change times and runs. --json alone means --format json.\n\n"              \
+    "EXAMPLES\n  flowtrack show\n  flowtrack show --format md sse-leak > TRACKER.md\n\n" HELP_COMMON \
+    "\n" HELP_EXIT
 
-#define HELP_USE                                                                                 \
-    "NAME\n  flowtrack use - set the default tracker\n\n"                                        \
-    "SYNOPSIS\n  flowtrack use [TRACKER]\n  flowtrack use --clear\n\n"                           \
-    "DESCRIPTION\n"                                                                              \
-    "  Commands that act on a tracker use this one when no -t is given. Without an argument\n"   \
-    "  it prints the current default. The default is kept in the store.\n\n"                      \
-    HELP_COMMON "\n" HELP_EXIT
+#define HELP_USE                                                                                   \
+    "NAME\n  flowtrack use - set the default tracker\n\n"                                          \
+    "SYNOPSIS\n  flowtrack use [TRACKER]\n  flowtrack use --clear\n\n"                             \
+    "DESCRIPTION\n"                                                                                \
+    "  Commands that act on a tracker use this one when no -t is given. Without an argument\n"     \
+    "  it prints the current default. The default is kept in the store.\n\n" HELP_COMMON           \
+    "\n" HELP_EXIT
 
-#define HELP_EDIT                                                                                \
-    "NAME\n  flowtrack edit - change a tracker's header\n\n"                                     \
-    "SYNOPSIS\n  flowtrack edit [--title T] [--org O] [--owner W] [--objective TEXT]\n"          \
-    "                 [--started DATE] [--slug SLUG] [--status open|resolved]\n\n"               \
-    "DESCRIPTION\n"                                                                              \
-    "  Changes the given fields in one event. An empty value clears a field; --started\n"        \
-    "  YYYY-MM-DD unsets the date.\n\n"                                                          \
+#define HELP_EDIT                                                                                  \
+    "NAME\n  flowtrack edit - change a tracker's header\n\n"                                       \
+    "SYNOPSIS\n  flowtrack edit [--title T] [--org O] [--owner W] [--objective TEXT]\n"            \
+    "                 [--started DATE] [--slug SLUG] [--status open|resolved]\n\n"                 \
+    "DESCRIPTION\n"                                                                                \
+    "  Changes the given fields in one event. An empty value clears a field; --started\n"          \
+    "  YYYY-MM-DD unsets the date.\n\n"                                                            \
     "EXAMPLES\n  flowtrack edit --status resolved\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_DELETE                                                                              \
-    "NAME\n  flowtrack delete - delete a tracker\n\n"                                            \
-    "SYNOPSIS\n  flowtrack delete TRACKER\n\n"                                                   \
-    "DESCRIPTION\n"                                                                              \
-    "  Deletes the tracker, its entries and runs. The tracker must be named: the default is\n"   \
+#define HELP_DELETE                                                                                \
+    "NAME\n  flowtrack delete - delete a tracker\n\n"                                              \
+    "SYNOPSIS\n  flowtrack delete TRACKER\n\n"                                                     \
+    "DESCRIPTION\n"                                                                                \
+    "  Deletes the tracker, its entries and runs. The tracker must be named: the default is\n"     \
     "  never deleted implicitly. Its events stay in the history.\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_ENTRY_VERBS(kind)                                                                   \
-    "  flowtrack " kind " list                 entries with their numbers\n"                     \
-    "  flowtrack " kind " show N               one entry\n"                                      \
-    "  flowtrack " kind " edit N [TEXT] [opts] change an entry\n"                                \
-    "  flowtrack " kind " move N POS           move it to position POS (1 = first)\n"            \
+#define HELP_ENTRY_VERBS(kind)                                                                     \
+    "  flowtrack " kind " list                 entries with their numbers\n"                       \
+    "  flowtrack " kind " show N               one entry\n"                                        \
+    "  flowtrack " kind " edit N [TEXT] [opts] change an entry\n"                                  \
+    "  flowtrack " kind " move N POS           move it to position POS (1 = first)\n"              \
     "  flowtrack " kind " rm N                 remove it\n"
 
-#define HELP_ENTRY_TAIL                                                                          \
-    "  Numbers are stable: N names the same entry after moves and removals. Every write\n"       \
-    "  prints the number it created or changed (with --json, the whole entry).\n\n"              \
-    HELP_COMMON "\n" HELP_EXIT
+#define HELP_ENTRY_TAIL                                                                            \
+    "  Numbers are stable: N names the same entry after moves and removals. Every write\n"         \
+    "  prints the number it created or changed (with --json, the whole entry).\n\n" HELP_COMMON    \
+    "\n" HELP_EXIT
 
-#define HELP_ITEM                                                                                \
-    "NAME\n  flowtrack item - progress items\n\n"                                                \
-    "SYNOPSIS\n"                                                                                 \
-    "  flowtrack item add [--state done|doing|pending|dropped] TEXT...\n"                        \
-    "  flowtrack item start|done|drop|reopen N...\n" HELP_ENTRY_VERBS("item")                    \
-    "\nDESCRIPTION\n"                                                                            \
-    "  Items sit in four groups: done, doing (in progress), pending and dropped (out of\n"       \
-    "  scope). New items are pending. start moves to doing, done to done, drop to dropped,\n"    \
-    "  reopen back to pending; every change of state is kept with its time.\n"                   \
-    "  edit takes --state and --text.\n\n"                                                       \
-    "EXAMPLES\n  flowtrack item add 'Add regression tests for stream release'\n"                 \
-    "  flowtrack item start 3\n  flowtrack item done 3 4\n\n" HELP_ENTRY_TAIL
+#define HELP_ITEM                                                                                         \
+    "NAME\n  flowtrack item - progress items\n\n"                                                         \
+    "SYNOPSIS\n"                                                                                          \
+    "  flowtrack item add [--state done|doing|pending|dropped] TEXT...\n"                                 \
+    "  flowtrack item start|done|drop|reopen N...\n" HELP_ENTRY_VERBS(                                    \
+        "item") "\nDESCRIPTION\n"                                                                         \
+                "  Items sit in four groups: done, doing (in progress), pending and dropped (out of\n"    \
+                "  scope). New items are pending. start moves to doing, done to done, drop to dropped,\n" \
+                "  reopen back to pending; every change of state is kept with its time.\n"                \
+                "  edit takes --state and --text.\n\n"                                                    \
+                "EXAMPLES\n  flowtrack item add 'Add regression tests for stream release'\n"              \
+                "  flowtrack item start 3\n  flowtrack item done 3 4\n\n" HELP_ENTRY_TAIL
 
-#define HELP_RULE                                                                                \
-    "NAME\n  flowtrack rule - ground rules for agents\n\n"                                       \
-    "SYNOPSIS\n  flowtrack rule add TEXT...\n" HELP_ENTRY_VERBS("rule")                          \
-    "\nDESCRIPTION\n  The numbered ground rules every agent working on the tracker follows.\n\n" \
-    "EXAMPLES\n  flowtrack rule add 'Rerun the reproducer after every change'\n\n" HELP_ENTRY_TAIL
+#define HELP_RULE                                                                                            \
+    "NAME\n  flowtrack rule - ground rules for agents\n\n"                                                   \
+    "SYNOPSIS\n  flowtrack rule add TEXT...\n" HELP_ENTRY_VERBS(                                             \
+        "rule") "\nDESCRIPTION\n  The numbered ground rules every agent working on the tracker follows.\n\n" \
+                "EXAMPLES\n  flowtrack rule add 'Rerun the reproducer after every change'\n\n" HELP_ENTRY_TAIL
 
-#define HELP_STEP                                                                                \
-    "NAME\n  flowtrack step - workflow steps\n\n"                                                \
-    "SYNOPSIS\n  flowtrack step add 'TITLE: TEXT'\n  flowtrack step add --title TITLE [TEXT...]\n" \
-    HELP_ENTRY_VERBS("step")                                                                     \
-    "\nDESCRIPTION\n"                                                                            \
-    "  A step has a short title and a text, shown as 'TITLE: TEXT'. A title may not contain\n"   \
-    "  ': '. edit takes --title and --text.\n\n"                                                 \
-    "EXAMPLES\n  flowtrack step add 'Reproduce: confirm the hang under a timeout'\n\n"           \
-    HELP_ENTRY_TAIL
+#define HELP_STEP                                                                                                    \
+    "NAME\n  flowtrack step - workflow steps\n\n"                                                                    \
+    "SYNOPSIS\n  flowtrack step add 'TITLE: TEXT'\n  flowtrack step add --title TITLE [TEXT...]\n" HELP_ENTRY_VERBS( \
+        "step") "\nDESCRIPTION\n"                                                                                    \
+                "  A step has a short title and a text, shown as 'TITLE: TEXT'. A title may not contain\n"           \
+                "  ': '. edit takes --title and --text.\n\n"                                                         \
+                "EXAMPLES\n  flowtrack step add 'Reproduce: confirm the hang under a timeout'\n\n" HELP_ENTRY_TAIL
 
-#define HELP_SYMPTOM                                                                             \
-    "NAME\n  flowtrack symptom - observed symptoms\n\n"                                          \
-    "SYNOPSIS\n  flowtrack symptom add TEXT...\n  flowtrack symptom note TEXT...\n"              \
-    HELP_ENTRY_VERBS("symptom")                                                                  \
-    "\nDESCRIPTION\n"                                                                            \
-    "  Error text, stack traces, when it happens. 'note' sets the prose shown after\n"           \
-    "  'Observed symptoms:' (an empty TEXT clears it).\n\n" HELP_ENTRY_TAIL
+#define HELP_SYMPTOM                                                                                  \
+    "NAME\n  flowtrack symptom - observed symptoms\n\n"                                               \
+    "SYNOPSIS\n  flowtrack symptom add TEXT...\n  flowtrack symptom note TEXT...\n" HELP_ENTRY_VERBS( \
+        "symptom") "\nDESCRIPTION\n"                                                                  \
+                   "  Error text, stack traces, when it happens. 'note' sets the prose shown after\n" \
+                   "  'Observed symptoms:' (an empty TEXT clears it).\n\n" HELP_ENTRY_TAIL
 
-#define HELP_HYP                                                                                 \
-    "NAME\n  flowtrack hyp - hypotheses and their verdicts\n\n"                                  \
-    "SYNOPSIS\n"                                                                                 \
-    "  flowtrack hyp add [--verdict V] [--evidence E] TEXT...\n"                                 \
-    "  flowtrack hyp verdict N open|ruled-out|confirmed [--evidence E]\n"                        \
-    "  flowtrack hyp rule-out|confirm|reopen N [--evidence E]\n"                                 \
-    "  flowtrack hyp note TEXT...\n" HELP_ENTRY_VERBS("hyp")                                     \
-    "\nDESCRIPTION\n"                                                                            \
-    "  Candidate causes, each open, ruled out or confirmed, with the evidence for the\n"         \
-    "  verdict. 'flowtrack check' reports open hypotheses once a final fix is written.\n\n"      \
-    "EXAMPLES\n  flowtrack hyp add 'Heartbeat timer outlives the stream'\n"                      \
-    "  flowtrack hyp rule-out 1 --evidence 'valgrind: 0 bytes lost after 10k aborts'\n\n"        \
-    HELP_ENTRY_TAIL
+#define HELP_HYP                                                                                       \
+    "NAME\n  flowtrack hyp - hypotheses and their verdicts\n\n"                                        \
+    "SYNOPSIS\n"                                                                                       \
+    "  flowtrack hyp add [--verdict V] [--evidence E] TEXT...\n"                                       \
+    "  flowtrack hyp verdict N open|ruled-out|confirmed [--evidence E]\n"                              \
+    "  flowtrack hyp rule-out|confirm|reopen N [--evidence E]\n"                                       \
+    "  flowtrack hyp note TEXT...\n" HELP_ENTRY_VERBS(                                                 \
+        "hyp") "\nDESCRIPTION\n"                                                                       \
+               "  Candidate causes, each open, ruled out or confirmed, with the evidence for the\n"    \
+               "  verdict. 'flowtrack check' reports open hypotheses once a final fix is written.\n\n" \
+               "EXAMPLES\n  flowtrack hyp add 'Heartbeat timer outlives the stream'\n"                 \
+               "  flowtrack hyp rule-out 1 --evidence 'valgrind: 0 bytes lost after 10k aborts'\n\n" HELP_ENTRY_TAIL
 
-#define HELP_RESULT                                                                              \
-    "NAME\n  flowtrack result - the dated results log\n\n"                                       \
-    "SYNOPSIS\n"                                                                                 \
-    "  flowtrack result add [--outcome O] [--notes TEXT] [--date YYYY-MM-DD] ATTEMPT...\n"       \
-    "  flowtrack result note TEXT...\n" HELP_ENTRY_VERBS("result")                               \
-    "\nDESCRIPTION\n"                                                                            \
-    "  One line per attempt: 'DATE: attempt -> outcome + notes'. The outcome is pass, fail,\n"   \
-    "  hang, leak, crash or interrupted; the date defaults to today. 'flowtrack run' adds\n"     \
-    "  entries itself, linked to the run. An attempt may not contain ' \xe2\x86\x92 '.\n"        \
-    "  edit takes --outcome, --notes, --date and the attempt as TEXT.\n\n"                       \
-    "EXAMPLES\n  flowtrack result add --outcome pass --notes '1000 aborts, 0 leaked' "           \
-    "'Free the stream in one place'\n\n" HELP_ENTRY_TAIL
+#define HELP_RESULT                                                                                          \
+    "NAME\n  flowtrack result - the dated results log\n\n"                                                   \
+    "SYNOPSIS\n"                                                                                             \
+    "  flowtrack result add [--outcome O] [--notes TEXT] [--date YYYY-MM-DD] ATTEMPT...\n"                   \
+    "  flowtrack result note TEXT...\n" HELP_ENTRY_VERBS(                                                    \
+        "result") "\nDESCRIPTION\n"                                                                          \
+                  "  One line per attempt: 'DATE: attempt -> outcome + notes'. The outcome is pass, fail,\n" \
+                  "  hang, leak, crash or interrupted; the date defaults to today. 'flowtrack run' adds\n"   \
+                  "  entries itself, linked to the run. An attempt may not contain ' \xe2\x86\x92 '.\n"      \
+                  "  edit takes --outcome, --notes, --date and the attempt as TEXT.\n\n"                     \
+                  "EXAMPLES\n  flowtrack result add --outcome pass --notes '1000 aborts, 0 leaked' "         \
+                  "'Free the stream in one place'\n\n" HELP_ENTRY_TAIL
 
-#define HELP_FOLLOWUP                                                                            \
-    "NAME\n  flowtrack followup - follow-ups\n\n"                                                \
-    "SYNOPSIS\n  flowtrack followup add TEXT...\n" HELP_ENTRY_VERBS("followup")                  \
-    "\nDESCRIPTION\n  Work to do after the investigation, shown as 'Follow-up:' lines.\n\n"      \
-    HELP_ENTRY_TAIL
+#define HELP_FOLLOWUP                                                                              \
+    "NAME\n  flowtrack followup - follow-ups\n\n"                                                  \
+    "SYNOPSIS\n  flowtrack followup add TEXT...\n" HELP_ENTRY_VERBS(                               \
+        "followup") "\nDESCRIPTION\n  Work to do after the investigation, shown as 'Follow-up:' lines.\n\n" HELP_ENTRY_TAIL
 
-#define HELP_NOTE                                                                                \
-    "NAME\n  flowtrack note - free notes\n\n"                                                    \
-    "SYNOPSIS\n  flowtrack note add TEXT...\n" HELP_ENTRY_VERBS("note")                          \
-    "\nDESCRIPTION\n  Any other note under 'Notes & Follow-Ups', shown as 'Note:' lines.\n\n"    \
-    HELP_ENTRY_TAIL
+#define HELP_NOTE                                                                                  \
+    "NAME\n  flowtrack note - free notes\n\n"                                                      \
+    "SYNOPSIS\n  flowtrack note add TEXT...\n" HELP_ENTRY_VERBS(                                   \
+        "note") "\nDESCRIPTION\n  Any other note under 'Notes & Follow-Ups', shown as 'Note:' lines.\n\n" HELP_ENTRY_TAIL
 
-#define HELP_REPRO                                                                               \
-    "NAME\n  flowtrack repro - the reproduction command\n\n"                                     \
-    "SYNOPSIS\n  flowtrack repro [--command CMD] [--timeout DURATION] [--expect MODE] "          \
-    "[--note TEXT]\n\n"                                                                          \
-    "DESCRIPTION\n"                                                                              \
-    "  Sets (or, without options, prints) the exact command that reproduces the problem,\n"      \
-    "  its timeout (30, 2.5s, 5m, 1h) and the expected failure mode. 'flowtrack run' with no\n"  \
-    "  command runs it. An empty value clears a field.\n\n"                                      \
-    "EXAMPLES\n  flowtrack repro --command 'ctest -R sse --output-on-failure' --timeout 60 "     \
+#define HELP_REPRO                                                                                 \
+    "NAME\n  flowtrack repro - the reproduction command\n\n"                                       \
+    "SYNOPSIS\n  flowtrack repro [--command CMD] [--timeout DURATION] [--expect MODE] "            \
+    "[--note TEXT]\n\n"                                                                            \
+    "DESCRIPTION\n"                                                                                \
+    "  Sets (or, without options, prints) the exact command that reproduces the problem,\n"        \
+    "  its timeout (30, 2.5s, 5m, 1h) and the expected failure mode. 'flowtrack run' with no\n"    \
+    "  command runs it. An empty value clears a field.\n\n"                                        \
+    "EXAMPLES\n  flowtrack repro --command 'ctest -R sse --output-on-failure' --timeout 60 "       \
     "--expect hang\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_FIX                                                                                 \
-    "NAME\n  flowtrack fix - the final fix\n\n"                                                  \
-    "SYNOPSIS\n  flowtrack fix [--summary TEXT] [--why TEXT] [--evidence TEXT]\n\n"              \
-    "DESCRIPTION\n"                                                                              \
-    "  Sets (or, without options, prints) what was changed, why it works and the evidence.\n"   \
-    "  'flowtrack check' wants evidence and a verdict on every hypothesis once it is set.\n\n"   \
-    HELP_COMMON "\n" HELP_EXIT
+#define HELP_RUN                                                                                   \
+    "NAME\n"                                                                                       \
+    "  flowtrack run - run a command with a timeout, and diagnose hangs and leaks\n"               \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack run [--timeout DURATION] [--grace DURATION] [--signal SIG] [--settle DURATION]\n" \
+    "                [--label TEXT] [--no-record] [--no-stdin] [--no-stacks] [--allow-leak]\n"     \
+    "                [--json] [-- CMD [ARGS...]]\n"                                                \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  Runs CMD in its own session and process group, as timeout(1) does, and ends with one\n"     \
+    "  outcome: pass (exit 0), fail (exit non-zero), crash (a signal flowtrack did not send),\n"   \
+    "  hang (still running at the timeout), leak (the command exited but its processes, or\n"      \
+    "  other holders of its output, were still there after the settle time), or interrupted\n"     \
+    "  (flowtrack got SIGINT/SIGTERM/SIGHUP/SIGQUIT and forwarded it to the command's group).\n"   \
+    "  stdout and stderr stream to the terminal as they come and the newest 256 KiB are kept.\n"   \
+    "  flowtrack is a child subreaper, so descendants that double-fork or call setsid stay\n"      \
+    "  found. For hang, leak and interrupted, every process left is snapshot from /proc BEFORE\n"  \
+    "  anything is killed (threads and what they wait in, descriptors resolved to files, pipes\n"  \
+    "  and their holders, sockets with addresses and state; native stacks via eu-stack or gdb\n"   \
+    "  when installed), then SIG goes to the group and every process found, then the grace\n"      \
+    "  period, then SIGKILL, and a last scan checks that nothing survived. A short diagnosis,\n"   \
+    "  likely culprit first, is printed on stderr.\n"                                              \
+    "  Without --no-record the run (command line, working directory, times, status, outcome,\n"    \
+    "  log tail, diagnosis) and a results-log entry (attempt = --label or the command) are\n"      \
+    "  recorded in the tracker as one event. Without CMD, the tracker's reproduction command\n"    \
+    "  ('flowtrack repro') runs through sh -c, with its stored timeout.\n"                         \
+    "\n"                                                                                           \
+    "OPTIONS\n"                                                                                    \
+    "      --timeout DURATION   30, 2.5s, 5m, 1h; 0 = none (default: the stored one when\n"        \
+    "                           running the reproduction command, else 10m)\n"                     \
+    "  -k, --grace DURATION     between SIG and SIGKILL (default 2s); also --kill-after\n"         \
+    "  -s, --signal SIG         sent first when ending the run: TERM, INT, 9... (default TERM)\n"  \
+    "      --settle DURATION    how long leftovers may take to go after the command exits\n"       \
+    "                           before it is a leak (default 500ms)\n"                             \
+    "  -l, --label TEXT         the results-log attempt (default: the command line)\n"             \
+    "      --no-record          record nothing; no store needed (a drop-in for timeout(1))\n"      \
+    "      --no-stdin           stdin from /dev/null instead of inherited\n"                       \
+    "      --no-stacks          no native stacks in the diagnosis\n"                               \
+    "      --allow-leak         a leak exits with the command's own status instead of 122\n"       \
+    "      --json               print the run and its full diagnosis as JSON on stdout; the\n"     \
+    "                           command's stdout then goes to stderr\n"                            \
+    "\n"                                                                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack run --timeout 60 --label 'after the lock fix' -- ctest -R sse\n"                  \
+    "  flowtrack run --no-record --timeout 5m -- make check\n"                                     \
+    "  flowtrack run\n"                                                                            \
+    "\n" HELP_COMMON "\n"                                                                          \
+    "EXIT STATUS\n"                                                                                \
+    "  the command's status for pass and fail; 124 hang; 122 leak; 125 flowtrack failed\n"         \
+    "  (usage, store, recording); 126 cannot execute; 127 not found; 128+N killed by\n"            \
+    "  signal N (crash) or interrupted by signal N\n"
 
-#define HELP_HISTORY                                                                             \
-    "NAME\n  flowtrack history - the events log\n\n"                                             \
+#define HELP_RUNS                                                                                  \
+    "NAME\n"                                                                                       \
+    "  flowtrack runs - list recorded runs, print a run's diagnosis or log again\n"                \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack runs [list]\n"                                                                    \
+    "  flowtrack runs show N\n"                                                                    \
+    "  flowtrack runs log N\n"                                                                     \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  list prints every run of the tracker: number, start time, outcome, exit status or\n"        \
+    "  signal, duration, command and label. show prints a run's details and its diagnosis as\n"    \
+    "  it was printed at the end of the run; log prints the stored output (its newest 256 KiB,\n"  \
+    "  invalid UTF-8 replaced by U+FFFD). With --json, the runs, or the run with its log and\n"    \
+    "  full diagnosis, as JSON.\n"                                                                 \
+    "\n"                                                                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack runs\n"                                                                           \
+    "  flowtrack runs show 3\n"                                                                    \
+    "  flowtrack runs log 3 | less\n"                                                              \
+    "\n" HELP_COMMON "\n" HELP_EXIT
+
+#define HELP_FIX                                                                                           \
+    "NAME\n  flowtrack fix - the final fix\n\n"                                                            \
+    "SYNOPSIS\n  flowtrack fix [--summary TEXT] [--why TEXT] [--evidence TEXT]\n\n"                        \
+    "DESCRIPTION\n"                                                                                        \
+    "  Sets (or, without options, prints) what was changed, why it works and the evidence.\n"              \
+    "  'flowtrack check' wants evidence and a verdict on every hypothesis once it is set.\n\n" HELP_COMMON \
+    "\n" HELP_EXIT
+
+#define HELP_HISTORY                                                                               \
+    "NAME\n  flowtrack history - the events log\n\n"                                               \
     "SYNOPSIS\n  flowtrack history [--all] [--kind PREFIX] [--since SEQ] [--limit N] [--json]\n\n" \
-    "DESCRIPTION\n"                                                                              \
-    "  Every change, oldest first: sequence number, time, actor, kind (item.add,\n"              \
-    "  item.update, tracker.update, run.record...) and what changed. --json prints one JSON\n"   \
-    "  object per line with the full payload.\n\n"                                               \
-    "OPTIONS\n"                                                                                  \
-    "  -a, --all            every tracker's events, not only the current one's\n"                \
-    "  -k, --kind PREFIX    only kinds starting with PREFIX ('item', 'hyp.update')\n"            \
-    "  -s, --since SEQ      only events after sequence number SEQ\n"                             \
-    "  -n, --limit N        only the newest N\n\n"                                               \
+    "DESCRIPTION\n"                                                                                \
+    "  Every change, oldest first: sequence number, time, actor, kind (item.add,\n"                \
+    "  item.update, tracker.update, run.record...) and what changed. --json prints one JSON\n"     \
+    "  object per line with the full payload.\n\n"                                                 \
+    "OPTIONS\n"                                                                                    \
+    "  -a, --all            every tracker's events, not only the current one's\n"                  \
+    "  -k, --kind PREFIX    only kinds starting with PREFIX ('item', 'hyp.update')\n"              \
+    "  -s, --since SEQ      only events after sequence number SEQ\n"                               \
+    "  -n, --limit N        only the newest N\n\n"                                                 \
     "EXAMPLES\n  flowtrack history --kind item --limit 20\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_CHECK                                                                               \
-    "NAME\n  flowtrack check - check the ground rules a machine can check\n\n"                   \
-    "SYNOPSIS\n  flowtrack check [--doing-max DURATION] [TRACKER]\n\n"                           \
-    "DESCRIPTION\n"                                                                              \
-    "  Prints one line per finding and exits 1 when there is any:\n"                             \
-    "    run-after-update    progress changed after the newest run or results entry\n"           \
-    "    verdict-before-fix  a hypothesis is still open while a final fix is written\n"          \
-    "    fix-evidence        the final fix states no evidence\n"                                 \
-    "    doing-too-long      an item has been in progress longer than --doing-max\n\n"           \
-    "OPTIONS\n"                                                                                  \
-    "      --doing-max DURATION   threshold of doing-too-long (default 3d)\n\n"                  \
-    HELP_COMMON "\n"                                                                             \
+#define HELP_CHECK                                                                                 \
+    "NAME\n  flowtrack check - check the ground rules a machine can check\n\n"                     \
+    "SYNOPSIS\n  flowtrack check [--doing-max DURATION] [TRACKER]\n\n"                             \
+    "DESCRIPTION\n"                                                                                \
+    "  Prints one line per finding and exits 1 when there is any:\n"                               \
+    "    run-after-update    progress changed after the newest run or results entry\n"             \
+    "    verdict-before-fix  a hypothesis is still open while a final fix is written\n"            \
+    "    fix-evidence        the final fix states no evidence\n"                                   \
+    "    doing-too-long      an item has been in progress longer than --doing-max\n\n"             \
+    "OPTIONS\n"                                                                                    \
+    "      --doing-max DURATION   threshold of doing-too-long (default 3d)\n\n" HELP_COMMON "\n"   \
     "EXIT STATUS\n  0 every check holds; 1 findings (or an error); 2 usage; 3 not found\n"
 
-#define HELP_SERVE                                                                               \
-    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                  \
-    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"    \
-    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"         \
-    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"  \
-    "                  [--request-timeout SECONDS] [--ready-file PATH]\n\n"                       \
-    "DESCRIPTION\n"                                                                              \
-    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"  \
-    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"    \
-    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"   \
-    "  /metrics (Prometheus text) and /healthz. Changes written by other processes (this\n"      \
-    "  command line on the same store) reach the streams within a fraction of a second.\n"       \
-    "  The store is created when --db names a file that does not exist yet.\n\n"                 \
-    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"   \
-    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"    \
-    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"              \
-    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n" \
-    "SECURITY\n"                                                                                 \
-    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"  \
-    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"  \
-    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"     \
-    "  cross-site requests from a browser).\n\n"                                                 \
-    "OPTIONS\n"                                                                                  \
-    "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n" \
-    "                              found upward); created when it does not exist\n"          \
-    "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n" \
-    "                              then $USER)\n"                                              \
-    "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"  \
-    "      --token TOKEN           the bearer token (default: FLOWTRACK_TOKEN; none)\n"          \
-    "      --private               reads need the token too (not /healthz)\n"                    \
-    "      --heartbeat DURATION    comment frame on idle streams every DURATION (default 15s;\n" \
-    "                              0 = none)\n"                                                  \
-    "      --max-streams N         open streams allowed; more get 503 (default 10000)\n"         \
-    "      --stream-buffer BYTES   output queued per stream before it is closed as a slow\n"     \
-    "                              reader (default 262144)\n"                                    \
-    "      --write-timeout DURATION  a stream whose queued output does not move for this long\n" \
-    "                              is closed as a slow reader (default 30s; 0 = never)\n"        \
-    "      --idle-timeout DURATION end a stream that delivered no event for this long\n"         \
-    "                              (default 0 = never; clients resume with Last-Event-ID)\n"     \
-    "      --grace DURATION        at shutdown, longest wait for streams to flush (default 5s)\n" \
-    "      --request-timeout SECONDS  reading a request or writing a plain reply (default 60)\n" \
-    "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"      \
-    "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"    \
-    "EXAMPLES\n"                                                                                 \
-    "  flowtrack serve --db .flowtrack/flowtrack.db\n"                                           \
-    "  curl -N http://127.0.0.1:7464/api/events\n"                                               \
-    "  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"try X\"}' \\\n"         \
-    "       http://127.0.0.1:7464/api/trackers/my-bug/items\n\n"                                 \
+#define HELP_SERVE                                                                                    \
+    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                     \
+    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"      \
+    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"            \
+    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"     \
+    "                  [--request-timeout SECONDS] [--ready-file PATH]\n\n"                           \
+    "DESCRIPTION\n"                                                                                   \
+    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"      \
+    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"        \
+    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"       \
+    "  /metrics (Prometheus text) and /healthz. Changes written by other processes (this\n"           \
+    "  command line on the same store) reach the streams within a fraction of a second.\n"            \
+    "  The store is created when --db names a file that does not exist yet.\n\n"                      \
+    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"       \
+    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"         \
+    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                   \
+    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"     \
+    "SECURITY\n"                                                                                      \
+    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"       \
+    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"       \
+    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"          \
+    "  cross-site requests from a browser).\n\n"                                                      \
+    "OPTIONS\n"                                                                                       \
+    "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
+    "                              found upward); created when it does not exist\n"                   \
+    "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n"       \
+    "                              then $USER)\n"                                                     \
+    "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"      \
+    "      --token TOKEN           the bearer token (default: FLOWTRACK_TOKEN; none)\n"               \
+    "      --private               reads need the token too (not /healthz)\n"                         \
+    "      --heartbeat DURATION    comment frame on idle streams every DURATION (default 15s;\n"      \
+    "                              0 = none)\n"                                                       \
+    "      --max-streams N         open streams allowed; more get 503 (default 10000)\n"              \
+    "      --stream-buffer BYTES   output queued per stream before it is closed as a slow\n"          \
+    "                              reader (default 262144)\n"                                         \
+    "      --write-timeout DURATION  a stream whose queued output does not move for this long\n"      \
+    "                              is closed as a slow reader (default 30s; 0 = never)\n"             \
+    "      --idle-timeout DURATION end a stream that delivered no event for this long\n"              \
+    "                              (default 0 = never; clients resume with Last-Event-ID)\n"          \
+    "      --grace DURATION        at shutdown, longest wait for streams to flush (default 5s)\n"     \
+    "      --request-timeout SECONDS  reading a request or writing a plain reply (default 60)\n"      \
+    "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"            \
+    "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
+    "EXAMPLES\n"                                                                                      \
+    "  flowtrack serve --db .flowtrack/flowtrack.db\n"                                                \
+    "  curl -N http://127.0.0.1:7464/api/events\n"                                                    \
+    "  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"try X\"}' \\\n"               \
+    "       http://127.0.0.1:7464/api/trackers/my-bug/items\n\n"                                      \
     "EXIT STATUS\n  0 stopped by SIGTERM/SIGINT; 1 cannot listen or open the store; 2 usage error,\n" \
     "  or a non-loopback address without a token\n"
 
-#define HELP_HELP "NAME\n  flowtrack help - show a command's manual\n\nSYNOPSIS\n  flowtrack help [COMMAND]\n"
-#define HELP_VERSION "NAME\n  flowtrack version - print the version\n\nSYNOPSIS\n  flowtrack version [--json]\n"
+#define HELP_HELP                                                                                  \
+    "NAME\n  flowtrack help - show a command's manual\n\nSYNOPSIS\n  flowtrack help [COMMAND]\n"
+#define HELP_VERSION                                                                               \
+    "NAME\n  flowtrack version - print the version\n\nSYNOPSIS\n  flowtrack version [--json]\n"
 
 #endif

@@ -6,7 +6,6 @@
 #include "cli.h"
 #include "help.h"
 
-#include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,9 @@ const struct cli_cmd cli_cmds[] = {
     {"followup", cmd_entry, "follow-ups", HELP_FOLLOWUP},
     {"note", cmd_entry, "free notes under Notes & Follow-Ups", HELP_NOTE},
     {"repro", cmd_repro, "the reproduction command, its timeout and expected failure", HELP_REPRO},
+    {"run", cmd_run, "run a command (or the reproduction command) with hang and leak diagnosis",
+     HELP_RUN},
+    {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS},
     {"fix", cmd_fix, "the final fix: what changed, why it works, the evidence", HELP_FIX},
     {"history", cmd_history, "the events log: every change, who and when", HELP_HISTORY},
     {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE},
@@ -65,7 +67,7 @@ int cmd_help(int argc, char **argv, struct ft_ctx *ctx)
         usage(stdout);
         return 0;
     }
-    const struct cli_cmd *c = cli_find(argv[1]);
+    const struct cli_cmd *c = cli_find(strcmp(argv[1], "--help") == 0 ? "help" : argv[1]);
     if (!c)
         return cli_failf(FT_EXIT_USAGE, "no command '%s'; see 'flowtrack --help'", argv[1]);
     fputs(c->help, stdout);
@@ -91,7 +93,6 @@ int main(int argc, char **argv)
 {
     struct ft_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
-    setlocale(LC_CTYPE, "");
     ctx.cmd = "flowtrack";
     ctx.db = getenv("FLOWTRACK_DB");
     if (ctx.db && !*ctx.db)

@@ -99,8 +99,9 @@ static int check_input(const char *data, size_t len, struct ft_err *err)
         if (i < len && data[i] != '\n')
             continue;
         if (i - start > FT_IMPORT_MAX_LINE)
-            return ft_err_set(err, FT_ETOOBIG, "line %d: line is %zu bytes, more than the limit of %u",
-                              line, i - start, FT_IMPORT_MAX_LINE);
+            return ft_err_set(err, FT_ETOOBIG,
+                              "line %d: line is %zu bytes, more than the limit of %u", line,
+                              i - start, FT_IMPORT_MAX_LINE);
         size_t bad;
         if (!ft_utf8_valid(data + start, i - start, &bad))
             return ft_err_set(err, FT_EINVAL,
@@ -162,8 +163,8 @@ static size_t rtrim_len(const char *s, size_t n)
 
 static int is_header_field(const char *c, size_t cn)
 {
-    static const char *const f[] = {"Started:", "Owner:", "Objective:"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const f[] = {"Started:", "Status:", "Owner:", "Objective:"};
+    for (size_t i = 0; i < 4; i++) {
         size_t n = strlen(f[i]);
         if (cn >= n && memcmp(c, f[i], n) == 0)
             return 1;
@@ -266,9 +267,12 @@ static int text_outline(const char *data, size_t len, struct outline *o, struct 
 struct mdp {
     struct outline *o;
     const char *input;
+    size_t input_len;
+    const char *line_ptr; /* md_line_of's cache: the last pointer asked and its line */
+    int line_no;
     struct ft_buf cur; /* text of the block being read */
     int cur_line;
-    int block;         /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
+    int block; /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
     int hlevel;
     struct node *stack[16];
     int depth;         /* open list items */
@@ -279,14 +283,23 @@ struct mdp {
     const char *err_msg;
 };
 
+/*
+ * The line of a pointer into the input. md4c reports text mostly in input
+ * order, so counting resumes from the last answer; text that md4c made up
+ * itself (not inside the input) has no line: 0.
+ */
 static int md_line_of(struct mdp *m, const char *p)
 {
-    if (p < m->input)
+    if (p < m->input || p > m->input + m->input_len)
         return 0;
-    int line = 1;
-    for (const char *q = m->input; q < p; q++)
-        line += *q == '\n';
-    return line;
+    if (p < m->line_ptr) {
+        m->line_ptr = m->input;
+        m->line_no = 1;
+    }
+    for (const char *q = m->line_ptr; q < p; q++)
+        m->line_no += *q == '\n';
+    m->line_ptr = p;
+    return m->line_no;
 }
 
 static int md_fail(struct mdp *m, int line, const char *msg)
@@ -318,14 +331,15 @@ static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
     }
     case MD_BLOCK_H:
         m->hlevel = (int)((MD_BLOCK_H_DETAIL *)detail)->level;
-        /* fall through */
+        __attribute__((fallthrough));
     case MD_BLOCK_P:
         m->block = type;
         ft_buf_reset(&m->cur);
         m->cur_line = 0;
         return 0;
     default:
-        return md_fail(m, 0, "only headings, paragraphs and lists are allowed");
+        md_fail(m, 0, "only headings, paragraphs and lists are allowed");
+        return 0; /* keep parsing until a text callback gives the line */
     }
 }
 
@@ -361,7 +375,7 @@ static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
         if (m->depth) {
             struct node *it = m->stack[m->depth - 1];
             if (it->text.len)
-                ft_buf_addc(&it->text, '\n');
+                ft_buf_adds(&it->text, "\n\n");
             ft_buf_add(&it->text, m->cur.buf, m->cur.len);
             if (!it->line)
                 it->line = m->cur_line;
@@ -427,8 +441,8 @@ static void md_entity(struct ft_buf *b, const char *s, size_t n)
     static const struct {
         const char *name;
         const char *val;
-    } named[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&apos;", "'"},
-                 {"&nbsp;", "\xc2\xa0"}};
+    } named[] = {{"&amp;", "&"},   {"&lt;", "<"},   {"&gt;", ">"},
+                 {"&quot;", "\""}, {"&apos;", "'"}, {"&nbsp;", "\xc2\xa0"}};
     for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
         if (strlen(named[i].name) == n && memcmp(named[i].name, s, n) == 0) {
             ft_buf_adds(b, named[i].val);
@@ -439,8 +453,8 @@ static void md_entity(struct ft_buf *b, const char *s, size_t n)
         size_t k = n - 3 < sizeof(tmp) - 1 ? n - 3 : sizeof(tmp) - 1;
         memcpy(tmp, s + 2, k);
         tmp[k] = '\0';
-        unsigned long cp = (tmp[0] == 'x' || tmp[0] == 'X') ? strtoul(tmp + 1, NULL, 16)
-                                                            : strtoul(tmp, NULL, 10);
+        unsigned long cp =
+            (tmp[0] == 'x' || tmp[0] == 'X') ? strtoul(tmp + 1, NULL, 16) : strtoul(tmp, NULL, 10);
         if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
             cp = 0xfffd;
         char u[4];
@@ -466,6 +480,11 @@ static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void 
 {
     struct mdp *m = ud;
     int *line;
+    if (m->err_msg) { /* a block refused on entry: its first text gives the line */
+        if (!m->err_line)
+            m->err_line = md_line_of(m, text);
+        return 0;
+    }
     struct ft_buf *b = md_target(m, &line);
     if (!b)
         return md_fail(m, md_line_of(m, text), "text outside a heading, paragraph or list");
@@ -494,6 +513,9 @@ static int md_outline(const char *data, size_t len, struct outline *o, struct ft
     memset(&m, 0, sizeof(m));
     m.o = o;
     m.input = data;
+    m.input_len = len;
+    m.line_ptr = data;
+    m.line_no = 1;
     ft_buf_init(&m.cur, 0);
 
     MD_PARSER p;
@@ -580,13 +602,21 @@ static int read_header(struct outline *o, struct ft_tracker *t, struct ft_err *e
             free(d);
             if (rc)
                 return rc;
+        } else if ((v = after_label(f->text.buf, "Status"))) {
+            char *st = ft_text_norm(v);
+            int bad = strcmp(st, "open") != 0 && strcmp(st, "resolved") != 0;
+            t->status = strcmp(st, "resolved") == 0 ? FT_STATUS_RESOLVED : FT_STATUS_OPEN;
+            free(st);
+            if (bad)
+                return ft_err_set(err, FT_EINVAL, "line %d: status must be open or resolved",
+                                  f->line);
         } else if ((v = after_label(f->text.buf, "Owner"))) {
             set_norm(&t->owner, v);
         } else if ((v = after_label(f->text.buf, "Objective"))) {
             set_norm(&t->objective, v);
         } else {
-            return ft_err_set(err, FT_EINVAL, "line %d: expected 'Started:', 'Owner:' or 'Objective:'",
-                              f->line);
+            return ft_err_set(err, FT_EINVAL,
+                              "line %d: expected 'Started:', 'Owner:' or 'Objective:'", f->line);
         }
         if (f->nkids)
             return ft_err_set(err, FT_EINVAL, "line %d: header fields have no sub-items",
@@ -696,13 +726,14 @@ static int read_repro(struct node *n, const char *v, struct ft_tracker *t, struc
             rc = ft_duration_parse(d, &t->repro_timeout_ms);
             free(d);
             if (rc)
-                return ft_err_set(err, FT_EINVAL, "line %d: timeout '%s' is not a duration (30, 2.5s, 5m)",
-                                  k->line, kv);
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: timeout '%s' is not a duration (30, 2.5s, 5m)", k->line,
+                                  kv);
         } else if ((kv = after_label(k->text.buf, FT_L_EXPECT))) {
             set_norm(&t->repro_expect, kv);
         } else {
-            return ft_err_set(err, FT_EINVAL, "line %d: expected '%s:' or '%s:' under '%s'", k->line,
-                              FT_L_TIMEOUT, FT_L_EXPECT, FT_L_REPRO);
+            return ft_err_set(err, FT_EINVAL, "line %d: expected '%s:' or '%s:' under '%s'",
+                              k->line, FT_L_TIMEOUT, FT_L_EXPECT, FT_L_REPRO);
         }
     }
     return 0;
@@ -759,7 +790,8 @@ static int read_result(struct node *k, struct ft_tracker *t, struct ft_err *err)
     for (int o = FT_OUT_PASS; o < FT_OUT__COUNT; o++) {
         const char *name = ft_outcome_name(o);
         size_t nl = strlen(name);
-        if (strncmp(tail, name, nl) == 0 && (tail[nl] == '\0' || strncmp(tail + nl, " + ", 3) == 0)) {
+        if (strncmp(tail, name, nl) == 0 &&
+            (tail[nl] == '\0' || strncmp(tail + nl, " + ", 3) == 0)) {
             e->state = o;
             tail += nl + (tail[nl] ? 3 : 0);
             break;
@@ -837,8 +869,8 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
         int g = group_of(s->heading);
         if (g >= 0) {
             if (want != 3)
-                return ft_err_set(err, FT_EINVAL, "line %d: '%s' outside '%s'", s->line,
-                                  s->heading, FT_L_PROGRESS);
+                return ft_err_set(err, FT_EINVAL, "line %d: '%s' outside '%s'", s->line, s->heading,
+                                  FT_L_PROGRESS);
             group = g;
             for (size_t j = 0; j < s->root.nkids && !rc; j++) {
                 struct node *n = &s->root.kids[j];
@@ -865,7 +897,8 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
             break;
         case 3:
             if (s->root.nkids)
-                return ft_err_set(err, FT_EINVAL, "line %d: progress items must sit under a group heading",
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: progress items must sit under a group heading",
                                   s->root.kids[0].line);
             break;
         case 4:
@@ -877,8 +910,9 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
     }
     (void)group;
     if (want < 4)
-        return ft_err_set(err, FT_EINVAL, "line %d: unexpected end of input: section '%s' is missing",
-                          o->last_line, order[want]);
+        return ft_err_set(err, FT_EINVAL,
+                          "line %d: unexpected end of input: section '%s' is missing", o->last_line,
+                          order[want]);
     return 0;
 }
 

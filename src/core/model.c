@@ -78,10 +78,10 @@ void ft_set_str(char **slot, const char *s)
 struct ft_tracker *ft_tracker_new(void)
 {
     struct ft_tracker *t = ft_xcalloc(1, sizeof(*t));
-    char **strs[] = {&t->slug,          &t->org,          &t->title,        &t->started,
-                     &t->owner,         &t->objective,    &t->repro_command, &t->repro_expect,
-                     &t->repro_note,    &t->symptoms_note, &t->hyps_note,    &t->results_note,
-                     &t->fix_summary,   &t->fix_why,      &t->fix_evidence};
+    char **strs[] = {&t->slug,        &t->org,           &t->title,         &t->started,
+                     &t->owner,       &t->objective,     &t->repro_command, &t->repro_expect,
+                     &t->repro_note,  &t->symptoms_note, &t->hyps_note,     &t->results_note,
+                     &t->fix_summary, &t->fix_why,       &t->fix_evidence};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         *strs[i] = ft_xstrdup("");
     return t;
@@ -115,10 +115,10 @@ void ft_tracker_free(struct ft_tracker *t)
 {
     if (!t)
         return;
-    char *strs[] = {t->slug,         t->org,          t->title,      t->started,
-                    t->owner,        t->objective,    t->repro_command, t->repro_expect,
-                    t->repro_note,   t->symptoms_note, t->hyps_note, t->results_note,
-                    t->fix_summary,  t->fix_why,      t->fix_evidence};
+    char *strs[] = {t->slug,        t->org,           t->title,         t->started,
+                    t->owner,       t->objective,     t->repro_command, t->repro_expect,
+                    t->repro_note,  t->symptoms_note, t->hyps_note,     t->results_note,
+                    t->fix_summary, t->fix_why,       t->fix_evidence};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     for (int k = 0; k < FT_K__COUNT; k++) {
@@ -132,17 +132,25 @@ void ft_tracker_free(struct ft_tracker *t)
     free(t);
 }
 
-struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
+struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *title, char *text,
+                                 char *detail, char *date)
 {
     struct ft_entry_list *l = &t->lists[kind];
     ft_xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
     struct ft_entry *e = &l->v[l->n++];
     memset(e, 0, sizeof(*e));
     e->kind = kind;
-    e->title = ft_xstrdup("");
-    e->text = ft_xstrdup("");
-    e->detail = ft_xstrdup("");
-    e->date = ft_xstrdup("");
+    e->title = title;
+    e->text = text;
+    e->detail = detail;
+    e->date = date;
+    return e;
+}
+
+struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)
+{
+    struct ft_entry *e =
+        ft_tracker_push(t, kind, ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""), ft_xstrdup(""));
     if (kind == FT_K_ITEM)
         e->state = FT_ST_PENDING;
     return e;
@@ -212,6 +220,19 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
         return ft_err_set(err, FT_EINVAL, "title is required");
     if (!one_line(t->title) || !one_line(t->org))
         return ft_err_set(err, FT_EINVAL, "title and organisation must be one line");
+    /* The text layout reads these as header fields or headings: keep them apart. */
+    static const char *const reserved[] = {"Started:", "Status:", "Owner:", "Objective:"};
+    static const char *const headings[] = {"Ground Rules for Agents", "Workflow",
+                                           "Progress Tracker", "Notes & Follow-Ups"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strncmp(t->title, reserved[i], strlen(reserved[i])) == 0 ||
+            strncmp(t->org, reserved[i], strlen(reserved[i])) == 0 ||
+            strcmp(t->title, headings[i]) == 0 || strcmp(t->org, headings[i]) == 0)
+            return ft_err_set(err, FT_EINVAL,
+                              "title and organisation may not start with '%s' or be a section "
+                              "heading",
+                              reserved[i]);
+    }
     if (*t->started && !ft_date_valid(t->started))
         return ft_err_set(err, FT_EINVAL, "started: '%s' is not a date YYYY-MM-DD", t->started);
     if (t->repro_timeout_ms < 0)

@@ -54,11 +54,11 @@ struct ft_entry {
     int64_t id; /* store row id; 0 when not stored */
     int num;    /* stable number within tracker and kind; 0 when not stored */
     enum ft_kind kind;
-    char *title;  /* step title; "" for other kinds */
-    char *text;   /* the entry's text; a result's attempt */
-    int state;    /* item: ft_state; hyp: ft_verdict; result: ft_outcome; else 0 */
-    char *detail; /* hyp: evidence; result: notes; else "" */
-    char *date;   /* result: "YYYY-MM-DD" or "" (not set) */
+    char *title;    /* step title; "" for other kinds */
+    char *text;     /* the entry's text; a result's attempt */
+    int state;      /* item: ft_state; hyp: ft_verdict; result: ft_outcome; else 0 */
+    char *detail;   /* hyp: evidence; result: notes; else "" */
+    char *date;     /* result: "YYYY-MM-DD" or "" (not set) */
     int64_t run_id; /* result: the run that produced it, 0 = none */
     int run_num;    /* result: that run's number within the tracker */
     int64_t created_at, updated_at, state_at;
@@ -74,15 +74,15 @@ struct ft_entry_list {
 /* A stored execution of a command by `flowtrack run`. */
 struct ft_run {
     int64_t id;
-    int num;         /* number within its tracker */
-    char *command;   /* the command line as the user gave it */
+    int num;       /* number within its tracker */
+    char *command; /* the command line as the user gave it */
     char *cwd;
-    char *label;     /* the attempt's name, "" = none */
+    char *label; /* the attempt's name, "" = none */
     int64_t started_at, duration_ms;
-    int exit_code;   /* -1 when it did not exit (signal, hang) */
-    int signal;      /* terminating signal, 0 = none */
-    int outcome;     /* enum ft_outcome */
-    char *log;       /* captured output (tail), as stored */
+    int exit_code; /* -1 when it did not exit (signal, hang) */
+    int signal;    /* terminating signal, 0 = none */
+    int outcome;   /* enum ft_outcome */
+    char *log;     /* captured output (tail), as stored */
     int log_truncated;
     char *diagnosis; /* JSON text, "" = none */
 };
@@ -90,12 +90,12 @@ struct ft_run {
 struct ft_tracker {
     int64_t id; /* store row id, 0 when not stored */
     char *slug;
-    char *org;       /* organisation line above the title */
+    char *org; /* organisation line above the title */
     char *title;
-    char *started;   /* "YYYY-MM-DD" or "" */
+    char *started; /* "YYYY-MM-DD" or "" */
     char *owner;
     char *objective;
-    int status;      /* enum ft_status */
+    int status; /* enum ft_status */
     char *repro_command;
     int64_t repro_timeout_ms; /* 0 = not set */
     char *repro_expect;       /* expected failure mode */
@@ -114,6 +114,9 @@ struct ft_tracker *ft_tracker_new(void);
 void ft_tracker_free(struct ft_tracker *t);
 /* Append a new empty entry of `kind` and return it (owned by t). */
 struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind);
+/* Append an entry taking ownership of its four strings (none may be NULL). */
+struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *title, char *text,
+                                 char *detail, char *date);
 /* Append an empty run and return it (owned by t). */
 struct ft_run *ft_tracker_add_run(struct ft_tracker *t);
 /* Release an entry's strings (not the entry itself). */
@@ -123,14 +126,14 @@ void ft_run_release(struct ft_run *r);
 void ft_set_str(char **slot, const char *s);
 
 /* Names as used on the command line, in JSON and in events. */
-const char *ft_kind_name(enum ft_kind k);     /* "rule", "step", "item", ... */
-int ft_kind_parse(const char *s);             /* -1 when unknown */
-const char *ft_state_name(int st);            /* "done", "doing", "pending", "dropped" */
+const char *ft_kind_name(enum ft_kind k); /* "rule", "step", "item", ... */
+int ft_kind_parse(const char *s);         /* -1 when unknown */
+const char *ft_state_name(int st);        /* "done", "doing", "pending", "dropped" */
 int ft_state_parse(const char *s);
-const char *ft_verdict_name(int v);           /* "open", "ruled-out", "confirmed" */
+const char *ft_verdict_name(int v); /* "open", "ruled-out", "confirmed" */
 int ft_verdict_parse(const char *s);
-const char *ft_outcome_name(int o);           /* "" for FT_OUT_NONE, "pass", ... */
-int ft_outcome_parse(const char *s);          /* "" parses as FT_OUT_NONE */
+const char *ft_outcome_name(int o);  /* "" for FT_OUT_NONE, "pass", ... */
+int ft_outcome_parse(const char *s); /* "" parses as FT_OUT_NONE */
 
 /*
  * Check an entry's fields against the rules the text layout needs to read it

@@ -75,7 +75,8 @@ int ft_tracker_patch(struct ft_tracker *t, json_t *patch, json_t *changed, struc
         case HF_SLUG:
             if (!ft_slug_valid(val))
                 rc = ft_err_set(err, FT_EINVAL,
-                                "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits", val);
+                                "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits",
+                                val);
             break;
         case HF_DATE:
             if (strcmp(val, FT_NO_DATE) == 0)
@@ -131,16 +132,19 @@ static int entry_field(struct ft_entry *e, const char *key, json_t *v, struct ft
     if (k == FT_K_ITEM && strcmp(key, "state") == 0) {
         st = sv ? ft_state_parse(sv) : -1;
         if (st < 0)
-            return ft_err_set(err, FT_EINVAL, "field 'state' must be done, doing, pending or dropped");
+            return ft_err_set(err, FT_EINVAL,
+                              "field 'state' must be done, doing, pending or dropped");
     } else if (k == FT_K_HYP && strcmp(key, "verdict") == 0) {
         st = sv ? ft_verdict_parse(sv) : -1;
         if (st < 0)
-            return ft_err_set(err, FT_EINVAL, "field 'verdict' must be open, ruled-out or confirmed");
+            return ft_err_set(err, FT_EINVAL,
+                              "field 'verdict' must be open, ruled-out or confirmed");
     } else if (k == FT_K_RESULT && strcmp(key, "outcome") == 0) {
         st = sv ? ft_outcome_parse(sv) : json_is_null(v) ? FT_OUT_NONE : -1;
         if (st < 0)
-            return ft_err_set(err, FT_EINVAL,
-                              "field 'outcome' must be pass, fail, hang, leak, crash or interrupted");
+            return ft_err_set(
+                err, FT_EINVAL,
+                "field 'outcome' must be pass, fail, hang, leak, crash or interrupted");
     } else {
         return ft_err_set(err, FT_EINVAL, "unknown field '%s' for a %s", key, ft_kind_name(k));
     }

@@ -27,7 +27,7 @@ const char *const ft_verdict_label[FT_V__COUNT] = {"Open", "Ruled out", "Confirm
 
 /* Progress groups are shown in this order in every layout. */
 static const int group_order[FT_ST__COUNT] = {FT_ST_DONE, FT_ST_DOING, FT_ST_PENDING,
-                                             FT_ST_DROPPED};
+                                              FT_ST_DROPPED};
 
 int ft_format_parse(const char *s)
 {
@@ -210,6 +210,8 @@ static int render_text(const struct ft_tracker *t, struct ft_buf *out, int numbe
         putf(&x, "Id: %s (%lld)   Status: %s\n", t->slug, (long long)t->id,
              t->status == FT_STATUS_RESOLVED ? "resolved" : "open");
     putf(&x, "Started: %s\n", *t->started ? t->started : FT_NO_DATE);
+    if (!numbered && t->status == FT_STATUS_RESOLVED)
+        put(&x, "Status: resolved\n");
     put(&x, "Owner: ");
     put_field(&x, t->owner, 2);
     put(&x, "\nObjective: ");
@@ -378,6 +380,8 @@ int ft_render_md(const struct ft_tracker *t, struct ft_buf *out)
     md_text(&x, t->title, 0);
     put(&x, "\n\n");
     md_label_item(&x, 0, "Started", *t->started ? t->started : FT_NO_DATE);
+    if (t->status == FT_STATUS_RESOLVED)
+        md_label_item(&x, 0, "Status", "resolved");
     md_label_item(&x, 0, "Owner", t->owner);
     md_label_item(&x, 0, "Objective", t->objective);
 
@@ -544,7 +548,8 @@ json_t *ft_run_to_json(const struct ft_run *r, int with_log)
     json_object_set_new(o, "label", json_string(r->label));
     json_object_set_new(o, "started_at", ft_json_time(r->started_at));
     json_object_set_new(o, "duration_ms", json_integer(r->duration_ms));
-    json_object_set_new(o, "exit_code", r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
+    json_object_set_new(o, "exit_code",
+                        r->exit_code >= 0 ? json_integer(r->exit_code) : json_null());
     json_object_set_new(o, "signal", r->signal ? json_integer(r->signal) : json_null());
     json_object_set_new(o, "outcome", json_string(ft_outcome_name(r->outcome)));
     if (with_log) {

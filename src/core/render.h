@@ -37,25 +37,25 @@ json_t *ft_run_to_json(const struct ft_run *r, int with_log);
 json_t *ft_json_time(int64_t ms);
 
 /* Section labels of the text layout, shared with the importer. */
-#define FT_L_RULES     "Ground Rules for Agents"
-#define FT_L_WORKFLOW  "Workflow"
-#define FT_L_PROGRESS  "Progress Tracker"
-#define FT_L_NOTES     "Notes & Follow-Ups"
-#define FT_L_REPRO     "Reproduction command"
-#define FT_L_SYMPTOMS  "Observed symptoms"
-#define FT_L_HYPS      "Hypotheses"
-#define FT_L_RESULTS   "Results log"
-#define FT_L_FIX       "Final fix"
-#define FT_L_FOLLOWUP  "Follow-up"
-#define FT_L_NOTE      "Note"
-#define FT_L_TIMEOUT   "Timeout"
-#define FT_L_EXPECT    "Expected failure mode"
-#define FT_L_WHY       "Why it works"
-#define FT_L_EVIDENCE  "Evidence"
-#define FT_ARROW       " \xe2\x86\x92 " /* " → " */
-#define FT_DASH        " \xe2\x80\x94 " /* " — " */
-#define FT_BULLET      "\xe2\x80\xa2"   /* "•" */
-#define FT_NO_DATE     "YYYY-MM-DD"
+#define FT_L_RULES    "Ground Rules for Agents"
+#define FT_L_WORKFLOW "Workflow"
+#define FT_L_PROGRESS "Progress Tracker"
+#define FT_L_NOTES    "Notes & Follow-Ups"
+#define FT_L_REPRO    "Reproduction command"
+#define FT_L_SYMPTOMS "Observed symptoms"
+#define FT_L_HYPS     "Hypotheses"
+#define FT_L_RESULTS  "Results log"
+#define FT_L_FIX      "Final fix"
+#define FT_L_FOLLOWUP "Follow-up"
+#define FT_L_NOTE     "Note"
+#define FT_L_TIMEOUT  "Timeout"
+#define FT_L_EXPECT   "Expected failure mode"
+#define FT_L_WHY      "Why it works"
+#define FT_L_EVIDENCE "Evidence"
+#define FT_ARROW      " \xe2\x86\x92 " /* " → " */
+#define FT_DASH       " \xe2\x80\x94 " /* " — " */
+#define FT_BULLET     "\xe2\x80\xa2"   /* "•" */
+#define FT_NO_DATE    "YYYY-MM-DD"
 
 /* Heading of each progress group in the text layout, by enum ft_state. */
 extern const char *const ft_group_heading[FT_ST__COUNT];

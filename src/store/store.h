@@ -43,6 +43,8 @@ int ft_store_open_statements(const struct ft_store *st);
 
 /* Resolve a tracker reference (slug, or number) to its id. */
 int ft_store_tracker_find(struct ft_store *st, const char *ref, int64_t *id, struct ft_err *err);
+/* The number of trackers (up to 2 is enough for callers) and, when 1, its id. */
+int ft_store_tracker_single(struct ft_store *st, int64_t *id, int *count, struct ft_err *err);
 /*
  * A JSON array of tracker summaries (id, slug, title, status, progress counts,
  * updated_at), oldest first. The caller owns the reference.
@@ -51,6 +53,12 @@ int ft_store_tracker_list(struct ft_store *st, json_t **out, struct ft_err *err)
 /* Load a whole tracker (runs without their logs). Caller frees with ft_tracker_free. */
 int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
                           struct ft_err *err);
+enum ft_load_flags {
+    FT_LOAD_CHANGES = 1, /* each item's state changes (entry->changes) */
+};
+/* The same with a choice of what to load: 0 skips the item state changes. */
+int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct ft_tracker **out,
+                             struct ft_err *err);
 /*
  * Insert t (header and every entry, in order) as a new tracker. t->slug may be
  * "" (derived from the title). On success t->id, t->slug and the entries'
@@ -97,8 +105,8 @@ int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, i
  * the run) in one transaction with one "run.record" event. Fills r->id, r->num
  * and result->num.
  */
-int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r,
-                        struct ft_entry *result, struct ft_err *err);
+int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r, struct ft_entry *result,
+                        struct ft_err *err);
 /* Load run `num` of tracker tid, with its log and diagnosis. */
 int ft_store_run_get(struct ft_store *st, int64_t tid, int num, struct ft_run *out,
                      struct ft_err *err);
@@ -133,7 +141,6 @@ int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err);
 /* *val is NULL when the key is not set; otherwise the caller frees it. */
 int ft_store_setting_get(struct ft_store *st, const char *key, char **val, struct ft_err *err);
 /* val NULL removes the key. Settings changes are not events. */
-int ft_store_setting_set(struct ft_store *st, const char *key, const char *val,
-                         struct ft_err *err);
+int ft_store_setting_set(struct ft_store *st, const char *key, const char *val, struct ft_err *err);
 
 #endif

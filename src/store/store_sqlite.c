@@ -24,9 +24,9 @@
 
 #include "../util/banned.h"
 
-#define FT_APP_ID   0x466c5472 /* "FlTr" */
-#define STMT_CACHE  48
-#define BUSY_MS     10000
+#define FT_APP_ID  0x466c5472 /* "FlTr" */
+#define STMT_CACHE 48
+#define BUSY_MS    10000
 
 struct ft_store {
     sqlite3 *db;
@@ -299,12 +299,13 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
     int version = 0, app = 0, objects = 0;
     if ((rc = pragma_int(st, "PRAGMA user_version", &version, err)) ||
         (rc = pragma_int(st, "PRAGMA application_id", &app, err)) ||
-        (rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema", &objects, err))) {
+        (!version && (rc = pragma_int(st, "SELECT count(*) FROM sqlite_schema", &objects, err)))) {
         if (err && strstr(err->msg, "not a database"))
             rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
         goto fail;
     }
-    if ((app && app != FT_APP_ID) || (!app && objects)) {
+    /* ours: our application id; new: version 0 and empty */
+    if ((version && app != FT_APP_ID) || (!version && (app || objects))) {
         rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
         goto fail;
     }
@@ -315,8 +316,9 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
                         path, version, FT_SCHEMA_VERSION);
         goto fail;
     }
-    if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                           "PRAGMA foreign_keys = ON",
+    if ((rc = exec_sql(st,
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
     if (version < FT_SCHEMA_VERSION && (rc = migrate(st, version, err)))
@@ -467,6 +469,23 @@ int ft_store_tracker_find(struct ft_store *st, const char *ref, int64_t *id, str
     return ft_err_set(err, FT_ENOTFOUND, "no tracker '%s'", ref);
 }
 
+static const char SQL_FIRST_TWO[] = "SELECT id FROM trackers ORDER BY id LIMIT 2";
+
+int ft_store_tracker_single(struct ft_store *st, int64_t *id, int *count, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(st, SQL_FIRST_TWO, err);
+    if (!s)
+        return FT_EIO;
+    int rc;
+    *count = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((*count)++ == 0)
+            *id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_err(st, err, "list trackers");
+}
+
 static const char SQL_LIST[] =
     "SELECT t.id, t.slug, t.title, t.status, t.updated_at,"
     " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 0),"
@@ -519,8 +538,7 @@ static int header_load(struct ft_store *st, int64_t id, struct ft_tracker *t, st
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         t->id = sqlite3_column_int64(s, 0);
-        char **strs[] = {&t->slug,         &t->org,          &t->title,     &t->started,
-                         &t->owner,        &t->objective};
+        char **strs[] = {&t->slug, &t->org, &t->title, &t->started, &t->owner, &t->objective};
         for (int i = 0; i < 6; i++)
             ft_set_str(strs[i], col_text(s, 1 + i));
         t->status = sqlite3_column_int(s, 7);
@@ -655,12 +673,11 @@ int ft_store_tracker_create(struct ft_store *st, struct ft_tracker *t, const cha
             rc = entry_insert(st, t->id, &t->lists[k].v[i], now, err);
     if (rc)
         goto out;
-    json_t *p = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)t->id, "slug", t->slug, "title",
-                          t->title);
+    json_t *p =
+        json_pack("{s:I, s:s, s:s}", "id", (json_int_t)t->id, "slug", t->slug, "title", t->title);
     json_t *n = json_object();
-    static const char *const names[FT_K__COUNT] = {"rules",      "steps",   "items",
-                                                   "symptoms",   "hypotheses", "results",
-                                                   "followups",  "notes"};
+    static const char *const names[FT_K__COUNT] = {"rules",      "steps",   "items",     "symptoms",
+                                                   "hypotheses", "results", "followups", "notes"};
     for (int k = 0; k < FT_K__COUNT; k++)
         json_object_set_new(n, names[k], json_integer((json_int_t)t->lists[k].n));
     json_object_set_new(p, "counts", n);
@@ -736,6 +753,73 @@ out:
 done:
     ft_tracker_free(t);
     return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------------ */
+
+/*
+ * Every change to one tracker has the same frame: an IMMEDIATE transaction,
+ * the tracker's slug for the event, one clock reading; then, on success, the
+ * tracker's updated_at and exactly one event before the commit.
+ */
+struct write {
+    struct ft_store *st;
+    int64_t tid;
+    char *slug; /* owned; freed by write_end */
+    int64_t now;
+};
+
+static const char SQL_SLUG_OF[] = "SELECT slug FROM trackers WHERE id = ?1";
+
+/* Start a write on tracker tid. On error the transaction is already over. */
+static int write_begin(struct ft_store *st, int64_t tid, struct write *w, struct ft_err *err)
+{
+    w->st = st;
+    w->tid = tid;
+    w->slug = NULL;
+    w->now = ft_now_ms();
+    int rc = tx_begin(st, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = stmt(st, SQL_SLUG_OF, err);
+    if (!s)
+        return tx_end(st, FT_EIO, err);
+    sqlite3_bind_int64(s, 1, tid);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        w->slug = col_dup(s, 0);
+    sqlite3_reset(s);
+    if (step == SQLITE_DONE)
+        rc = ft_err_set(err, FT_ENOTFOUND, "no tracker with id %lld", (long long)tid);
+    else if (step != SQLITE_ROW)
+        rc = db_err(st, err, "find tracker");
+    return rc ? tx_end(st, rc, err) : 0;
+}
+
+/*
+ * Finish a write begun by write_begin: when rc is 0, touch the tracker and
+ * append the event `kind` (taking payload), then commit; otherwise roll back.
+ * Returns the final code.
+ */
+static int write_end(struct write *w, int rc, const char *kind, json_t *payload, struct ft_err *err)
+{
+    if (!rc)
+        rc = touch(w->st, w->tid, w->now, err);
+    if (!rc)
+        rc = event_add(w->st, w->tid, w->slug, w->now, kind, payload, err);
+    else
+        json_decref(payload);
+    rc = tx_end(w->st, rc, err);
+    free(w->slug);
+    w->slug = NULL;
+    return rc;
+}
+
+/* "item.add", "hyp.update"... */
+static const char *event_kind(enum ft_kind kind, const char *verb, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s.%s", ft_kind_name(kind), verb);
+    return buf;
 }
 
 /* ---- entries ------------------------------------------------------------------------- */
@@ -822,24 +906,14 @@ static int norm_entry(struct ft_entry *e, struct ft_err *err)
 
 int ft_store_entry_add(struct ft_store *st, int64_t tid, struct ft_entry *e, struct ft_err *err)
 {
+    struct write w;
+    char ek[32];
     int rc = norm_entry(e, err);
-    if (rc)
+    if (rc || (rc = write_begin(st, tid, &w, err)))
         return rc;
-    struct ft_tracker *t = ft_tracker_new();
-    if ((rc = tx_begin(st, err)))
-        goto done;
-    int64_t now = ft_now_ms();
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_insert(st, tid, e, now, err)) ||
-        (rc = touch(st, tid, now, err)))
-        goto out;
-    char kind[32];
-    snprintf(kind, sizeof(kind), "%s.add", ft_kind_name(e->kind));
-    rc = event_add(st, tid, t->slug, now, kind, ft_entry_to_json(e), err);
-out:
-    rc = tx_end(st, rc, err);
-done:
-    ft_tracker_free(t);
-    return rc;
+    rc = entry_insert(st, tid, e, w.now, err);
+    return write_end(&w, rc, event_kind(e->kind, "add", ek, sizeof(ek)),
+                     rc ? NULL : ft_entry_to_json(e), err);
 }
 
 static const char SQL_ENTRY_GET[] =
@@ -849,27 +923,32 @@ static const char SQL_ENTRY_GET[] =
     " WHERE e.tracker_id = ?1 AND e.kind = ?2 AND e.num = ?3";
 static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0), e.kind"
-    " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
-    " WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+    " e.created_at, e.updated_at, e.state_at, 0, e.kind"
+    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
 
-static void entry_from_row(sqlite3_stmt *s, struct ft_entry *e, enum ft_kind kind, int *pos)
+/* Fill e's numbers and times from a row (strings are read by the caller). */
+static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
 {
-    e->kind = kind;
     e->id = sqlite3_column_int64(s, 0);
     e->num = sqlite3_column_int(s, 1);
     if (pos)
         *pos = sqlite3_column_int(s, 2);
-    ft_set_str(&e->title, col_text(s, 3));
-    ft_set_str(&e->text, col_text(s, 4));
     e->state = sqlite3_column_int(s, 5);
-    ft_set_str(&e->detail, col_text(s, 6));
-    ft_set_str(&e->date, col_text(s, 7));
     e->run_id = sqlite3_column_int64(s, 8);
     e->created_at = sqlite3_column_int64(s, 9);
     e->updated_at = sqlite3_column_int64(s, 10);
     e->state_at = sqlite3_column_int64(s, 11);
     e->run_num = sqlite3_column_int(s, 12);
+}
+
+static void entry_from_row(sqlite3_stmt *s, struct ft_entry *e, enum ft_kind kind, int *pos)
+{
+    e->kind = kind;
+    e->title = col_dup(s, 3);
+    e->text = col_dup(s, 4);
+    e->detail = col_dup(s, 6);
+    e->date = col_dup(s, 7);
+    entry_nums_from_row(s, e, pos);
 }
 
 static int entry_get(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
@@ -905,30 +984,24 @@ static const char SQL_ENTRY_WRITE[] =
 int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
                           json_t *patch, struct ft_entry *out, struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    const char *key;
-    json_t *v;
-    int rc, loaded = 0;
+    char ek[32];
+    json_t *payload = NULL;
 
-    memset(&e, 0, sizeof(e));
-    if (!json_is_object(patch) || json_object_size(patch) == 0) {
-        rc = ft_err_set(err, FT_EINVAL, "nothing to change");
-        goto done;
-    }
-    if ((rc = tx_begin(st, err)))
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, NULL, err)))
-        goto out;
-    loaded = 1;
+    if (!json_is_object(patch) || json_object_size(patch) == 0)
+        return ft_err_set(err, FT_EINVAL, "nothing to change");
+    int rc = write_begin(st, tid, &w, err);
+    if (rc)
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, NULL, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     int old_state = e.state;
     if ((rc = ft_entry_patch(&e, patch, err)) || (rc = norm_entry(&e, err)))
         goto out;
-    int64_t now = ft_now_ms();
-    int state_moved = e.state != old_state;
-    if (state_moved)
-        e.state_at = now;
-    e.updated_at = now;
+    if (e.state != old_state)
+        e.state_at = w.now;
+    e.updated_at = w.now;
     sqlite3_stmt *s = stmt(st, SQL_ENTRY_WRITE, err);
     if (!s) {
         rc = FT_EIO;
@@ -939,33 +1012,29 @@ int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, i
     sqlite3_bind_int(s, 3, e.state);
     bind_text(s, 4, e.detail);
     bind_text(s, 5, e.date);
-    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int64(s, 6, w.now);
     sqlite3_bind_int64(s, 7, e.state_at);
     sqlite3_bind_int64(s, 8, e.id);
     if ((rc = exec_step(st, s, err, "update entry")))
         goto out;
-    if (state_moved && kind == FT_K_ITEM && (rc = state_change(st, e.id, e.state, now, err)))
+    if (e.state != old_state && kind == FT_K_ITEM &&
+        (rc = state_change(st, e.id, e.state, w.now, err)))
         goto out;
-    if ((rc = touch(st, tid, now, err)))
-        goto out;
-    json_t *p = ft_entry_to_json(&e);
+    payload = ft_entry_to_json(&e);
     json_t *keys = json_array();
+    const char *key;
+    json_t *v;
     json_object_foreach(patch, key, v)
     {
         json_array_append_new(keys, json_string(key));
     }
-    json_object_set_new(p, "changed", keys);
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.update", ft_kind_name(kind));
-    rc = event_add(st, tid, t->slug, now, ek, p, err);
+    json_object_set_new(payload, "changed", keys);
 out:
-    rc = tx_end(st, rc, err);
-done:
-    if (!rc && out && loaded)
+    rc = write_end(&w, rc, event_kind(kind, "update", ek, sizeof(ek)), payload, err);
+    if (!rc && out)
         *out = e;
     else
         ft_entry_release(&e);
-    ft_tracker_free(t);
     return rc;
 }
 
@@ -995,17 +1064,15 @@ static int shift(struct ft_store *st, int64_t tid, int kind, int by, int lo, int
 int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int num, int pos,
                         struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    int from = 0, count = 0, loaded = 0;
-    int rc = tx_begin(st, err);
-
-    memset(&e, 0, sizeof(e));
+    char ek[32];
+    int from = 0, count = 0;
+    int rc = write_begin(st, tid, &w, err);
     if (rc)
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, &from, err)))
-        goto out;
-    loaded = 1;
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, &from, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     sqlite3_stmt *s = stmt(st, SQL_COUNT_KIND, err);
     if (!s) {
         rc = FT_EIO;
@@ -1016,93 +1083,136 @@ int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int
     if (sqlite3_step(s) == SQLITE_ROW)
         count = sqlite3_column_int(s, 0);
     sqlite3_reset(s);
-    if (pos < 1)
-        pos = 1;
-    if (pos > count)
-        pos = count;
+    pos = pos < 1 ? 1 : pos > count ? count : pos;
     if (pos < from)
         rc = shift(st, tid, kind, 1, pos, from - 1, err);
     else
         rc = shift(st, tid, kind, -1, from + 1, pos, err);
     if (rc)
         goto out;
-    int64_t now = ft_now_ms();
-    s = stmt(st, SQL_SET_POS, err);
-    if (!s) {
+    if (!(s = stmt(st, SQL_SET_POS, err))) {
         rc = FT_EIO;
         goto out;
     }
     sqlite3_bind_int(s, 1, pos);
-    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 2, w.now);
     sqlite3_bind_int64(s, 3, e.id);
-    if ((rc = exec_step(st, s, err, "move entry")) || (rc = touch(st, tid, now, err)))
-        goto out;
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.move", ft_kind_name(kind));
-    rc = event_add(st, tid, t->slug, now, ek,
-                   json_pack("{s:i, s:s, s:i, s:i}", "num", num, "kind", ft_kind_name(kind), "from",
-                             from, "to", pos),
-                   err);
+    rc = exec_step(st, s, err, "move entry");
 out:
-    rc = tx_end(st, rc, err);
-done:
-    if (loaded)
-        ft_entry_release(&e);
-    ft_tracker_free(t);
-    return rc;
+    ft_entry_release(&e);
+    return write_end(&w, rc, event_kind(kind, "move", ek, sizeof(ek)),
+                     json_pack("{s:i, s:s, s:i, s:i}", "num", num, "kind", ft_kind_name(kind),
+                               "from", from, "to", pos),
+                     err);
 }
 
 int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
                           struct ft_err *err)
 {
+    struct write w;
     struct ft_entry e;
-    struct ft_tracker *t = ft_tracker_new();
-    int from = 0, loaded = 0;
-    int rc = tx_begin(st, err);
-
-    memset(&e, 0, sizeof(e));
+    char ek[32];
+    int from = 0;
+    int rc = write_begin(st, tid, &w, err);
     if (rc)
-        goto done;
-    if ((rc = header_load(st, tid, t, err)) || (rc = entry_get(st, tid, kind, num, &e, &from, err)))
-        goto out;
-    loaded = 1;
+        return rc;
+    if ((rc = entry_get(st, tid, kind, num, &e, &from, err)))
+        return write_end(&w, rc, NULL, NULL, err);
     sqlite3_stmt *s = stmt(st, SQL_ENTRY_DELETE, err);
     if (!s) {
         rc = FT_EIO;
-        goto out;
+    } else {
+        sqlite3_bind_int64(s, 1, e.id);
+        rc = exec_step(st, s, err, "remove entry");
     }
-    sqlite3_bind_int64(s, 1, e.id);
-    if ((rc = exec_step(st, s, err, "remove entry")))
-        goto out;
-    if ((rc = shift(st, tid, kind, -1, from + 1, INT32_MAX, err)))
-        goto out;
-    int64_t now = ft_now_ms();
-    if ((rc = touch(st, tid, now, err)))
-        goto out;
-    char ek[32];
-    snprintf(ek, sizeof(ek), "%s.remove", ft_kind_name(kind));
-    json_t *p = ft_entry_to_json(&e);
-    rc = event_add(st, tid, t->slug, now, ek, p, err);
-out:
-    rc = tx_end(st, rc, err);
-done:
-    if (loaded)
-        ft_entry_release(&e);
-    ft_tracker_free(t);
-    return rc;
+    if (!rc)
+        rc = shift(st, tid, kind, -1, from + 1, INT32_MAX, err);
+    json_t *payload = rc ? NULL : ft_entry_to_json(&e);
+    ft_entry_release(&e);
+    return write_end(&w, rc, event_kind(kind, "remove", ek, sizeof(ek)), payload, err);
 }
 
 /* ---- whole tracker ------------------------------------------------------------------- */
 
 static const char SQL_CHANGES_ALL[] =
-    "SELECT c.entry_id, c.state, c.at FROM state_changes c JOIN entries e ON e.id = c.entry_id"
-    " WHERE e.tracker_id = ?1 AND e.kind = 2 ORDER BY e.pos, c.rowid";
+    "SELECT entry_id, state, at FROM state_changes WHERE entry_id IN"
+    " (SELECT id FROM entries WHERE tracker_id = ?1 AND kind = 2) ORDER BY entry_id, rowid";
 static const char SQL_RUNS_ALL[] =
     "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
     " log_truncated FROM runs WHERE tracker_id = ?1 ORDER BY num";
 
 int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
                           struct ft_err *err)
+{
+    return ft_store_tracker_load_ex(st, id, FT_LOAD_CHANGES, out, err);
+}
+
+static int cmp_entry_id(const void *a, const void *b)
+{
+    const struct ft_entry *x = *(const struct ft_entry *const *)a;
+    const struct ft_entry *y = *(const struct ft_entry *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Attach every item's state changes; they arrive ordered by item id. */
+static int load_changes(struct ft_store *st, struct ft_tracker *t, struct ft_err *err)
+{
+    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
+    if (!items->n)
+        return 0;
+    struct ft_entry **by_id = ft_xmalloc(items->n * sizeof(*by_id));
+    for (size_t i = 0; i < items->n; i++)
+        by_id[i] = &items->v[i];
+    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
+    sqlite3_stmt *s = stmt(st, SQL_CHANGES_ALL, err);
+    if (!s) {
+        free(by_id);
+        return FT_EIO;
+    }
+    sqlite3_bind_int64(s, 1, t->id);
+    size_t ii = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t eid = sqlite3_column_int64(s, 0);
+        while (ii < items->n && by_id[ii]->id < eid) {
+            ii++;
+            cap = 0;
+        }
+        if (ii == items->n || by_id[ii]->id != eid)
+            continue;
+        struct ft_entry *e = by_id[ii];
+        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
+        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
+        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    free(by_id);
+    return rc == SQLITE_DONE ? 0 : db_err(st, err, "load state changes");
+}
+
+/* Give each results entry its run's number; runs are loaded in id (and number) order. */
+static void link_results_to_runs(struct ft_tracker *t)
+{
+    struct ft_entry_list *l = &t->lists[FT_K_RESULT];
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t id = l->v[i].run_id;
+        size_t lo = 0, hi = t->nruns;
+        while (id && lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (t->runs[mid].id < id) {
+                lo = mid + 1;
+            } else if (t->runs[mid].id > id) {
+                hi = mid;
+            } else {
+                l->v[i].run_num = t->runs[mid].num;
+                break;
+            }
+        }
+    }
+}
+
+int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct ft_tracker **out,
+                             struct ft_err *err)
 {
     struct ft_tracker *t = ft_tracker_new();
     int rc = header_load(st, id, t, err);
@@ -1118,8 +1228,9 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
         int kind = sqlite3_column_int(s, 13);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
-        struct ft_entry *e = ft_tracker_add(t, (enum ft_kind)kind);
-        entry_from_row(s, e, (enum ft_kind)kind, NULL);
+        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, col_dup(s, 3), col_dup(s, 4),
+                                             col_dup(s, 6), col_dup(s, 7));
+        entry_nums_from_row(s, e, NULL);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
@@ -1127,33 +1238,8 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
         goto fail;
     }
 
-    /* State changes arrive in item order, so one pass pairs them with the items. */
-    s = stmt(st, SQL_CHANGES_ALL, err);
-    if (!s) {
-        rc = FT_EIO;
+    if ((flags & FT_LOAD_CHANGES) && (rc = load_changes(st, t, err)))
         goto fail;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
-    size_t ii = 0, cap = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t eid = sqlite3_column_int64(s, 0);
-        while (ii < items->n && items->v[ii].id != eid) {
-            ii++;
-            cap = 0;
-        }
-        if (ii == items->n)
-            break;
-        struct ft_entry *e = &items->v[ii];
-        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
-        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
-        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        rc = db_err(st, err, "load state changes");
-        goto fail;
-    }
 
     s = stmt(st, SQL_RUNS_ALL, err);
     if (!s) {
@@ -1180,6 +1266,7 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
         rc = db_err(st, err, "load runs");
         goto fail;
     }
+    link_results_to_runs(t);
     *out = t;
     return 0;
 fail:
@@ -1190,14 +1277,15 @@ fail:
 
 /* ---- runs ---------------------------------------------------------------------------- */
 
-static const char SQL_RUN_NEXT[] = "SELECT coalesce(max(num), 0) + 1 FROM runs WHERE tracker_id = ?1";
+static const char SQL_RUN_NEXT[] =
+    "SELECT coalesce(max(num), 0) + 1 FROM runs WHERE tracker_id = ?1";
 static const char SQL_RUN_INSERT[] =
     "INSERT INTO runs (tracker_id, num, command, cwd, label, started_at, duration_ms, exit_code,"
     " signal, outcome, log, log_truncated, diagnosis)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r,
-                        struct ft_entry *result, struct ft_err *err)
+int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r, struct ft_entry *result,
+                        struct ft_err *err)
 {
     struct ft_tracker *t = ft_tracker_new();
     int rc = 0;
@@ -1311,8 +1399,7 @@ int ft_store_setting_get(struct ft_store *st, const char *key, char **val, struc
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(st, err, "read setting");
 }
 
-int ft_store_setting_set(struct ft_store *st, const char *key, const char *val,
-                         struct ft_err *err)
+int ft_store_setting_set(struct ft_store *st, const char *key, const char *val, struct ft_err *err)
 {
     sqlite3_stmt *s = stmt(st, val ? SQL_SETTING_SET : SQL_SETTING_DEL, err);
     if (!s)

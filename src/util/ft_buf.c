@@ -78,10 +78,18 @@ int ft_buf_vaddf(struct ft_buf *b, const char *fmt, va_list ap)
 {
     va_list cp;
     va_copy(cp, ap);
-    int n = vsnprintf(NULL, 0, fmt, cp);
+    /* first try the space already there: one formatting pass in the common case */
+    size_t room = b->cap ? b->cap - b->len : 0;
+    int n = vsnprintf(room ? b->buf + b->len : NULL, room, fmt, cp);
     va_end(cp);
     if (n < 0)
         return FT_EINVAL;
+    if ((size_t)n < room && (!b->max || b->len + (size_t)n <= b->max)) {
+        b->len += (size_t)n;
+        return 0;
+    }
+    if (room)
+        b->buf[b->len] = '\0';
     if (grow(b, (size_t)n))
         return FT_ETOOBIG;
     vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);

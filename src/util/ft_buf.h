@@ -30,7 +30,8 @@ int ft_buf_add(struct ft_buf *b, const void *data, size_t n);
 int ft_buf_adds(struct ft_buf *b, const char *s);
 int ft_buf_addc(struct ft_buf *b, char c);
 int ft_buf_addf(struct ft_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ft_buf_vaddf(struct ft_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int ft_buf_vaddf(struct ft_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Hand the contents to the caller, who now owns them (free()); re-initialises b. */
 char *ft_buf_detach(struct ft_buf *b, size_t *len);
 

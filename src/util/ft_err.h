@@ -25,8 +25,8 @@ enum ft_code {
 #define FT_ERR_LEN 256
 
 struct ft_err {
-    int code;         /* enum ft_code of the failure */
-    int sys_errno;    /* errno at the failing syscall, or 0 */
+    int code;      /* enum ft_code of the failure */
+    int sys_errno; /* errno at the failing syscall, or 0 */
     char msg[FT_ERR_LEN];
 };
 

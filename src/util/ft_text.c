@@ -63,10 +63,14 @@ char *ft_text_norm(const char *s)
         const char *e = eol;
         while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
             e--;
-        ft_buf_add(&b, s, (size_t)(e - s));
+        /* a run of blank lines inside the text becomes one */
+        int blank = e == s;
+        if (!(blank && b.len >= 2 && b.buf[b.len - 1] == '\n' && b.buf[b.len - 2] == '\n'))
+            ft_buf_add(&b, s, (size_t)(e - s));
         if (!*eol)
             break;
-        ft_buf_addc(&b, '\n');
+        if (!(blank && b.len >= 2 && b.buf[b.len - 1] == '\n' && b.buf[b.len - 2] == '\n'))
+            ft_buf_addc(&b, '\n');
         s = eol + (eol[0] == '\r' && eol[1] == '\n' ? 2 : 1);
     }
     while (b.len && is_blank(b.buf[b.len - 1]))

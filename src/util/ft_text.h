@@ -10,8 +10,9 @@
 int ft_utf8_valid(const char *s, size_t n, size_t *bad);
 /*
  * Normalise a text field as stored: CRLF and CR become LF, trailing white space
- * is dropped from every line, and leading and trailing blank space from the
- * whole. Returns a new string the caller owns.
+ * is dropped from every line, runs of blank lines inside become one blank
+ * line, and leading and trailing blank space is dropped from the whole. Returns a new string the
+ * caller owns.
  */
 char *ft_text_norm(const char *s);
 /* Make a slug from a title: lowercase ASCII letters, digits and '-', at most max bytes. */

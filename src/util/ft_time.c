@@ -113,17 +113,25 @@ int ft_duration_parse(const char *s, int64_t *ms)
 
 void ft_duration_fmt(int64_t ms, char *out, size_t n)
 {
-    if (ms < 1000 && ms % 1000) {
-        snprintf(out, n, "%lldms", (long long)ms);
-    } else if (ms % 1000) {
-        snprintf(out, n, "%.3gs", (double)ms / 1000.0);
-    } else if (ms % 86400000 == 0 && ms) {
-        snprintf(out, n, "%lldd", (long long)(ms / 86400000));
-    } else if (ms % 3600000 == 0 && ms) {
-        snprintf(out, n, "%lldh", (long long)(ms / 3600000));
-    } else if (ms % 60000 == 0 && ms) {
-        snprintf(out, n, "%lldm", (long long)(ms / 60000));
+    long long v = (long long)ms;
+    if (v < 1000 && v % 1000) {
+        snprintf(out, n, "%lldms", v);
+    } else if (v % 1000) {
+        /* seconds with up to three decimals, trailing zeros dropped: 2.5s, 61.25s */
+        long long frac = v % 1000;
+        int digits = 3;
+        while (frac % 10 == 0) {
+            frac /= 10;
+            digits--;
+        }
+        snprintf(out, n, "%lld.%0*llds", v / 1000, digits, frac);
+    } else if (v % 86400000 == 0 && v) {
+        snprintf(out, n, "%lldd", v / 86400000);
+    } else if (v % 3600000 == 0 && v) {
+        snprintf(out, n, "%lldh", v / 3600000);
+    } else if (v % 60000 == 0 && v) {
+        snprintf(out, n, "%lldm", v / 60000);
     } else {
-        snprintf(out, n, "%llds", (long long)(ms / 1000));
+        snprintf(out, n, "%llds", v / 1000);
     }
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# bench/cli: whole-process time of `flowtrack` adding an item, marking one
+# done and showing the tracker at 0, 1 000 and 10 000 items, side by side with
+# taskwarrior (`task add`, `task N done`, `task list`) at the same sizes, in
+# one hyperfine run per size. Prints medians and the taskwarrior/flowtrack ratio.
+#
+#   bench/cli/run.sh                 # sizes 0 1000 10000
+#   SIZES="0 1000" RUNS=10 bench/cli/run.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+SIZES=${SIZES:-"0 1000 10000"}
+RUNS=${RUNS:-30}
+TASK_RUNS=${TASK_RUNS:-10}
+
+for tool in hyperfine task python3; do
+    command -v $tool >/dev/null || { echo "bench/cli: '$tool' is missing (run scripts/install-deps.sh --bench)" >&2; exit 1; }
+done
+if [ ! -x "$root/build-release/flowtrack" ]; then
+    cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+    ninja -C "$root/build-release" >/dev/null
+fi
+FT="$root/build-release/flowtrack"
+work=$(mktemp -d "${TMPDIR:-/tmp}/ft-bench-cli.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
+echo "flowtrack $("$FT" --version | cut -d' ' -f2), $(task --version | head -1 | sed 's/^/taskwarrior /'), $(hyperfine --version)"
+echo "store: SQLite WAL, synchronous=FULL (every write durable) on $(df -T "$work" | awk 'NR==2{print $2}')"
+echo
+
+results="$work/results.tsv"
+: >"$results"
+for n in $SIZES; do
+    d="$work/n$n"
+    mkdir -p "$d/task"
+    export FLOWTRACK_DB="$d/ft.db" FLOWTRACK_ACTOR=bench
+    # flowtrack: a tracker with n pending items, made by importing a generated file
+    python3 - "$n" >"$d/tracker.txt" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("Bench tracker\n\nStarted: 2026-11-25\nOwner: bench\nObjective: measure\n\n")
+print("Ground Rules for Agents\n\nWorkflow\n\nProgress Tracker\n\n\u2705 Completed\n\n\U0001f504 In Progress\n\n\u23f3 Pending\n")
+for i in range(1, n + 1):
+    print(f"  \u2022 Pending item number {i} with some words in it")
+print("\n\U0001f6ab Out of Scope\n\nNotes & Follow-Ups\n")
+PY
+    "$FT" import --slug bench "$d/tracker.txt" >/dev/null
+    "$FT" item add 'the item that is marked done' >/dev/null
+    done_num=$((n + 1))
+    # taskwarrior: the same number of pending tasks, loaded with `task import`
+    cat >"$d/taskrc" <<EOT
+data.location=$d/task
+confirmation=off
+verbose=nothing
+gc=off
+hooks=off
+recurrence=off
+EOT
+    export TASKRC="$d/taskrc"
+    python3 - "$n" >"$d/tasks.json" <<'PY'
+import json, sys, uuid
+n = int(sys.argv[1])
+print(json.dumps([{"uuid": str(uuid.UUID(int=i + 1)), "description": f"Pending item number {i + 1} with some words in it",
+                   "status": "pending", "entry": "20261125T000000Z"} for i in range(n)]))
+PY
+    [ "$n" -gt 0 ] && task import "$d/tasks.json" >/dev/null 2>&1
+    task add 'the item that is marked done' >/dev/null
+    tnum=$(task count status:pending)
+
+    hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$d/ft.json" \
+        -n "flowtrack add" "$FT item add 'a new item'" \
+        --prepare "$FT item reopen $done_num" -n "flowtrack done" "$FT item done $done_num" \
+        -n "flowtrack show" "$FT show" >/dev/null
+    hyperfine -N --style basic --warmup 1 --runs "$TASK_RUNS" --export-json "$d/task.json" \
+        -n "task add" "task add 'a new item'" \
+        --prepare "task $tnum modify status:pending" -n "task done" "task $tnum done" \
+        -n "task list" "task list" >/dev/null
+    python3 - "$n" "$d/ft.json" "$d/task.json" >>"$results" <<'PY'
+import json, sys
+n = sys.argv[1]
+ft = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
+tk = {r["command"]: r for r in json.load(open(sys.argv[3]))["results"]}
+for op, tkop in (("add", "add"), ("done", "done"), ("show", "list")):
+    f = ft["flowtrack " + op]
+    t = tk["task " + tkop]
+    fm, tm = f["median"] * 1000, t["median"] * 1000
+    print(f"{n}\t{op}\t{fm:.2f}\t{f['min']*1000:.2f}\t{f['max']*1000:.2f}\t{tm:.1f}\t{tm / fm:.0f}")
+PY
+done
+
+printf '%-7s %-5s %12s %19s %14s %8s\n' items op "flowtrack ms" "(min-max)" "taskwarrior ms" ratio
+while IFS=$'\t' read -r n op fm fmin fmax tm ratio; do
+    printf '%-7s %-5s %12s %19s %14s %7sx\n' "$n" "$op" "$fm" "($fmin-$fmax)" "$tm" "$ratio"
+done <"$results"
+echo
+echo "medians of whole-process wall time; ratio = taskwarrior median / flowtrack median"
+echo "(flowtrack show = the default view of the whole tracker; task list = taskwarrior's report)"

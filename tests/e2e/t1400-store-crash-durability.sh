@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# An acknowledged write survives kill -9 of the writer, and a killed write
+# leaves neither half of itself: every entry has exactly its one event.
+. "$(dirname "$0")/lib.sh"
+
+DB="$T_DIR/crash.db"
+"$FT" --db "$DB" create --slug crash 'Crash test' >/dev/null
+
+writer() {
+    for i in $(seq 1 5000); do
+        [ -e "$T_DIR/stop" ] && break
+        if "$FT" --db "$DB" item add "k$i" >/dev/null 2>&1; then
+            echo "k$i" >>"$T_DIR/acked.log"
+        fi
+    done
+}
+writer 2>/dev/null &
+wp=$!
+t_track $wp
+# Kill whatever write is in flight, many times, while the writer goes on.
+# Stop after 25 kills (or 60 s), so that a busy machine still gets enough of them.
+kills=0
+deadline=$((SECONDS + 60))
+while kill -0 $wp 2>/dev/null && [ $SECONDS -lt $deadline ] && [ $kills -lt 25 ]; do
+    if pkill -KILL -f -- "--db $DB item add" 2>/dev/null; then
+        kills=$((kills + 1))
+    fi
+    sleep 0.00$((RANDOM % 9 + 1))
+done
+touch "$T_DIR/stop"
+for _ in $(seq 1 100); do kill -0 $wp 2>/dev/null || break; sleep 0.1; done
+kill -0 $wp 2>/dev/null && fail "writer did not stop"
+wait $wp || true
+[ "$kills" -ge 10 ] || fail "only $kills writes were killed: the test proved little"
+
+acked=$(wc -l <"$T_DIR/acked.log")
+"$FT" --db "$DB" --json show crash | json '"\n".join(i["text"] for i in d["items"])' | sort >"$T_DIR/stored.txt"
+sort "$T_DIR/acked.log" >"$T_DIR/acked.sorted"
+missing=$(comm -23 "$T_DIR/acked.sorted" "$T_DIR/stored.txt" | wc -l)
+equals "$missing" "0" "acknowledged writes missing after kill -9"
+stored=$(wc -l <"$T_DIR/stored.txt")
+events=$("$FT" --db "$DB" history -t crash --kind item.add --json | wc -l)
+equals "$events" "$stored" "item.add events vs stored items"
+equals "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok" "integrity check"
+echo "killed $kills writes; $acked acknowledged, $stored stored"
+t_done

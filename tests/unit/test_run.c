@@ -1,0 +1,418 @@
+/*
+ * Unit tests of the runner's pure parts: /proc parsers, address formatting,
+ * UTF-8 sanitizing, the output tail, outcome and exit status, signal names,
+ * stack parsing and the choice of the culprit.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "core/model.h"
+#include "run/diag.h"
+#include "run/proc.h"
+#include "run/run.h"
+
+static void test_stat_parse(void **state)
+{
+    (void)state;
+    struct ft_pstat ps;
+    const char *line = "4242 (my (odd) name) S 4000 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 "
+                       "20 0 3 0 12345 1000 200 18446744073709551615";
+    assert_int_equal(ft_proc_stat_parse(line, &ps), 0);
+    assert_int_equal(ps.pid, 4242);
+    assert_string_equal(ps.comm, "my (odd) name");
+    assert_int_equal(ps.state, 'S');
+    assert_int_equal(ps.ppid, 4000);
+    assert_int_equal(ps.pgid, 4242);
+    assert_int_equal(ps.sid, 4242);
+    assert_int_equal(ps.nthreads, 3);
+    assert_int_equal(ps.start, 12345);
+    assert_int_not_equal(ft_proc_stat_parse("garbage", &ps), 0);
+    assert_int_not_equal(ft_proc_stat_parse("12 (x", &ps), 0);
+}
+
+static void test_addr_fmt(void **state)
+{
+    (void)state;
+    char out[64];
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    assert_int_equal(ft_proc_addr_fmt("0100007F", 8080, out, sizeof(out)), 0);
+    assert_string_equal(out, "127.0.0.1:8080");
+    assert_int_equal(ft_proc_addr_fmt("0101A8C0", 443, out, sizeof(out)), 0);
+    assert_string_equal(out, "192.168.1.1:443");
+    assert_int_equal(ft_proc_addr_fmt("00000000000000000000000001000000", 22, out, sizeof(out)), 0);
+    assert_string_equal(out, "[::1]:22");
+    assert_int_equal(ft_proc_addr_fmt("0000000000000000FFFF00000100007F", 5, out, sizeof(out)), 0);
+    assert_string_equal(out, "[::ffff:127.0.0.1]:5");
+#endif
+    assert_int_equal(ft_proc_addr_fmt("00000000", 0, out, sizeof(out)), 0);
+    assert_string_equal(out, "0.0.0.0:0");
+    assert_int_not_equal(ft_proc_addr_fmt("123", 1, out, sizeof(out)), 0);
+    assert_int_not_equal(ft_proc_addr_fmt("0100007G", 1, out, sizeof(out)), 0);
+}
+
+static void test_inet_parse(void **state)
+{
+    (void)state;
+    struct ft_sock s;
+    assert_int_not_equal(ft_proc_inet_parse("  sl  local_address rem_address   st tx_queue "
+                                            "rx_queue tr tm->when retrnsmt   uid  timeout inode",
+                                            0, &s),
+                         0);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    assert_int_equal(
+        ft_proc_inet_parse("   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 "
+                           "00000000     0        0 23456 1 0000000000000000 100 0 0 10 0",
+                           0, &s),
+        0);
+    assert_string_equal(s.proto, "tcp");
+    assert_string_equal(s.local, "127.0.0.1:3306");
+    assert_string_equal(s.remote, "0.0.0.0:0");
+    assert_string_equal(s.state, "LISTEN");
+    assert_int_equal(s.inode, 23456);
+    assert_int_equal(
+        ft_proc_inet_parse("  12: 0100007F:9C4A 0100007F:0CEA 01 00000000:00000000 00:00000000 "
+                           "00000000  1000        0 99887766 1 0000000000000000 20 4 30 10 -1",
+                           0, &s),
+        0);
+    assert_string_equal(s.local, "127.0.0.1:40010");
+    assert_string_equal(s.remote, "127.0.0.1:3306");
+    assert_string_equal(s.state, "ESTABLISHED");
+    assert_int_equal(s.inode, 99887766);
+    assert_int_equal(ft_proc_inet_parse("   3: 00000000000000000000000001000000:0016 "
+                                        "00000000000000000000000000000000:0000 0A "
+                                        "00000000:00000000 00:00000000 00000000     0        0 "
+                                        "12345 1 0000000000000000 100 0 0 10 0",
+                                        0, &s),
+                     0);
+    assert_string_equal(s.proto, "tcp6");
+    assert_string_equal(s.local, "[::1]:22");
+    assert_string_equal(s.remote, "[::]:0");
+    assert_int_equal(ft_proc_inet_parse(" 1234: 00000000:0044 00000000:0000 07 00000000:00000000 "
+                                        "00:00000000 00000000     0        0 1111 2 "
+                                        "0000000000000000 0",
+                                        1, &s),
+                     0);
+    assert_string_equal(s.proto, "udp");
+    assert_string_equal(s.local, "0.0.0.0:68");
+    assert_string_equal(s.state, "UNCONN");
+    assert_int_equal(
+        ft_proc_inet_parse("   1: 0100007F:0050 0100007F:C000 02 00000000:00000000 00:00000000 "
+                           "00000000     0        0 777 1",
+                           0, &s),
+        0);
+    assert_string_equal(s.state, "SYN_SENT");
+#endif
+}
+
+static void test_tcp_state(void **state)
+{
+    (void)state;
+    assert_string_equal(ft_proc_tcp_state(1, 0), "ESTABLISHED");
+    assert_string_equal(ft_proc_tcp_state(10, 0), "LISTEN");
+    assert_string_equal(ft_proc_tcp_state(8, 0), "CLOSE_WAIT");
+    assert_string_equal(ft_proc_tcp_state(7, 0), "CLOSE");
+    assert_string_equal(ft_proc_tcp_state(7, 1), "UNCONN");
+    assert_string_equal(ft_proc_tcp_state(99, 0), "UNKNOWN");
+}
+
+static void test_unix_parse(void **state)
+{
+    (void)state;
+    struct ft_sock s;
+    assert_int_not_equal(
+        ft_proc_unix_parse("Num       RefCount Protocol Flags    Type St Inode Path", &s), 0);
+    assert_int_equal(
+        ft_proc_unix_parse("0000000000000000: 00000002 00000000 00010000 0001 01 20012 "
+                           "/run/dbus/system_bus_socket\n",
+                           &s),
+        0);
+    assert_string_equal(s.proto, "unix");
+    assert_string_equal(s.state, "LISTEN");
+    assert_string_equal(s.path, "/run/dbus/system_bus_socket");
+    assert_string_equal(s.local, "stream");
+    assert_int_equal(s.inode, 20012);
+    assert_int_equal(
+        ft_proc_unix_parse("0000000000000000: 00000003 00000000 00000000 0001 03 30000\n", &s), 0);
+    assert_string_equal(s.state, "CONNECTED");
+    assert_string_equal(s.path, "");
+    assert_int_equal(ft_proc_unix_parse("ffff8a0c: 00000002 00000000 00000000 0002 01 40000 "
+                                        "@/tmp/.X11-unix/X0",
+                                        &s),
+                     0);
+    assert_string_equal(s.local, "dgram");
+    assert_string_equal(s.state, "UNCONNECTED");
+    assert_string_equal(s.path, "@/tmp/.X11-unix/X0");
+}
+
+static void sanitize(const char *in, size_t n, const char *want)
+{
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_utf8_sanitize(in, n, &b);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.buf, want, b.len);
+    ft_buf_release(&b);
+}
+
+#define R "\xef\xbf\xbd"
+
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    sanitize("plain", 5, "plain");
+    sanitize("caf\xc3\xa9", 5, "caf\xc3\xa9");
+    sanitize("a\xff"
+             "b",
+             3, "a" R "b");
+    sanitize("nul\0x", 5, "nul" R "x");
+    sanitize("\xe2\x82", 2, R R);             /* truncated sequence */
+    sanitize("\xc0\xaf", 2, R R);             /* overlong */
+    sanitize("\xed\xa0\x80", 3, R R R);       /* surrogate */
+    sanitize("\xf4\x90\x80\x80", 4, R R R R); /* over U+10FFFF */
+    sanitize("\xf0\x9f\x98\x80!", 5, "\xf0\x9f\x98\x80!");
+    sanitize("", 0, "");
+}
+
+static void test_tail(void **state)
+{
+    (void)state;
+    struct ft_tail t;
+    int trunc;
+    char *s;
+    ft_tail_init(&t, 16);
+    ft_tail_add(&t, "hello\n", 6);
+    s = ft_tail_text(&t, &trunc);
+    assert_string_equal(s, "hello\n");
+    assert_int_equal(trunc, 0);
+    free(s);
+    ft_tail_add(&t, "line two\nthree\n", 15); /* 21 bytes in all: 5 dropped */
+    s = ft_tail_text(&t, &trunc);
+    assert_int_equal(trunc, 1);
+    assert_string_equal(s, "line two\nthree\n"); /* starts at a line start */
+    free(s);
+    ft_tail_add(&t, "0123456789abcdefXYZ", 19); /* bigger than the ring at once */
+    s = ft_tail_text(&t, &trunc);
+    assert_int_equal(trunc, 1);
+    assert_string_equal(s, "3456789abcdefXYZ");
+    free(s);
+    ft_tail_release(&t);
+
+    /* A cut in the middle of a character drops its continuation bytes. */
+    ft_tail_init(&t, 3);
+    ft_tail_add(&t, "a\xc3\xa9\xc3\xa9", 5);
+    s = ft_tail_text(&t, &trunc);
+    assert_int_equal(trunc, 1);
+    assert_string_equal(s, "\xc3\xa9");
+    free(s);
+    ft_tail_release(&t);
+}
+
+static void test_classify(void **state)
+{
+    (void)state;
+    int exited0 = 0, exited3 = 3 << 8, segv = SIGSEGV;
+    assert_true(WIFEXITED(exited0) && WIFEXITED(exited3) && WIFSIGNALED(segv));
+    assert_int_equal(ft_run_classify(0, 0, 0, exited0, 0), FT_OUT_PASS);
+    assert_int_equal(ft_run_classify(0, 0, 0, exited3, 0), FT_OUT_FAIL);
+    assert_int_equal(ft_run_classify(0, 0, 0, segv, 0), FT_OUT_CRASH);
+    assert_int_equal(ft_run_classify(0, 0, 0, 0, 2), FT_OUT_FAIL);
+    assert_int_equal(ft_run_classify(0, 0, 1, exited0, 0), FT_OUT_LEAK);
+    assert_int_equal(ft_run_classify(0, 0, 1, segv, 0), FT_OUT_LEAK);
+    assert_int_equal(ft_run_classify(0, 1, 0, 0, 0), FT_OUT_HANG);
+    assert_int_equal(ft_run_classify(1, 1, 0, 0, 0), FT_OUT_INTERRUPTED);
+}
+
+static void test_exit_status(void **state)
+{
+    (void)state;
+    struct ft_run_result r;
+    memset(&r, 0, sizeof(r));
+    r.outcome = FT_OUT_PASS;
+    assert_int_equal(ft_run_exit_status(&r, 0), 0);
+    r.outcome = FT_OUT_FAIL;
+    r.exit_code = 3;
+    assert_int_equal(ft_run_exit_status(&r, 0), 3);
+    r.exec_errno = 2; /* ENOENT */
+    assert_int_equal(ft_run_exit_status(&r, 0), 127);
+    r.exec_errno = 13; /* EACCES */
+    assert_int_equal(ft_run_exit_status(&r, 0), 126);
+    r.exec_errno = 0;
+    r.outcome = FT_OUT_CRASH;
+    r.exit_code = -1;
+    r.signal = SIGSEGV;
+    assert_int_equal(ft_run_exit_status(&r, 0), 139);
+    r.outcome = FT_OUT_HANG;
+    r.signal = SIGTERM;
+    assert_int_equal(ft_run_exit_status(&r, 0), 124);
+    r.outcome = FT_OUT_INTERRUPTED;
+    r.interrupt = SIGINT;
+    assert_int_equal(ft_run_exit_status(&r, 0), 130);
+    r.outcome = FT_OUT_LEAK;
+    r.signal = 0;
+    r.exit_code = 0;
+    assert_int_equal(ft_run_exit_status(&r, 0), FT_RUN_EXIT_LEAK);
+    assert_int_equal(ft_run_exit_status(&r, 1), 0);
+    r.exit_code = 5;
+    assert_int_equal(ft_run_exit_status(&r, 1), 5);
+}
+
+static void test_signals(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_int_equal(ft_signal_parse("TERM"), SIGTERM);
+    assert_int_equal(ft_signal_parse("sigkill"), SIGKILL);
+    assert_int_equal(ft_signal_parse("SIGINT"), SIGINT);
+    assert_int_equal(ft_signal_parse("9"), 9);
+    assert_int_equal(ft_signal_parse("NOPE"), -1);
+    assert_int_equal(ft_signal_parse(""), -1);
+    assert_int_equal(ft_signal_parse("999"), -1);
+    assert_string_equal(ft_signal_name(SIGTERM, buf, sizeof(buf)), "SIGTERM");
+}
+
+static void test_parse_stacks(void **state)
+{
+    (void)state;
+    const char *eu = "PID 10 - process\n"
+                     "TID 10:\n"
+                     "#0  0x00007f67e8fbe12b __GI___lll_lock_wait\n"
+                     "#1  0x00007f67e8fc4482 __pthread_mutex_lock@GLIBC_2.2.5\n"
+                     "#2  0x000055a5055121e1 main\n"
+                     "TID 11:\n"
+                     "#0  0x00007f67e8fbe12b\n";
+    json_t *m = ft_diag_parse_stacks(eu);
+    assert_int_equal(json_array_size(json_object_get(m, "10")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "10"), 1)),
+                        "__pthread_mutex_lock@GLIBC_2.2.5");
+    /* a frame without a symbol keeps its address */
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "11"), 0)),
+                        "0x00007f67e8fbe12b");
+    json_decref(m);
+    const char *gdb = "Thread 2 (Thread 0x7f00 (LWP 21) \"w\"):\n"
+                      "#0  0x00007f00 in __futex_abstimed_wait_common64 (p=0x0) at x.c:57\n"
+                      "#1  worker (arg=0x0) at sc.c:12\n"
+                      "\n"
+                      "Thread 1 (Thread 0x7f01 (LWP 20) \"m\"):\n"
+                      "#0  main () at sc.c:30\n";
+    m = ft_diag_parse_stacks(gdb);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "21"), 0)),
+                        "__futex_abstimed_wait_common64 (p=0x0) at x.c:57");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(m, "21"), 1)),
+                        "worker (arg=0x0) at sc.c:12");
+    assert_int_equal(json_array_size(json_object_get(m, "20")), 1);
+    json_decref(m);
+}
+
+static json_t *load(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    if (!j)
+        fail_msg("bad test JSON: %s", e.text);
+    return j;
+}
+
+static void test_culprit_deadlock(void **state)
+{
+    (void)state;
+    json_t *d = load(
+        "{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["
+        " {\"pid\": 5, \"comm\": \"sh\", \"cmdline\": \"sh -c x\", \"state\": \"S\", \"depth\": 1,"
+        "  \"threads\": [{\"tid\": 5, \"name\": \"sh\", \"state\": \"S\", \"syscall\": \"wait4\"}],"
+        "  \"fds\": []},"
+        " {\"pid\": 7, \"comm\": \"app\", \"cmdline\": \"app\", \"state\": \"S\", \"depth\": 2,"
+        "  \"threads\": ["
+        "   {\"tid\": 7, \"name\": \"app\", \"state\": \"S\", \"syscall\": \"futex\","
+        "    \"futex\": \"0xa\", \"mutex_owner\": 8},"
+        "   {\"tid\": 8, \"name\": \"app\", \"state\": \"S\", \"syscall\": \"futex\","
+        "    \"futex\": \"0xb\", \"mutex_owner\": 7}],"
+        "  \"fds\": []}]}");
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_int_equal(json_integer_value(json_object_get(c, "pid")), 7);
+    const char *why = json_string_value(json_object_get(c, "why"));
+    assert_non_null(strstr(why, "deadlock"));
+    assert_non_null(strstr(why, "thread 7 (app) waits for mutex 0xa held by thread 8"));
+    assert_non_null(strstr(why, "thread 8 (app) waits for mutex 0xb held by thread 7"));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(d, "summary")), "pid 7 (app) deadlock"));
+    json_decref(d);
+}
+
+static void test_culprit_socket_over_sleep(void **state)
+{
+    (void)state;
+    json_t *d = load(
+        "{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["
+        " {\"pid\": 5, \"comm\": \"sleeper\", \"state\": \"S\", \"depth\": 2,"
+        "  \"threads\": [{\"tid\": 5, \"name\": \"sleeper\", \"state\": \"S\","
+        "   \"syscall\": \"clock_nanosleep\"}], \"fds\": []},"
+        " {\"pid\": 6, \"comm\": \"client\", \"state\": \"S\", \"depth\": 1,"
+        "  \"threads\": [{\"tid\": 6, \"name\": \"client\", \"state\": \"S\", \"syscall\": \"read\","
+        "   \"fd\": 3, \"waits_on\": \"tcp 127.0.0.1:1 -> 127.0.0.1:2 ESTABLISHED\"}],"
+        "  \"fds\": []}]}");
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_int_equal(json_integer_value(json_object_get(c, "pid")), 6);
+    assert_non_null(strstr(json_string_value(json_object_get(c, "why")),
+                           "blocked in read on fd 3: tcp 127.0.0.1:1 -> 127.0.0.1:2 ESTABLISHED"));
+    json_decref(d);
+}
+
+static void test_culprit_leak_holder(void **state)
+{
+    (void)state;
+    json_t *d = load(
+        "{\"outcome\": \"leak\", \"reason\": \"r\", \"processes\": ["
+        " {\"pid\": 9, \"comm\": \"daemon\", \"state\": \"S\", \"depth\": 3, \"sid\": 9,"
+        "  \"in_session\": false, \"holds_output\": [],"
+        "  \"threads\": [{\"tid\": 9, \"name\": \"daemon\", \"state\": \"S\"}], \"fds\": []},"
+        " {\"pid\": 8, \"comm\": \"holder\", \"state\": \"S\", \"depth\": 1, \"sid\": 4,"
+        "  \"in_session\": true, \"holds_output\": [\"stdout\"],"
+        "  \"threads\": [{\"tid\": 8, \"name\": \"holder\", \"state\": \"S\","
+        "   \"syscall\": \"pause\"}],"
+        "  \"fds\": [{\"fd\": 1, \"type\": \"pipe\", \"end\": \"write\", \"output\": \"stdout\","
+        "   \"target\": \"pipe:[77]\"}]}]}");
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_int_equal(json_integer_value(json_object_get(c, "pid")), 8);
+    const char *why = json_string_value(json_object_get(c, "why"));
+    assert_non_null(strstr(why, "keeps the command's output open"));
+    assert_non_null(strstr(why, "fd 1 = stdout (pipe:[77])"));
+    assert_null(strchr(why, '|'));
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_diag_render(d, &b);
+    assert_non_null(strstr(b.buf, "likely culprit: pid 8 (holder)"));
+    ft_buf_release(&b);
+    json_decref(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stat_parse),
+        cmocka_unit_test(test_addr_fmt),
+        cmocka_unit_test(test_inet_parse),
+        cmocka_unit_test(test_tcp_state),
+        cmocka_unit_test(test_unix_parse),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_tail),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_exit_status),
+        cmocka_unit_test(test_signals),
+        cmocka_unit_test(test_parse_stacks),
+        cmocka_unit_test(test_culprit_deadlock),
+        cmocka_unit_test(test_culprit_socket_over_sleep),
+        cmocka_unit_test(test_culprit_leak_holder),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,102 @@
+/* util: bounded buffer, durations, dates, UTF-8, text normalisation, slugs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/ft_buf.h"
+#include "util/ft_err.h"
+#include "util/ft_text.h"
+#include "util/ft_time.h"
+
+static void test_buf_cap(void **state)
+{
+    (void)state;
+    struct ft_buf b;
+    ft_buf_init(&b, 8);
+    assert_string_equal(b.buf, "");
+    assert_int_equal(ft_buf_adds(&b, "12345678"), 0);
+    assert_int_equal(ft_buf_addc(&b, 'x'), FT_ETOOBIG);
+    assert_int_equal(ft_buf_addf(&b, "%d", 1), FT_ETOOBIG);
+    assert_int_equal(b.len, 8);
+    assert_string_equal(b.buf, "12345678");
+    ft_buf_release(&b);
+    ft_buf_release(NULL);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    int64_t ms;
+    static const struct {
+        const char *in;
+        int64_t ms;
+        const char *out;
+    } ok[] = {{"30", 30000, "30s"},       {"2.5s", 2500, "2.5s"},  {"5m", 300000, "5m"},
+              {"1h", 3600000, "1h"},      {"3d", 259200000, "3d"}, {"250ms", 250, "250ms"},
+              {"61.25", 61250, "61.25s"}, {"0", 0, "0s"}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(ft_duration_parse(ok[i].in, &ms), 0);
+        assert_int_equal(ms, ok[i].ms);
+        char buf[32];
+        ft_duration_fmt(ms, buf, sizeof(buf));
+        assert_string_equal(buf, ok[i].out);
+        assert_int_equal(ft_duration_parse(buf, &ms), 0);
+        assert_int_equal(ms, ok[i].ms);
+    }
+    const char *bad[] = {"", "-1", "abc", "5x", "1e400", "5 m", " 5", "nan", "inf"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ft_duration_parse(bad[i], &ms), FT_EINVAL);
+}
+
+static void test_dates(void **state)
+{
+    (void)state;
+    assert_true(ft_date_valid("2024-02-29"));
+    assert_false(ft_date_valid("2023-02-29"));
+    assert_false(ft_date_valid("2026-13-01"));
+    assert_false(ft_date_valid("YYYY-MM-DD"));
+    assert_false(ft_date_valid("2026-1-01"));
+    char d[16];
+    ft_time_date(0, d, sizeof(d));
+    assert_string_equal(d, "1970-01-01");
+}
+
+static void test_utf8_and_norm(void **state)
+{
+    (void)state;
+    size_t bad;
+    assert_true(ft_utf8_valid("caf\xc3\xa9 \xf0\x9f\x94\x84", 10, &bad));
+    assert_false(ft_utf8_valid("a\xc3", 2, &bad));
+    assert_int_equal(bad, 1);
+    assert_false(ft_utf8_valid("\xed\xa0\x80", 3, &bad)); /* a surrogate */
+    assert_false(ft_utf8_valid("\xc0\xaf", 2, &bad));     /* overlong */
+    assert_false(ft_utf8_valid("a\0b", 3, &bad));
+    char *n = ft_text_norm("  a  \r\n\r\n\n  b\t \n\n");
+    assert_string_equal(n, "a\n\n  b");
+    free(n);
+    char *s = ft_slugify("Example Tracker \xe2\x80\x94 Streaming Endpoint Stability", 40);
+    assert_string_equal(s, "example-tracker-streaming-endpoint");
+    free(s);
+    s = ft_slugify("2026", 40);
+    assert_string_equal(s, "tracker");
+    free(s);
+    assert_true(ft_slug_valid("sse-leak"));
+    assert_false(ft_slug_valid("123"));
+    assert_false(ft_slug_valid("Bad Slug"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_utf8_and_norm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
