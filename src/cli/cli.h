@@ -99,6 +99,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_runs(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_fix(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_history(int argc, char **argv, struct ft_ctx *ctx);
+int cmd_serve(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_check(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_help(int argc, char **argv, struct ft_ctx *ctx);
 int cmd_version(int argc, char **argv, struct ft_ctx *ctx);

@@ -327,6 +327,57 @@
     "      --doing-max DURATION   threshold of doing-too-long (default 3d)\n\n" HELP_COMMON "\n"   \
     "EXIT STATUS\n  0 every check holds; 1 findings (or an error); 2 usage; 3 not found\n"
 
+#define HELP_SERVE                                                                                    \
+    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                     \
+    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"      \
+    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"            \
+    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"     \
+    "                  [--request-timeout SECONDS] [--ready-file PATH]\n\n"                           \
+    "DESCRIPTION\n"                                                                                   \
+    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"      \
+    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"        \
+    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"       \
+    "  /metrics (Prometheus text) and /healthz. Changes written by other processes (this\n"           \
+    "  command line on the same store) reach the streams within a fraction of a second.\n"            \
+    "  The store is created when --db names a file that does not exist yet.\n\n"                      \
+    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"       \
+    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"         \
+    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                   \
+    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"     \
+    "SECURITY\n"                                                                                      \
+    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"       \
+    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"       \
+    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"          \
+    "  cross-site requests from a browser).\n\n"                                                      \
+    "OPTIONS\n"                                                                                       \
+    "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
+    "                              found upward); created when it does not exist\n"                   \
+    "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n"       \
+    "                              then $USER)\n"                                                     \
+    "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"      \
+    "      --token TOKEN           the bearer token (default: FLOWTRACK_TOKEN; none)\n"               \
+    "      --private               reads need the token too (not /healthz)\n"                         \
+    "      --heartbeat DURATION    comment frame on idle streams every DURATION (default 15s;\n"      \
+    "                              0 = none)\n"                                                       \
+    "      --max-streams N         open streams allowed; more get 503 (default 10000)\n"              \
+    "      --stream-buffer BYTES   output queued per stream before it is closed as a slow\n"          \
+    "                              reader (default 262144)\n"                                         \
+    "      --write-timeout DURATION  a stream whose queued output does not move for this long\n"      \
+    "                              is closed as a slow reader (default 30s; 0 = never)\n"             \
+    "      --idle-timeout DURATION end a stream that delivered no event for this long\n"              \
+    "                              (default 0 = never; clients resume with Last-Event-ID)\n"          \
+    "      --grace DURATION        at shutdown, longest wait for streams to flush (default 5s)\n"     \
+    "      --request-timeout SECONDS  reading a request or writing a plain reply (default 60)\n"      \
+    "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"            \
+    "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
+    "EXAMPLES\n"                                                                                      \
+    "  flowtrack serve --db .flowtrack/flowtrack.db\n"                                                \
+    "  curl -N http://127.0.0.1:7464/api/events\n"                                                    \
+    "  curl -X POST -H 'Content-Type: application/json' -d '{\"text\":\"try X\"}' \\\n"               \
+    "       http://127.0.0.1:7464/api/trackers/my-bug/items\n\n"                                      \
+    "EXIT STATUS\n  0 stopped by SIGTERM/SIGINT; 1 cannot listen or open the store; 2 usage error,\n" \
+    "  or a non-loopback address without a token\n"
+
 #define HELP_HELP                                                                                  \
     "NAME\n  flowtrack help - show a command's manual\n\nSYNOPSIS\n  flowtrack help [COMMAND]\n"
 #define HELP_VERSION                                                                               \

@@ -37,6 +37,7 @@ const struct cli_cmd cli_cmds[] = {
     {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS},
     {"fix", cmd_fix, "the final fix: what changed, why it works, the evidence", HELP_FIX},
     {"history", cmd_history, "the events log: every change, who and when", HELP_HISTORY},
+    {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE},
     {"check", cmd_check, "check the ground rules a machine can check", HELP_CHECK},
     {"help", cmd_help, "show help for a command", HELP_HELP},
     {"version", cmd_version, "print the version", HELP_VERSION},

@@ -246,6 +246,20 @@ static void sock_addr(int family, const uint32_t *addr, uint16_t port_be, char *
  * an order of magnitude faster than reading the text. 0, or -1 when the kernel
  * does not answer (the caller then reads /proc/net).
  */
+
+/* NLMSG_OK and NLMSG_NEXT with unsigned sizes: the macros compare a u32 with an int. */
+static int nl_ok(const struct nlmsghdr *h, size_t left)
+{
+    return left >= sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= left;
+}
+
+static struct nlmsghdr *nl_next(struct nlmsghdr *h, size_t *left)
+{
+    size_t step = NLMSG_ALIGN(h->nlmsg_len);
+    *left = step < *left ? *left - step : 0;
+    return (struct nlmsghdr *)((char *)h + step);
+}
+
 static int socktab_diag(struct ft_socktab *t, int family, int proto)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -275,9 +289,8 @@ static int socktab_diag(struct ft_socktab *t, int family, int proto)
             continue;
         if (got <= 0)
             goto out;
-        int len = (int)got;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-             h = NLMSG_NEXT(h, len)) {
+        size_t left = (size_t)got;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; nl_ok(h, left); h = nl_next(h, &left)) {
             if (h->nlmsg_type == NLMSG_DONE) {
                 rc = 0;
                 goto out;

@@ -1,0 +1,130 @@
+/* `flowtrack serve`: read the options, open the store, hand over to the server. */
+#include "cli.h"
+
+#include "../server/server.h"
+#include "../util/ft_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/banned.h"
+
+enum {
+    OPT_LISTEN = 1000,
+    OPT_TOKEN,
+    OPT_PRIVATE,
+    OPT_HEARTBEAT,
+    OPT_MAX_STREAMS,
+    OPT_STREAM_BUFFER,
+    OPT_WRITE_TIMEOUT,
+    OPT_IDLE_TIMEOUT,
+    OPT_GRACE,
+    OPT_REQ_TIMEOUT,
+    OPT_READY_FILE,
+};
+
+static int duration_opt(const char *name, const char *arg, int64_t *out)
+{
+    if (ft_duration_parse(arg, out))
+        return cli_failf(FT_EXIT_USAGE, "serve: %s '%s' is not a duration (15s, 250ms, 5m)", name,
+                         arg);
+    return 0;
+}
+
+static int count_opt(const char *name, const char *arg, long long min, long long max,
+                     long long *out)
+{
+    char *end;
+    long long v = strtoll(arg, &end, 10);
+    if (!*arg || *end || v < min || v > max)
+        return cli_failf(FT_EXIT_USAGE,
+                         "serve: %s takes a whole number from %lld to %lld, not '%s'", name, min,
+                         max, arg);
+    *out = v;
+    return 0;
+}
+
+static int serve_opt(int c, const char *arg, void *u)
+{
+    struct ft_server_opts *o = u;
+    long long v;
+    switch (c) {
+    case OPT_LISTEN:
+        o->listen = arg;
+        return 0;
+    case OPT_TOKEN:
+        o->token = arg;
+        return 0;
+    case OPT_PRIVATE:
+        o->private_reads = 1;
+        return 0;
+    case OPT_HEARTBEAT:
+        return duration_opt("--heartbeat", arg, &o->heartbeat_ms);
+    case OPT_WRITE_TIMEOUT:
+        return duration_opt("--write-timeout", arg, &o->write_timeout_ms);
+    case OPT_IDLE_TIMEOUT:
+        return duration_opt("--idle-timeout", arg, &o->idle_timeout_ms);
+    case OPT_GRACE:
+        return duration_opt("--grace", arg, &o->grace_ms);
+    case OPT_MAX_STREAMS:
+        if (count_opt("--max-streams", arg, 0, 1000000, &v))
+            return -1;
+        o->max_streams = (int)v;
+        return 0;
+    case OPT_STREAM_BUFFER:
+        if (count_opt("--stream-buffer", arg, 1024, 1LL << 30, &v))
+            return -1;
+        o->stream_buffer = (size_t)v;
+        return 0;
+    case OPT_REQ_TIMEOUT:
+        if (count_opt("--request-timeout", arg, 1, 3600, &v))
+            return -1;
+        o->request_timeout_s = (int)v;
+        return 0;
+    case OPT_READY_FILE:
+        o->ready_file = arg;
+        return 0;
+    }
+    return -1;
+}
+
+int cmd_serve(int argc, char **argv, struct ft_ctx *ctx)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTS,
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"token", required_argument, NULL, OPT_TOKEN},
+        {"private", no_argument, NULL, OPT_PRIVATE},
+        {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+        {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
+        {"stream-buffer", required_argument, NULL, OPT_STREAM_BUFFER},
+        {"write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT},
+        {"ready-file", required_argument, NULL, OPT_READY_FILE},
+        {0},
+    };
+    struct ft_server_opts o;
+    struct ft_err err;
+    ft_server_opts_init(&o);
+    const char *env = getenv("FLOWTRACK_TOKEN");
+    if (env && *env)
+        o.token = env;
+    int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, serve_opt, &o, &first);
+    if (rc)
+        return rc < 0 ? FT_EXIT_USAGE : 0;
+    if (first < argc)
+        return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+    if (o.token && !*o.token)
+        return cli_usage(ctx, "--token must not be empty");
+    if (o.private_reads && !o.token)
+        return cli_usage(ctx, "--private needs a token (--token or FLOWTRACK_TOKEN)");
+    if ((rc = cli_store(ctx, 1)))
+        return rc;
+    if (ft_server_run(&o, ctx->st, &err))
+        return cli_failf(err.code == FT_EINVAL ? FT_EXIT_USAGE : FT_EXIT_FAIL, "serve: %s",
+                         err.msg);
+    return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * server: `flowtrack serve`, the JSON API and the Server-Sent Events stream
+ * over one store, on one libevent loop in one thread.
+ *
+ * ft_server_run() binds, announces the URL, serves until SIGTERM or SIGINT,
+ * then stops accepting, ends every stream (a final "shutdown" event and a
+ * clean end of its chunked body), waits for those ends to flush (bounded by
+ * the shutdown grace), frees everything libevent holds and returns 0. The
+ * caller owns and closes the store.
+ */
+#ifndef FT_SERVER_H
+#define FT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ft_err;
+struct ft_store;
+
+#define FT_SERVE_DEFAULT_LISTEN        "127.0.0.1:7464"
+#define FT_SERVE_DEFAULT_HEARTBEAT_MS  15000
+#define FT_SERVE_DEFAULT_MAX_STREAMS   10000
+#define FT_SERVE_DEFAULT_STREAM_BUFFER (256u << 10)
+#define FT_SERVE_DEFAULT_WRITE_TIMEOUT 30000
+#define FT_SERVE_DEFAULT_IDLE_TIMEOUT  0
+#define FT_SERVE_DEFAULT_GRACE_MS      5000
+#define FT_SERVE_DEFAULT_REQ_TIMEOUT   60
+#define FT_SERVE_MAX_BODY              (1u << 20)
+#define FT_SERVE_MAX_HEADERS           (16u << 10)
+#define FT_SERVE_RETRY_MS              2000
+
+struct ft_server_opts {
+    const char *listen;       /* "HOST:PORT"; port 0 picks a free one */
+    const char *token;        /* NULL: no token */
+    int private_reads;        /* reads need the token too */
+    int64_t heartbeat_ms;     /* comment frame interval; 0 = none */
+    int max_streams;          /* past it, 503 with Retry-After */
+    size_t stream_buffer;     /* bytes queued per stream before it is ended as a slow reader */
+    int64_t write_timeout_ms; /* no byte of a stream's queue written for this long: slow reader */
+    int64_t idle_timeout_ms;  /* no event on a stream for this long: idle_timeout (0 = never) */
+    int64_t grace_ms;         /* shutdown: longest wait for streams to flush */
+    int request_timeout_s;    /* reading a request, writing a plain response */
+    const char *ready_file;   /* write the URL here once listening */
+};
+
+void ft_server_opts_init(struct ft_server_opts *o);
+/* Bind and serve until SIGTERM/SIGINT. 0 on a clean stop, else an ft_code with err set. */
+int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft_err *err);
+
+/* Constant-time comparison of two strings (1 when equal). */
+int ft_ct_streq(const char *a, const char *b);
+/* 1 when host (no port) names a loopback address: localhost, 127.x.y.z, ::1. */
+int ft_host_is_loopback(const char *host);
+
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Loopback by default; a Host that is not a loopback name is refused (DNS rebinding); a write
+# carrying a foreign Origin is refused (CSRF); with a token, writes (and with --private, reads)
+# need 'Authorization: Bearer'; listening on a non-loopback address without a token is refused.
+. "$(dirname "$0")/lib/server.sh"
+
+code() { curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' "$@"; }
+J=(-H 'Content-Type: application/json')
+
+rc=0
+"$FLOWTRACK_BIN" --db "$DB" serve --listen 0.0.0.0:0 2>"$T/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "needs a token" "$T/err" || fail "non-loopback without a token: status $rc"
+
+start_server
+expect_status 201 "$(code -X POST "${J[@]}" -d '{"title":"S","slug":"s"}' "$URL/api/trackers")" "create"
+expect_status 403 "$(code -H 'Host: evil.example:80' "$URL/api/trackers")" "foreign Host"
+grep -q '"field": "Host"' "$T/body" || fail "Host not named"
+expect_status 200 "$(code -H 'Host: localhost' "$URL/api/trackers")" "Host localhost"
+expect_status 403 "$(code -X POST "${J[@]}" -H 'Origin: http://evil.example' -d '{"text":"x"}' \
+    "$URL/api/trackers/s/items")" "foreign Origin"
+expect_status 403 "$(code -X POST "${J[@]}" -H 'Origin: null' -d '{"text":"x"}' \
+    "$URL/api/trackers/s/items")" "null Origin"
+expect_status 403 "$(code -X POST "${J[@]}" -H 'Sec-Fetch-Site: cross-site' -d '{"text":"x"}' \
+    "$URL/api/trackers/s/items")" "cross-site fetch"
+expect_status 201 "$(code -X POST "${J[@]}" -H "Origin: $URL" -d '{"text":"x"}' \
+    "$URL/api/trackers/s/items")" "same Origin"
+ft -t s item list | grep -c "x" | grep -q '^1$' || fail "a refused write was applied"
+stop_server
+
+start_server --token s3cret
+expect_status 200 "$(code "$URL/api/trackers")" "read without token"
+expect_status 401 "$(code -X POST "${J[@]}" -d '{"title":"T"}' "$URL/api/trackers")" "write without token"
+expect_status 401 "$(code -X POST "${J[@]}" -H 'Authorization: Bearer s3cre' -d '{"title":"T"}' \
+    "$URL/api/trackers")" "short token"
+expect_status 401 "$(code -X POST "${J[@]}" -H 'Authorization: Bearer s3cretX' -d '{"title":"T"}' \
+    "$URL/api/trackers")" "long token"
+expect_status 201 "$(code -X POST "${J[@]}" -H 'Authorization: Bearer s3cret' -d '{"title":"T"}' \
+    "$URL/api/trackers")" "write with token"
+stop_server
+
+FLOWTRACK_TOKEN=envtok start_server --private
+expect_status 401 "$(code "$URL/api/trackers")" "private read without token"
+expect_status 401 "$(code "$URL/api/events")" "private stream without token"
+expect_status 401 "$(code "$URL/metrics")" "private metrics without token"
+expect_status 200 "$(code "$URL/healthz")" "healthz stays open"
+expect_status 200 "$(code -H 'Authorization: Bearer envtok' "$URL/api/trackers")" "private read"
+stop_server
+
+# a non-loopback address with a token is allowed (and then any Host is fine)
+start_server --token tok --listen 0.0.0.0:0
+stop_server
+echo "ok"
