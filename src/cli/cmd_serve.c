@@ -48,7 +48,7 @@ static int count_opt(const char *name, const char *arg, long long min, long long
 static int serve_opt(int c, const char *arg, void *u)
 {
     struct ft_server_opts *o = u;
-    long long v;
+    long long v = 0; /* set by count_opt on success; gcc -O3 cannot tell */
     switch (c) {
     case OPT_LISTEN:
         o->listen = arg;
