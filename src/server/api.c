@@ -197,7 +197,8 @@ static int64_t tracker_version(struct ft_server *srv, int64_t tid)
 {
     int64_t seq = 0;
     struct ft_err err;
-    ft_store_events(srv->st, tid, NULL, 0, 1, 1, seq_cb, &seq, &err);
+    if (ft_store_tracker_version(srv->st, tid, &seq, &err))
+        srv->m.store_errors++;
     return seq;
 }
 
@@ -341,27 +342,71 @@ static void tracker_create(struct call *c)
     ft_tracker_free(t);
 }
 
-static void tracker_get(struct call *c, int64_t tid, int fmt)
+/* The body of GET /api/trackers/REF in fmt, as srv_reply_json would send it for JSON. */
+static int render_tracker(struct ft_server *srv, int64_t tid, int fmt, struct ft_buf *out,
+                          struct ft_err *err)
 {
     struct ft_tracker *t = NULL;
+    int rc = ft_store_tracker_load(srv->st, tid, &t, err);
+    if (rc)
+        return rc;
+    if (fmt == FT_FMT_JSON) {
+        json_t *j = ft_tracker_to_json(t);
+        char *s = json_dumps(j, JSON_INDENT(2));
+        json_decref(j);
+        if (s) {
+            ft_buf_adds(out, s);
+            ft_buf_addc(out, '\n');
+            free(s);
+        }
+    } else {
+        ft_render(t, (enum ft_format)fmt, out);
+    }
+    ft_tracker_free(t);
+    return 0;
+}
+
+/*
+ * Trackers are served from the render cache when their version (newest event)
+ * has not moved; If-None-Match with the current version gets 304.
+ */
+static void tracker_get(struct call *c, int64_t tid, int fmt)
+{
+    struct ft_server *srv = c->srv;
     struct ft_err err;
-    if (ft_store_tracker_load(c->srv->st, tid, &t, &err)) {
+    static const char *const ctypes[] = {[FT_FMT_VIEW] = "text/plain; charset=utf-8",
+                                         [FT_FMT_TEXT] = "text/plain; charset=utf-8",
+                                         [FT_FMT_MD] = "text/markdown; charset=utf-8",
+                                         [FT_FMT_JSON] = "application/json"};
+    int64_t version = tracker_version(srv, tid);
+    char tag[40];
+    snprintf(tag, sizeof(tag), "\"%lld\"", (long long)version);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(c->req);
+    evhttp_add_header(out, "ETag", tag);
+    const char *inm = evhttp_find_header(evhttp_request_get_input_headers(c->req), "If-None-Match");
+    if (inm && (strcmp(inm, tag) == 0 || strcmp(inm, "*") == 0 ||
+                (strncmp(inm, "W/", 2) == 0 && strcmp(inm + 2, tag) == 0))) {
+        srv_reply(srv, c->req, c->route, 304, NULL, NULL, 0, c->t0);
+        return;
+    }
+    const struct ft_cache_entry *e = ft_cache_get(&srv->cache, tid, fmt, version);
+    if (e) {
+        srv_reply(srv, c->req, c->route, 200, ctypes[fmt], e->body, e->len, c->t0);
+        return;
+    }
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    if (render_tracker(srv, tid, fmt, &b, &err)) {
+        ft_buf_release(&b);
+        evhttp_remove_header(out, "ETag");
         fail(c, &err);
         return;
     }
-    set_etag(c, tid);
-    if (fmt == FT_FMT_JSON) {
-        srv_reply_json(c->srv, c->req, c->route, 200, ft_tracker_to_json(t), c->t0);
-    } else {
-        struct ft_buf b;
-        ft_buf_init(&b, 0);
-        ft_render(t, (enum ft_format)fmt, &b);
-        srv_reply(c->srv, c->req, c->route, 200,
-                  fmt == FT_FMT_MD ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8",
-                  b.buf, b.len, c->t0);
-        ft_buf_release(&b);
-    }
-    ft_tracker_free(t);
+    /* Keep it only when no other process wrote in between: then it is this version. */
+    if (tracker_version(srv, tid) == version)
+        ft_cache_put(&srv->cache, tid, fmt, version, b.buf, b.len);
+    srv_reply(srv, c->req, c->route, 200, ctypes[fmt], b.buf, b.len, c->t0);
+    ft_buf_release(&b);
 }
 
 static void tracker_patch(struct call *c, int64_t tid)

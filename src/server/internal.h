@@ -5,6 +5,7 @@
 #ifndef FT_SERVER_INTERNAL_H
 #define FT_SERVER_INTERNAL_H
 
+#include "cache.h"
 #include "server.h"
 
 #include "../store/store.h"
@@ -106,6 +107,7 @@ struct ft_server {
     int64_t head; /* the newest sequence number read from the log and fanned out */
     int64_t tick_ms;
     struct evbuffer *scratch; /* reused for every chunk; drained after each send */
+    struct ft_cache cache;    /* rendered trackers by version (GET /api/trackers/REF) */
     struct ft_metrics m;
 };
 

@@ -557,6 +557,17 @@ static void serve_metrics(struct ft_server *srv, struct evhttp_request *req, int
     metric_head(&b, "flowtrack_log_head_sequence", "gauge",
                 "Newest event sequence number fanned out to streams.");
     ft_buf_addf(&b, "flowtrack_log_head_sequence %lld\n", (long long)srv->head);
+    metric_head(&b, "flowtrack_render_cache_hits_total", "counter",
+                "Tracker GETs answered from the rendered-document cache.");
+    ft_buf_addf(&b, "flowtrack_render_cache_hits_total %llu\n",
+                (unsigned long long)srv->cache.hits);
+    metric_head(&b, "flowtrack_render_cache_misses_total", "counter",
+                "Tracker GETs that had to load and render the tracker.");
+    ft_buf_addf(&b, "flowtrack_render_cache_misses_total %llu\n",
+                (unsigned long long)srv->cache.misses);
+    metric_head(&b, "flowtrack_render_cache_bytes", "gauge",
+                "Bytes of rendered documents held by the cache.");
+    ft_buf_addf(&b, "flowtrack_render_cache_bytes %zu\n", srv->cache.bytes);
     metric_head(&b, "flowtrack_http_requests_total", "counter",
                 "HTTP requests answered, by route and status (a stream counts when it starts).");
     for (int r = 0; r < R__COUNT; r++)
@@ -936,6 +947,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
     srv->scratch = evbuffer_new();
+    ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
     srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
@@ -994,6 +1006,7 @@ out:
         }
     if (srv->scratch)
         evbuffer_free(srv->scratch);
+    ft_cache_release(&srv->cache);
     if (srv->base)
         event_base_free(srv->base);
     if (!rc)

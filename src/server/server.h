@@ -28,6 +28,7 @@ struct ft_store;
 #define FT_SERVE_MAX_BODY              (1u << 20)
 #define FT_SERVE_MAX_HEADERS           (16u << 10)
 #define FT_SERVE_RETRY_MS              2000
+#define FT_SERVE_CACHE_BYTES           (32u << 20) /* rendered trackers kept for GETs */
 
 struct ft_server_opts {
     const char *listen;       /* "HOST:PORT"; port 0 picks a free one */

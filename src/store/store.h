@@ -133,6 +133,11 @@ typedef int (*ft_event_cb)(const struct ft_event *ev, void *ctx);
  */
 int ft_store_events(struct ft_store *st, int64_t tid, const char *kind_prefix, int64_t after_seq,
                     int limit, int newest_first, ft_event_cb cb, void *ctx, struct ft_err *err);
+/*
+ * A tracker's version: the sequence number of its newest event (every change
+ * appends exactly one), 0 when it has none. One index lookup.
+ */
+int ft_store_tracker_version(struct ft_store *st, int64_t tid, int64_t *seq, struct ft_err *err);
 /* The newest sequence number, 0 when the log is empty. */
 int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err);
 

@@ -429,6 +429,22 @@ int ft_store_events(struct ft_store *st, int64_t tid, const char *kind_prefix, i
     return ret;
 }
 
+static const char SQL_TRACKER_VERSION[] =
+    "SELECT coalesce(max(seq), 0) FROM events WHERE tracker_id = ?1";
+
+int ft_store_tracker_version(struct ft_store *st, int64_t tid, int64_t *seq, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(st, SQL_TRACKER_VERSION, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *seq = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : db_err(st, err, "read events");
+}
+
 static const char SQL_LAST_SEQ[] = "SELECT coalesce(max(seq), 0) FROM events";
 
 int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# GET of a tracker is served from the render cache while the tracker's version
+# (its newest event) stays put, and never stale: a write by the API or by the
+# CLI on the same store changes the version and the body; If-None-Match with
+# the current version gets 304.
+. "$(dirname "$0")/lib/server.sh"
+
+ft create --slug c 'Cache test' >/dev/null
+ft item add 'first' >/dev/null
+start_server
+
+etag() { curl -sS --max-time 5 -D - -o "$T/body" "$@" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }'; }
+e1=$(etag "$URL/api/trackers/c")
+cp "$T/body" "$T/first.json"
+grep -q '"first"' "$T/first.json" || fail "the body lacks the item"
+e1b=$(etag "$URL/api/trackers/c")
+[ "$e1" = "$e1b" ] || fail "the version moved without a write: $e1 then $e1b"
+cmp -s "$T/body" "$T/first.json" || fail "a cached body differs from the first"
+[ "$(metric flowtrack_render_cache_hits_total)" -ge 1 ] || fail "no cache hit counted"
+
+# 304 for the current version, 200 for another one
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "If-None-Match: $e1" "$URL/api/trackers/c")
+[ "$code" = 304 ] || fail "If-None-Match with the current version: $code"
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'If-None-Match: "1"' "$URL/api/trackers/c")
+[ "$code" = 200 ] || fail "If-None-Match with an old version: $code"
+
+# a write by another process: the next GET sees it at once, with a new version
+ft item add 'from the CLI' >/dev/null
+e2=$(etag "$URL/api/trackers/c")
+[ "$e2" != "$e1" ] || fail "the version did not move after a CLI write"
+grep -q '"from the CLI"' "$T/body" || fail "a GET after a CLI write served the old body"
+
+# a write by the API, and the other formats
+expect_status 201 "$(api POST /api/trackers/c/items '{"text":"from the API"}')" "API write"
+curl -sS --max-time 5 "$URL/api/trackers/c" | grep -q '"from the API"' || fail "stale JSON after an API write"
+curl -sS --max-time 5 "$URL/api/trackers/c.md" | grep -q 'from the API' || fail "stale Markdown"
+curl -sS --max-time 5 "$URL/api/trackers/c?format=text" | grep -q '  • from the API' || fail "stale text"
+stop_server
+echo "t4040-server-render-cache: ok"
