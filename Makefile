@@ -8,7 +8,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-asan test test-plain test-asan fuzz demo install bench bench-sse bench-http format clean
+.PHONY: all deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http format clean
 
 all: build
 
@@ -53,15 +53,23 @@ install: build-release
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build-release/flowtrack $(DESTDIR)$(PREFIX)/bin/flowtrack
 
-bench: build-release
+# Every benchmark (docs/benchmarks.md): each prints the machine and runs beside its anchor.
+bench: bench-cli bench-runner bench-sse bench-http
+
+bench-deps: build-release
 	@bash scripts/install-deps.sh --bench
+
+bench-cli: bench-deps
 	@bash bench/cli/run.sh
 
-# SSE fan-out and HTTP reads, each beside nginx (docs/benchmarks.md). QUICK=1 for short runs.
-bench-sse:
+bench-runner: bench-deps
+	@bash bench/runner/run.sh
+
+# SSE fan-out and HTTP reads, each beside nginx. QUICK=1 for short runs.
+bench-sse: bench-deps
 	@bash bench/sse/run.sh
 
-bench-http:
+bench-http: bench-deps
 	@bash bench/http/run.sh
 
 format:
