@@ -55,16 +55,9 @@
 
 #define REPLAY_BATCH 256
 
-static struct evbuffer *out_of(struct ft_stream *s)
-{
-    struct bufferevent *bev = s->evcon ? evhttp_connection_get_bufferevent(s->evcon) : NULL;
-    return bev ? bufferevent_get_output(bev) : NULL;
-}
-
 static size_t queued(struct ft_stream *s)
 {
-    struct evbuffer *out = out_of(s);
-    return out ? evbuffer_get_length(out) : 0;
+    return s->out ? evbuffer_get_length(s->out) : 0;
 }
 
 size_t stream_queued_bytes(struct ft_server *srv)
@@ -117,6 +110,8 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
         s->orphan = s->req; /* detached: evhttp will not free it */
     s->req = NULL;
     s->evcon = NULL;
+    s->out = NULL;
+    s->fd = -1;
     s->outcb = NULL; /* the buffer goes with the connection */
     ft_stream_end(s, FT_END_CLIENT_CLOSED);
 }
@@ -131,7 +126,7 @@ static void stream_free(struct ft_stream *s)
 {
     struct ft_server *srv = s->srv;
     if (s->outcb) {
-        evbuffer_remove_cb_entry(out_of(s), s->outcb);
+        evbuffer_remove_cb_entry(s->out, s->outcb);
         s->outcb = NULL;
     }
     if (s->req) {
@@ -153,6 +148,8 @@ static void stream_free(struct ft_stream *s)
         }
         s->req = NULL;
         s->evcon = NULL;
+        s->out = NULL;
+        s->fd = -1;
     }
     if (s->orphan) {
         evhttp_send_reply_end(s->orphan); /* a detached request: this frees it */
@@ -226,14 +223,13 @@ static int send_raw(struct ft_stream *s, const struct wire *w, int64_t now)
     struct ft_server *srv = s->srv;
     if (!s->req)
         return -1;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(s->req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    struct evbuffer *out = bev ? bufferevent_get_output(bev) : NULL;
-    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    /* s->out is set while the request is attached: libevent detaches it only while it frees
+     * the connection, and on_close clears both at that moment. */
+    struct evbuffer *out = s->out;
     size_t q = out ? evbuffer_get_length(out) : 0;
     if (q == 0)
         s->last_drain_ms = now;
-    if (!out || fd < 0 || !s->req->chunked) {
+    if (!out || s->fd < 0 || !s->chunked) {
         evbuffer_add(srv->scratch, w->frame, w->len);
         evhttp_send_reply_chunk(s->req, srv->scratch);
         /* A detached request does not drain the source buffer (pitfall 5). */
@@ -243,7 +239,7 @@ static int send_raw(struct ft_stream *s, const struct wire *w, int64_t now)
         if (q == 0) {
             ssize_t n;
             do
-                n = send(fd, w->chunk, w->chunk_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                n = send(s->fd, w->chunk, w->chunk_len, MSG_NOSIGNAL | MSG_DONTWAIT);
             while (n < 0 && errno == EINTR);
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
                 /* Reset or closed: what evhttp's own write would find; the stream ends the
@@ -254,6 +250,7 @@ static int send_raw(struct ft_stream *s, const struct wire *w, int64_t now)
             done = n > 0 ? (size_t)n : 0;
         }
         if (done < w->chunk_len) {
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
             evbuffer_add(out, w->chunk + done, w->chunk_len - done);
             /* Queued bytes need EV_WRITE; evhttp enabled it when the reply started and the
              * output buffer's callback arms it, so this is only a guard. */
@@ -575,6 +572,7 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
     s->srv = srv;
     s->req = req;
     s->evcon = evcon;
+    s->fd = -1;
     s->tid = tid;
     s->envelope = envelope;
     s->started_ms = s->last_write_ms = s->last_event_ms = s->last_drain_ms = ft_mono_ms();
@@ -604,7 +602,9 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
         }
         /* evhttp's request timeout would end an idle stream; our tick watches streams. */
         bufferevent_set_timeouts(bev, NULL, NULL);
-        s->outcb = evbuffer_add_cb(bufferevent_get_output(bev), on_out, s);
+        s->out = bufferevent_get_output(bev);
+        s->fd = fd;
+        s->outcb = evbuffer_add_cb(s->out, on_out, s);
     }
     evhttp_add_header(oh, "Content-Type", "text/event-stream");
     evhttp_add_header(oh, "Cache-Control", "no-cache");
@@ -614,6 +614,7 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
     srv_count_request(srv, R_EVENTS, 200, t0);
     srv_log_request(req, R_EVENTS, 200, 0, t0);
     evhttp_send_reply_start(req, 200, "OK");
+    s->chunked = req->chunked;
     {
         char hello[64];
         struct ft_buf b;
