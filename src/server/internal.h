@@ -73,6 +73,11 @@ struct ft_stream {
     struct ft_stream *prev, *next; /* in srv->live, then in srv->dead */
     struct evhttp_request *req;    /* NULL once libevent owns or freed it */
     struct evhttp_connection *evcon;
+    /* evcon's output buffer and socket, kept from stream_open so that the fan-out does not look
+     * them up per delivery: valid exactly while evcon is (out NULL, fd -1 once it is not). */
+    struct evbuffer *out;
+    int fd;
+    int chunked;                   /* the reply is chunked (HTTP/1.1), fixed when it starts */
     struct evhttp_request *orphan; /* detached by a client abort: ours to release */
     int64_t tid;                   /* 0: every tracker */
     int envelope;                  /* data: the history-style envelope, not the bare payload */

@@ -25,6 +25,11 @@
  * falls behind while replaying) reads the store from pos in batches, pausing
  * while its output is above half its bound and resuming when it drains, so
  * replay never grows memory and never skips or repeats an event.
+ *
+ * Writing: every byte of a stream goes through send_raw(). While a stream keeps up, its output
+ * buffer is empty and the frame is written to the socket at once, as one chunk framed by the
+ * fan-out for all streams; only what the kernel does not take waits in the buffer, and while
+ * anything waits there, later frames queue behind it (see send_raw).
  */
 #include "internal.h"
 
@@ -32,9 +37,11 @@
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -48,16 +55,9 @@
 
 #define REPLAY_BATCH 256
 
-static struct evbuffer *out_of(struct ft_stream *s)
-{
-    struct bufferevent *bev = s->evcon ? evhttp_connection_get_bufferevent(s->evcon) : NULL;
-    return bev ? bufferevent_get_output(bev) : NULL;
-}
-
 static size_t queued(struct ft_stream *s)
 {
-    struct evbuffer *out = out_of(s);
-    return out ? evbuffer_get_length(out) : 0;
+    return s->out ? evbuffer_get_length(s->out) : 0;
 }
 
 size_t stream_queued_bytes(struct ft_server *srv)
@@ -110,6 +110,8 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
         s->orphan = s->req; /* detached: evhttp will not free it */
     s->req = NULL;
     s->evcon = NULL;
+    s->out = NULL;
+    s->fd = -1;
     s->outcb = NULL; /* the buffer goes with the connection */
     ft_stream_end(s, FT_END_CLIENT_CLOSED);
 }
@@ -124,7 +126,7 @@ static void stream_free(struct ft_stream *s)
 {
     struct ft_server *srv = s->srv;
     if (s->outcb) {
-        evbuffer_remove_cb_entry(out_of(s), s->outcb);
+        evbuffer_remove_cb_entry(s->out, s->outcb);
         s->outcb = NULL;
     }
     if (s->req) {
@@ -146,6 +148,8 @@ static void stream_free(struct ft_stream *s)
         }
         s->req = NULL;
         s->evcon = NULL;
+        s->out = NULL;
+        s->fd = -1;
     }
     if (s->orphan) {
         evhttp_send_reply_end(s->orphan); /* a detached request: this frees it */
@@ -178,31 +182,94 @@ void stream_reap(struct ft_server *srv)
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-static void on_drained(struct evhttp_connection *evcon, void *arg);
+/*
+ * One frame as it goes on the wire. A chunked reply (HTTP/1.1) carries it as one chunk,
+ * "<hex>\r\n" frame "\r\n", byte for byte what evhttp_send_reply_chunk() writes; the fan-out
+ * frames an event once and every stream of that format sends the same bytes.
+ */
+struct wire {
+    const char *frame;
+    size_t len;
+    const char *chunk; /* the frame inside its chunk framing */
+    size_t chunk_len;
+};
 
-/* Queue bytes, bypassing the bound (final frames). */
-static void send_raw(struct ft_stream *s, const char *data, size_t n)
+/* Point w at frame and at its chunk, built in b (which must not hold frame). */
+static void wire_make(struct wire *w, struct ft_buf *b, const char *frame, size_t len)
 {
-    struct ft_server *srv = s->srv;
-    if (!s->req)
-        return;
-    if (queued(s) == 0)
-        s->last_drain_ms = ft_mono_ms();
-    evbuffer_add(srv->scratch, data, n);
-    evhttp_send_reply_chunk_with_cb(s->req, srv->scratch, on_drained, s);
-    /* A detached request does not drain the source buffer (pitfall 5). */
-    evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
-    s->bytes += n;
-    s->last_write_ms = ft_mono_ms();
-    srv->m.stream_bytes += n;
+    ft_buf_reset(b);
+    ft_buf_addf(b, "%zx\r\n", len);
+    ft_buf_add(b, frame, len);
+    ft_buf_add(b, "\r\n", 2);
+    w->frame = frame;
+    w->len = len;
+    w->chunk = b->buf;
+    w->chunk_len = b->len;
 }
 
 /*
- * Queue bytes; a stream that already has the bound's worth queued ends as a slow reader. So a
+ * Send bytes, bypassing the bound (final frames). 0, or -1 when the stream is (now) ended.
+ *
+ * A chunked reply whose output buffer is empty writes the chunk straight to the socket and
+ * queues only what the kernel did not take; with bytes already queued, the chunk goes behind
+ * them. So the stream's bytes leave in order (every frame of a stream comes through here,
+ * and evhttp_send_reply_end() appends the last chunk to the same buffer), and a stream that
+ * keeps up costs one send() per delivery: no copy into the buffer, no EV_WRITE armed and
+ * disarmed. libevent writes what is queued when the socket is writable, as before.
+ * Anything else (HTTP/1.0, no chunks; a detached request) goes through evhttp as it was.
+ */
+static int send_raw(struct ft_stream *s, const struct wire *w, int64_t now)
+{
+    struct ft_server *srv = s->srv;
+    if (!s->req)
+        return -1;
+    /* s->out is set while the request is attached: libevent detaches it only while it frees
+     * the connection, and on_close clears both at that moment. */
+    struct evbuffer *out = s->out;
+    size_t q = out ? evbuffer_get_length(out) : 0;
+    if (q == 0)
+        s->last_drain_ms = now;
+    if (!out || s->fd < 0 || !s->chunked) {
+        evbuffer_add(srv->scratch, w->frame, w->len);
+        evhttp_send_reply_chunk(s->req, srv->scratch);
+        /* A detached request does not drain the source buffer (pitfall 5). */
+        evbuffer_drain(srv->scratch, evbuffer_get_length(srv->scratch));
+    } else {
+        size_t done = 0;
+        if (q == 0) {
+            ssize_t n;
+            do
+                n = send(s->fd, w->chunk, w->chunk_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            while (n < 0 && errno == EINTR);
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* Reset or closed: what evhttp's own write would find; the stream ends the
+                 * one way, and evhttp's close callback, if it comes first, does the same. */
+                ft_stream_end(s, FT_END_CLIENT_CLOSED);
+                return -1;
+            }
+            done = n > 0 ? (size_t)n : 0;
+        }
+        if (done < w->chunk_len) {
+            struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+            evbuffer_add(out, w->chunk + done, w->chunk_len - done);
+            /* Queued bytes need EV_WRITE; evhttp enabled it when the reply started and the
+             * output buffer's callback arms it, so this is only a guard. */
+            if (!(bufferevent_get_enabled(bev) & EV_WRITE))
+                bufferevent_enable(bev, EV_WRITE);
+        }
+    }
+    s->bytes += w->len;
+    s->last_write_ms = now;
+    srv->m.stream_bytes += w->len;
+    return 0;
+}
+
+/*
+ * Send bytes; a stream that already has the bound's worth queued ends as a slow reader. So a
  * stream holds at most the bound plus one frame, and a large frame never by itself makes a
  * reader "slow". 0, or -1 when the stream is (now) ended.
  */
-static int stream_send(struct ft_stream *s, const char *data, size_t n)
+static int stream_send(struct ft_stream *s, const struct wire *w, int64_t now)
 {
     if (s->ended || !s->req)
         return -1;
@@ -210,17 +277,29 @@ static int stream_send(struct ft_stream *s, const char *data, size_t n)
         ft_stream_end(s, FT_END_SLOW_READER);
         return -1;
     }
-    send_raw(s, data, n);
-    return 0;
+    return send_raw(s, w, now);
 }
 
-/* Progress of the kernel taking bytes: the write-stall clock. */
+/* A constant frame (hello, heartbeat, final frames), framed in b. */
+static void wire_const(struct wire *w, struct ft_buf *b, const char *frame)
+{
+    wire_make(w, b, frame, strlen(frame));
+}
+
+static void catch_up(struct ft_stream *s);
+
+/*
+ * Progress of the kernel taking bytes: the write-stall clock, and the drain that resumes a
+ * paused replay (the buffer emptied; the same moment evhttp's write callback would report).
+ */
 static void on_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct ft_stream *s = arg;
-    (void)buf;
-    if (info->n_deleted)
-        s->last_drain_ms = ft_mono_ms();
+    if (!info->n_deleted)
+        return;
+    s->last_drain_ms = ft_mono_ms();
+    if (s->behind && !s->ended && evbuffer_get_length(buf) == 0)
+        catch_up(s);
 }
 
 /* Append "data:" lines, splitting on CRLF, LF and CR as the SSE parser does. */
@@ -260,13 +339,14 @@ static void format_event(struct ft_buf *b, const struct ft_event *ev, int envelo
 }
 
 /* Deliver one event of the log to s (which wants it). 0, or -1 when s ended. */
-static int deliver(struct ft_stream *s, const struct ft_event *ev, const struct ft_buf *frame)
+static int deliver(struct ft_stream *s, const struct ft_event *ev, const struct wire *w,
+                   int64_t now)
 {
-    if (stream_send(s, frame->buf, frame->len))
+    if (stream_send(s, w, now))
         return -1;
     s->pos = ev->seq;
     s->events++;
-    s->last_event_ms = ft_mono_ms();
+    s->last_event_ms = now;
     s->srv->m.events_delivered++;
     if (s->tid && strcmp(ev->kind, "tracker.delete") == 0) {
         ft_stream_end(s, FT_END_COMPLETE); /* nothing more will come */
@@ -275,12 +355,17 @@ static int deliver(struct ft_stream *s, const struct ft_event *ev, const struct 
     return 0;
 }
 
+/* The event is framed (and chunked) at most once per format, and the clock read once. */
 void stream_fanout(struct ft_server *srv, const struct ft_event *ev)
 {
-    struct ft_buf bare, env;
+    struct ft_buf bare, env, bare_chunk, env_chunk;
+    struct wire w_bare, w_env;
     int have_bare = 0, have_env = 0;
+    int64_t now = ft_mono_ms();
     ft_buf_init(&bare, 0);
     ft_buf_init(&env, 0);
+    ft_buf_init(&bare_chunk, 0);
+    ft_buf_init(&env_chunk, 0);
     for (struct ft_stream *s = srv->live, *next; s; s = next) {
         next = s->next;
         if (s->behind || ev->seq <= s->pos)
@@ -290,22 +375,27 @@ void stream_fanout(struct ft_server *srv, const struct ft_event *ev)
             continue;
         }
         struct ft_buf *f = s->envelope ? &env : &bare;
+        struct wire *w = s->envelope ? &w_env : &w_bare;
         int *have = s->envelope ? &have_env : &have_bare;
         if (!*have) {
             format_event(f, ev, s->envelope);
+            wire_make(w, s->envelope ? &env_chunk : &bare_chunk, f->buf, f->len);
             *have = 1;
         }
-        deliver(s, ev, f);
+        deliver(s, ev, w, now);
     }
     ft_buf_release(&bare);
     ft_buf_release(&env);
+    ft_buf_release(&bare_chunk);
+    ft_buf_release(&env_chunk);
 }
 
 /* ---- replay -------------------------------------------------------------------------- */
 
 struct replay {
     struct ft_stream *s;
-    struct ft_buf frame;
+    struct ft_buf frame, chunk;
+    int64_t now;
     int n, paused, beyond, ended;
 };
 
@@ -324,7 +414,9 @@ static int replay_cb(const struct ft_event *ev, void *u)
         return 1;
     }
     r->n++;
-    if (deliver(s, ev, &r->frame)) {
+    struct wire w;
+    wire_make(&w, &r->chunk, r->frame.buf, r->frame.len);
+    if (deliver(s, ev, &w, r->now)) {
         r->ended = 1;
         return 1;
     }
@@ -344,23 +436,31 @@ static void catch_up(struct ft_stream *s)
         struct ft_err err;
         memset(&r, 0, sizeof(r));
         r.s = s;
+        r.now = ft_mono_ms();
         ft_buf_init(&r.frame, 0);
+        ft_buf_init(&r.chunk, 0);
         int rc =
             ft_store_events(srv->st, s->tid, NULL, s->pos, REPLAY_BATCH, 0, replay_cb, &r, &err);
         ft_buf_release(&r.frame);
+        ft_buf_release(&r.chunk);
         if (rc < 0) {
             srv->m.store_errors++;
             srv_log("error", "store", "what=replay msg=\"%s\"", err.msg);
             static const char msg[] = "event: error\ndata: {\"error\":\"cannot read the events "
                                       "log\"}\n\n";
-            stream_send(s, msg, sizeof(msg) - 1);
+            struct ft_buf b;
+            struct wire w;
+            ft_buf_init(&b, 0);
+            wire_const(&w, &b, msg);
+            stream_send(s, &w, r.now);
+            ft_buf_release(&b);
             ft_stream_end(s, FT_END_ERROR);
             return;
         }
         if (r.ended)
             return;
         if (r.paused) {
-            s->behind = 1; /* on_drained resumes */
+            s->behind = 1; /* on_out resumes when the output has drained */
             return;
         }
         if (r.beyond || r.n < REPLAY_BATCH)
@@ -368,21 +468,15 @@ static void catch_up(struct ft_stream *s)
     }
 }
 
-static void on_drained(struct evhttp_connection *evcon, void *arg)
-{
-    struct ft_stream *s = arg;
-    (void)evcon;
-    s->last_drain_ms = ft_mono_ms();
-    if (!s->ended && s->behind)
-        catch_up(s);
-}
-
 /* ---- timers -------------------------------------------------------------------------- */
 
 void stream_tick(struct ft_server *srv, int64_t now)
 {
     const struct ft_server_opts *o = srv->o;
-    static const char hb[] = ": hb\n\n";
+    struct ft_buf b;
+    struct wire hb;
+    ft_buf_init(&b, 0);
+    wire_const(&hb, &b, ": hb\n\n");
     for (struct ft_stream *s = srv->live, *next; s; s = next) {
         next = s->next;
         if (o->write_timeout_ms > 0 && queued(s) > 0 &&
@@ -395,19 +489,25 @@ void stream_tick(struct ft_server *srv, int64_t now)
             continue;
         }
         if (o->heartbeat_ms > 0 && now - s->last_write_ms >= o->heartbeat_ms - srv->tick_ms / 2 &&
-            stream_send(s, hb, sizeof(hb) - 1) == 0)
+            stream_send(s, &hb, now) == 0)
             srv->m.heartbeats++;
     }
+    ft_buf_release(&b);
 }
 
 void stream_shutdown_all(struct ft_server *srv)
 {
-    static const char bye[] = "event: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n";
+    struct ft_buf b;
+    struct wire bye;
+    int64_t now = ft_mono_ms();
+    ft_buf_init(&b, 0);
+    wire_const(&bye, &b, "event: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n");
     while (srv->live) {
         struct ft_stream *s = srv->live;
-        send_raw(s, bye, sizeof(bye) - 1);
+        send_raw(s, &bye, now); /* -1: ended as client_closed, which stands */
         ft_stream_end(s, FT_END_SHUTDOWN);
     }
+    ft_buf_release(&b);
 }
 
 /* ---- opening ------------------------------------------------------------------------- */
@@ -472,6 +572,7 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
     s->srv = srv;
     s->req = req;
     s->evcon = evcon;
+    s->fd = -1;
     s->tid = tid;
     s->envelope = envelope;
     s->started_ms = s->last_write_ms = s->last_event_ms = s->last_drain_ms = ft_mono_ms();
@@ -501,7 +602,9 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
         }
         /* evhttp's request timeout would end an idle stream; our tick watches streams. */
         bufferevent_set_timeouts(bev, NULL, NULL);
-        s->outcb = evbuffer_add_cb(bufferevent_get_output(bev), on_out, s);
+        s->out = bufferevent_get_output(bev);
+        s->fd = fd;
+        s->outcb = evbuffer_add_cb(s->out, on_out, s);
     }
     evhttp_add_header(oh, "Content-Type", "text/event-stream");
     evhttp_add_header(oh, "Cache-Control", "no-cache");
@@ -511,10 +614,16 @@ void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid,
     srv_count_request(srv, R_EVENTS, 200, t0);
     srv_log_request(req, R_EVENTS, 200, 0, t0);
     evhttp_send_reply_start(req, 200, "OK");
+    s->chunked = req->chunked;
     {
         char hello[64];
-        int n = snprintf(hello, sizeof(hello), "retry: %d\n\n", FT_SERVE_RETRY_MS);
-        send_raw(s, hello, (size_t)n);
+        struct ft_buf b;
+        struct wire w;
+        snprintf(hello, sizeof(hello), "retry: %d\n\n", FT_SERVE_RETRY_MS);
+        ft_buf_init(&b, 0);
+        wire_const(&w, &b, hello);
+        send_raw(s, &w, s->started_ms);
+        ft_buf_release(&b);
     }
     if (last < 0) {
         s->pos = srv->head;
