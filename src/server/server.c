@@ -151,20 +151,73 @@ void srv_logfmt_value(struct ft_buf *b, const char *v)
     ft_buf_addc(b, '"');
 }
 
+/*
+ * Log lines are buffered and written once per turn of the loop (a request's
+ * line and its stream's lines cost one write(2) together, not one each): the
+ * first line of a turn activates log_flush, which runs after the turn's other
+ * callbacks. Without a loop (before it starts, after it ends) lines go out at
+ * once. The timestamp is formatted once per millisecond.
+ */
+static struct event *log_flush;
+static struct ft_buf log_out; /* lines of this turn, not yet written */
+
+/* Write the buffered lines to stderr (a log that cannot be written is dropped). */
+static void log_write_out(void)
+{
+    size_t off = 0;
+    if (log_out.len == 0)
+        return;
+    while (off < log_out.len) {
+        ssize_t n = write(STDERR_FILENO, log_out.buf + off, log_out.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    ft_buf_reset(&log_out);
+}
+
+static void on_log_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    log_write_out();
+}
+
+/* With a base, start buffering lines per loop turn; with NULL, write what is left and stop. */
+static void log_buffering(struct event_base *base)
+{
+    if (base) {
+        log_flush = event_new(base, -1, 0, on_log_flush, NULL);
+        return;
+    }
+    log_write_out();
+    ft_buf_release(&log_out);
+    if (log_flush)
+        event_free(log_flush);
+    log_flush = NULL;
+}
+
 void srv_log(const char *level, const char *event, const char *fmt, ...)
 {
-    char ts[40];
-    struct ft_buf b;
+    static int64_t ts_ms = -1;
+    static char ts[40];
     va_list ap;
-    ft_time_iso(ft_now_ms(), ts, sizeof(ts));
-    ft_buf_init(&b, 0);
-    ft_buf_addf(&b, "ts=%s level=%s event=%s ", ts, level, event);
+    int64_t now = ft_now_ms();
+    if (now != ts_ms) {
+        ft_time_iso(now, ts, sizeof(ts));
+        ts_ms = now;
+    }
+    int first = log_out.len == 0;
+    ft_buf_addf(&log_out, "ts=%s level=%s event=%s ", ts, level, event);
     va_start(ap, fmt);
-    ft_buf_vaddf(&b, fmt, ap);
+    ft_buf_vaddf(&log_out, fmt, ap);
     va_end(ap);
-    ft_buf_addc(&b, '\n');
-    fwrite(b.buf, 1, b.len, stderr);
-    ft_buf_release(&b);
+    ft_buf_addc(&log_out, '\n');
+    if (!log_flush || log_out.len >= (64u << 10))
+        log_write_out();
+    else if (first)
+        event_active(log_flush, 0, 0);
 }
 
 /* ---- replies ------------------------------------------------------------------------- */
@@ -951,6 +1004,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
+    log_buffering(srv->base);
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->ev_poll = evtimer_new(srv->base, on_poll, srv);
     srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
@@ -976,9 +1030,9 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     if ((rc = bind_listener(srv, err)))
         goto out;
     watch_store(srv);
+    fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
     if (o->ready_file && (rc = write_ready_file(o->ready_file, srv->url, err)))
         goto out;
-    fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
     srv_log("info", "start", "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu",
             srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
             o->stream_buffer);
@@ -1007,6 +1061,7 @@ out:
     if (srv->scratch)
         evbuffer_free(srv->scratch);
     ft_cache_release(&srv->cache);
+    log_buffering(NULL);
     if (srv->base)
         event_base_free(srv->base);
     if (!rc)
