@@ -128,19 +128,7 @@ static int do_add(struct ft_ctx *ctx, enum ft_kind kind, int argc, char **argv, 
     char *text = i < argc ? cli_join(argc, argv, i) : NULL;
     int rc;
 
-    memset(&e, 0, sizeof(e));
-    e.kind = kind;
-    e.title = ft_xstrdup("");
-    e.text = ft_xstrdup("");
-    e.detail = ft_xstrdup("");
-    e.date = ft_xstrdup("");
-    if (kind == FT_K_ITEM)
-        e.state = FT_ST_PENDING;
-    if (kind == FT_K_RESULT && !json_object_get(fields, "date")) {
-        char today[16];
-        ft_time_date(ft_now_ms(), today, sizeof(today));
-        ft_set_str(&e.date, today);
-    }
+    ft_entry_init(&e, kind, ft_now_ms()); /* a --date option replaces today's date */
     if (text) {
         const char *sep = kind == FT_K_STEP ? strstr(text, ": ") : NULL;
         if (kind == FT_K_STEP && sep) {

@@ -87,6 +87,24 @@ struct ft_tracker *ft_tracker_new(void)
     return t;
 }
 
+void ft_entry_init(struct ft_entry *e, enum ft_kind kind, int64_t now_ms)
+{
+    memset(e, 0, sizeof(*e));
+    e->kind = kind;
+    e->title = ft_xstrdup("");
+    e->text = ft_xstrdup("");
+    e->detail = ft_xstrdup("");
+    if (kind == FT_K_RESULT) {
+        char today[16];
+        ft_time_date(now_ms, today, sizeof(today));
+        e->date = ft_xstrdup(today);
+    } else {
+        e->date = ft_xstrdup("");
+    }
+    if (kind == FT_K_ITEM)
+        e->state = FT_ST_PENDING;
+}
+
 void ft_entry_release(struct ft_entry *e)
 {
     if (!e)

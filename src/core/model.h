@@ -119,6 +119,11 @@ struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *
                                  char *detail, char *date);
 /* Append an empty run and return it (owned by t). */
 struct ft_run *ft_tracker_add_run(struct ft_tracker *t);
+/*
+ * Make *e a new entry of kind with its defaults: empty texts, an item pending,
+ * a result dated the UTC day of now_ms. Release it with ft_entry_release.
+ */
+void ft_entry_init(struct ft_entry *e, enum ft_kind kind, int64_t now_ms);
 /* Release an entry's strings (not the entry itself). */
 void ft_entry_release(struct ft_entry *e);
 void ft_run_release(struct ft_run *r);

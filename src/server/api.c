@@ -481,19 +481,7 @@ static void entry_add(struct call *c, int64_t tid, enum ft_kind kind)
     if (!body)
         return;
     struct ft_entry e;
-    memset(&e, 0, sizeof(e));
-    e.kind = kind;
-    e.title = ft_xstrdup("");
-    e.text = ft_xstrdup("");
-    e.detail = ft_xstrdup("");
-    e.date = ft_xstrdup("");
-    if (kind == FT_K_ITEM)
-        e.state = FT_ST_PENDING;
-    if (kind == FT_K_RESULT && !json_object_get(body, "date")) {
-        char today[16];
-        ft_time_date(ft_now_ms(), today, sizeof(today));
-        ft_set_str(&e.date, today);
-    }
+    ft_entry_init(&e, kind, ft_now_ms()); /* a "date" in the body replaces today's date */
     if (ft_entry_patch(&e, body, &err) || ft_entry_validate(&e, &err) ||
         ft_store_entry_add(c->srv->st, tid, &e, &err)) {
         fail(c, &err);
