@@ -1,6 +1,7 @@
 # flowtrack: the two commands a new machine needs are `make demo` and `make test`.
 # Both install their Debian packages first (scripts/install-deps.sh, idempotent).
 
+SHELL      := /bin/bash
 PREFIX     ?= /usr/local
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -30,14 +31,18 @@ build-asan: deps
 # The whole suite: the plain build, the same tests under ASan + UBSan, and a
 # short run of every fuzz target (make fuzz FUZZ_SECONDS=600 for a longer one).
 test: test-plain test-asan fuzz
+	@cat $(BUILD)/ctest.out $(ASAN_BUILD)/ctest.out | awk '/tests passed, .* failed out of/ { \
+	    p += $$NF - $$4; f += $$4 } END { printf "suite: %d passed, %d failed\n", p, f }'
 
 test-plain: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) | tee ctest.out; \
+	    exit $${PIPESTATUS[0]}
 
 test-asan: build-asan
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	    ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) | tee ctest.out; \
+	    exit $${PIPESTATUS[0]}
 
 FUZZ_SECONDS ?= 30
 fuzz: deps
