@@ -107,6 +107,15 @@ static int check_input(const char *data, size_t len, struct ft_err *err)
             return ft_err_set(err, FT_EINVAL,
                               "line %d: not valid UTF-8 text (byte %zu); is this a binary file?",
                               line, bad + 1);
+        for (size_t k = start; k < i; k++) {
+            unsigned char c = (unsigned char)data[k];
+            int crlf = c == '\r' && k + 1 == i; /* the CR of a CRLF line end */
+            if (((c < 0x20 && c != '\t' && !crlf) || c == 0x7f) && c != 0)
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: control character 0x%02x (byte %zu); is this a binary "
+                                  "file?",
+                                  line, c, k - start + 1);
+        }
         line++;
         start = i + 1;
     }
@@ -708,7 +717,8 @@ static int read_repro(struct node *n, const char *v, struct ft_tracker *t, struc
                 cmd[cl - 2] = '\0';
             }
             free(t->repro_command);
-            t->repro_command = cmd;
+            t->repro_command = ft_text_norm(cmd);
+            free(cmd);
             v = end + fence;
             if (strncmp(v, FT_DASH, strlen(FT_DASH)) == 0)
                 v += strlen(FT_DASH);

@@ -193,9 +193,35 @@ static int one_line(const char *s)
     return strchr(s, '\n') == NULL;
 }
 
+/* The first control character of s other than newline and tab, or 0. Markdown
+ * and terminals give the others meanings (CR ends a line), so texts hold none. */
+static int control_char(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+            return *p;
+    return 0;
+}
+
+static int no_controls(const char *const *fields, const char *const *names, size_t n,
+                       struct ft_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = control_char(fields[i]);
+        if (c)
+            return ft_err_set(err, FT_EINVAL, "%s contains the control character 0x%02x", names[i],
+                              c);
+    }
+    return 0;
+}
+
 int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
 {
     const char *kn = ft_kind_name(e->kind);
+    const char *const fields[] = {e->title, e->text, e->detail, e->date};
+    const char *const names[] = {"title", "text", "detail", "date"};
+    if (no_controls(fields, names, 4, err))
+        return FT_EINVAL;
 
     if (e->kind == FT_K_STEP) {
         if (!*e->title)
@@ -234,6 +260,16 @@ int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
 
 int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
 {
+    const char *const fields[] = {
+        t->slug,      t->org,           t->title,        t->started,    t->owner,
+        t->objective, t->repro_command, t->repro_expect, t->repro_note, t->symptoms_note,
+        t->hyps_note, t->results_note,  t->fix_summary,  t->fix_why,    t->fix_evidence};
+    const char *const names[] = {"slug",        "org",           "title",         "started",
+                                 "owner",       "objective",     "repro_command", "repro_expect",
+                                 "repro_note",  "symptoms_note", "hyps_note",     "results_note",
+                                 "fix_summary", "fix_why",       "fix_evidence"};
+    if (no_controls(fields, names, sizeof(fields) / sizeof(fields[0]), err))
+        return FT_EINVAL;
     if (!*t->title)
         return ft_err_set(err, FT_EINVAL, "title is required");
     if (!one_line(t->title) || !one_line(t->org))
