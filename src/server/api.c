@@ -443,14 +443,23 @@ static void tracker_delete(struct call *c, int64_t tid)
 
 /* ---- entries ------------------------------------------------------------------------- */
 
-static void entries_list(struct call *c, int64_t tid, enum ft_kind kind)
+/* The tracker (see ft_store_tracker_load_ex for flags), or NULL after answering the error. */
+static struct ft_tracker *load_tracker(struct call *c, int64_t tid, int flags)
 {
     struct ft_tracker *t = NULL;
     struct ft_err err;
-    if (ft_store_tracker_load(c->srv->st, tid, &t, &err)) {
+    if (ft_store_tracker_load_ex(c->srv->st, tid, flags, &t, &err)) {
         fail(c, &err);
-        return;
+        return NULL;
     }
+    return t;
+}
+
+static void entries_list(struct call *c, int64_t tid, enum ft_kind kind)
+{
+    struct ft_tracker *t = NULL;
+    if (!(t = load_tracker(c, tid, FT_LOAD_CHANGES)))
+        return;
     json_t *a = json_array();
     const struct ft_entry_list *l = &t->lists[kind];
     for (size_t i = 0; i < l->n; i++)
@@ -615,11 +624,8 @@ static void history(struct call *c, int64_t tid)
 static void runs_list(struct call *c, int64_t tid)
 {
     struct ft_tracker *t = NULL;
-    struct ft_err err;
-    if (ft_store_tracker_load(c->srv->st, tid, &t, &err)) {
-        fail(c, &err);
+    if (!(t = load_tracker(c, tid, 0)))
         return;
-    }
     json_t *a = json_array();
     for (size_t i = 0; i < t->nruns; i++)
         json_array_append_new(a, ft_run_to_json(&t->runs[i], 0));
@@ -646,16 +652,13 @@ static void check(struct call *c, int64_t tid)
     struct ft_check_opts o = {ft_now_ms(), FT_CHECK_DOING_MAX_DEFAULT};
     const char *dm = evhttp_find_header(&c->query, "doing_max");
     struct ft_tracker *t = NULL;
-    struct ft_err err;
     if (dm && ft_duration_parse(dm, &o.doing_max_ms)) {
         srv_error(c->srv, c->req, c->route, 400, "doing_max", c->t0,
                   "'doing_max' must be a duration (30s, 5m, 3d), not '%.40s'", dm);
         return;
     }
-    if (ft_store_tracker_load(c->srv->st, tid, &t, &err)) {
-        fail(c, &err);
+    if (!(t = load_tracker(c, tid, 0)))
         return;
-    }
     json_t *j = ft_check(t, &o);
     ft_tracker_free(t);
     srv_reply_json(c->srv, c->req, c->route, 200, j, c->t0);
