@@ -27,6 +27,15 @@ t_cleanup() {
     exit $rc
 }
 trap t_cleanup EXIT
+
+# `cmd | has [grep options] PATTERN`: true when cmd's output matches. It reads all
+# of its input first, so the writer never gets SIGPIPE (with pipefail, `cmd | grep -q`
+# fails at random when grep stops reading before cmd finishes writing).
+has() {
+    local s
+    s=$(cat)
+    grep -q "$@" <<<"$s"
+}
 cd "$T_DIR"
 
 # Remember a background pid so that it is killed whatever happens.

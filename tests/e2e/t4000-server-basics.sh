@@ -3,8 +3,8 @@
 # documented family, the help page, usage errors, and a clean stop.
 . "$(dirname "$0")/lib/server.sh"
 
-"$FLOWTRACK_BIN" serve --help | grep -q "flowtrack serve - the JSON API" || fail "serve --help"
-"$FLOWTRACK_BIN" --help | grep -q "^  serve " || fail "serve missing from the command list"
+"$FLOWTRACK_BIN" serve --help | has "flowtrack serve - the JSON API" || fail "serve --help"
+"$FLOWTRACK_BIN" --help | has "^  serve " || fail "serve missing from the command list"
 rc=0
 "$FLOWTRACK_BIN" --db "$DB" serve --heartbeat soon 2>"$T/err" || rc=$?
 [ $rc -eq 2 ] && grep -q "heartbeat" "$T/err" || fail "bad --heartbeat: status $rc"

@@ -33,13 +33,13 @@ expect_status 204 "$(api DELETE /api/trackers/hang/notes/1)" "remove note"
 expect_status 404 "$(api GET /api/trackers/hang/notes/1)" "removed note"
 
 # the CLI sees the API's writes
-ft -t hang item list | grep -q "done.*first items" || fail "CLI does not see item 1 done"
-ft -t hang fix | grep -q "summary:  free it" || fail "CLI does not see the fix"
-ft -t hang history --json | grep -q '"actor":"api"' || fail "API writes not attributed"
+ft -t hang item list | has "done.*first items" || fail "CLI does not see item 1 done"
+ft -t hang fix | has "summary:  free it" || fail "CLI does not see the fix"
+ft -t hang history --json | has '"actor":"api"' || fail "API writes not attributed"
 
 # views
-curl -sS --max-time 5 "$URL/api/trackers/hang.md" | grep -q "^# Streams hang" || fail "markdown view"
-curl -sS --max-time 5 "$URL/api/trackers/hang?format=text" | grep -q "Streams hang" || fail "text view"
+curl -sS --max-time 5 "$URL/api/trackers/hang.md" | has "^# Streams hang" || fail "markdown view"
+curl -sS --max-time 5 "$URL/api/trackers/hang?format=text" | has "Streams hang" || fail "text view"
 curl -sS --max-time 5 -D "$T/h" -o /dev/null "$URL/api/trackers/hang.txt"
 grep -qi '^content-type: text/plain' "$T/h" || fail "text content type"
 grep -qi '^etag: "' "$T/h" || fail "no ETag"
@@ -61,7 +61,7 @@ grep -q 'boom at line 3' "$T/body" || fail "run log: $(cat "$T/body")"
 expect_status 405 "$(api POST /api/trackers/hang/runs '{}')" "runs are read-only"
 expect_status 200 "$(api GET /api/trackers/hang/check)" "check"
 expect_status 200 "$(api PUT /api/default '{"tracker":"hang"}')" "set default"
-ft use | grep -q hang || fail "default tracker not set for the CLI"
+ft use | has hang || fail "default tracker not set for the CLI"
 expect_status 200 "$(api GET /api/default)" "get default"
 
 # import as Markdown
@@ -69,8 +69,8 @@ curl -sS --max-time 5 "$URL/api/trackers/hang.md" >"$T/hang.md"
 s=$(curl -sS --max-time 10 -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: text/markdown' \
     --data-binary @"$T/hang.md" "$URL/api/trackers?slug=copy")
 expect_status 201 "$s" "import"
-ft show copy --format json | grep -q '"title": "Streams hang"' || fail "imported title"
-ft -t copy item list | grep -q "first items" || fail "imported tracker lost its items"
+ft show copy --format json | has '"title": "Streams hang"' || fail "imported title"
+ft -t copy item list | has "first items" || fail "imported tracker lost its items"
 
 expect_status 204 "$(api DELETE /api/trackers/copy)" "delete"
 expect_status 404 "$(api GET /api/trackers/copy)" "deleted"

@@ -58,7 +58,7 @@ s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X PATCH -H "If-Match: 
     -H 'Content-Type: application/json' -d '{"owner":"cy"}' "$URL/api/trackers/one")
 expect_status 409 "$s" "PATCH with a stale If-Match"
 [ "$(field)" = If-Match ] || fail "stale If-Match: field $(field)"
-ft show one --format json | grep -q '"owner": "bo"' || fail "the stale write was applied"
+ft show one --format json | has '"owner": "bo"' || fail "the stale write was applied"
 
 s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: text/html' \
     -d '<p>' "$URL/api/trackers/one/items")

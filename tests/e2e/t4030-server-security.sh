@@ -24,7 +24,7 @@ expect_status 403 "$(code -X POST "${J[@]}" -H 'Sec-Fetch-Site: cross-site' -d '
     "$URL/api/trackers/s/items")" "cross-site fetch"
 expect_status 201 "$(code -X POST "${J[@]}" -H "Origin: $URL" -d '{"text":"x"}' \
     "$URL/api/trackers/s/items")" "same Origin"
-ft -t s item list | grep -c "x" | grep -q '^1$' || fail "a refused write was applied"
+ft -t s item list | grep -c "x" | has '^1$' || fail "a refused write was applied"
 stop_server
 
 start_server --token s3cret

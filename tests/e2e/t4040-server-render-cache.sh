@@ -32,8 +32,8 @@ grep -q '"from the CLI"' "$T/body" || fail "a GET after a CLI write served the o
 
 # a write by the API, and the other formats
 expect_status 201 "$(api POST /api/trackers/c/items '{"text":"from the API"}')" "API write"
-curl -sS --max-time 5 "$URL/api/trackers/c" | grep -q '"from the API"' || fail "stale JSON after an API write"
-curl -sS --max-time 5 "$URL/api/trackers/c.md" | grep -q 'from the API' || fail "stale Markdown"
-curl -sS --max-time 5 "$URL/api/trackers/c?format=text" | grep -q '  • from the API' || fail "stale text"
+curl -sS --max-time 5 "$URL/api/trackers/c" | has '"from the API"' || fail "stale JSON after an API write"
+curl -sS --max-time 5 "$URL/api/trackers/c.md" | has 'from the API' || fail "stale Markdown"
+curl -sS --max-time 5 "$URL/api/trackers/c?format=text" | has '  • from the API' || fail "stale text"
 stop_server
 echo "t4040-server-render-cache: ok"

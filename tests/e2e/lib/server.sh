@@ -12,6 +12,15 @@ URL=
 DB="$T/store.db"
 SERVE_WRAPPER=${SERVE_WRAPPER:-}
 
+# `cmd | has [grep options] PATTERN`: true when cmd's output matches. It reads all
+# of its input first, so the writer never gets SIGPIPE (with pipefail, `cmd | grep -q`
+# fails at random when grep stops reading before cmd finishes writing).
+has() {
+    local s
+    s=$(cat)
+    grep -q "$@" <<<"$s"
+}
+
 fail() {
     echo "FAIL: $*" >&2
     if [ -f "$T/server.log" ]; then
@@ -40,9 +49,7 @@ trap cleanup EXIT
 
 # 1 when the binary is built with AddressSanitizer.
 is_asan() {
-    local n
-    n=$( (nm -D "$FLOWTRACK_BIN" 2>/dev/null; nm "$FLOWTRACK_BIN" 2>/dev/null) | grep -c __asan_init)
-    [ "$n" -gt 0 ]
+    [ "${FT_SANITIZED:-0}" = 1 ]
 }
 
 ft() {
