@@ -80,10 +80,25 @@ static void put_field(struct tx *x, const char *s, int indent)
     }
 }
 
+/* "[N] " before an entry in the view. Written by hand: it runs once per entry, and
+ * a printf per line was a tenth of `show`'s instructions at 10 000 items. */
 static void put_num(struct tx *x, const struct ft_entry *e)
 {
-    if (x->numbered)
-        putf(x, "[%d] ", e->num);
+    if (!x->numbered)
+        return;
+    char tmp[16], *p = tmp + sizeof(tmp);
+    unsigned v = e->num < 0 ? 0u - (unsigned)e->num : (unsigned)e->num;
+    *--p = ' ';
+    *--p = ']';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (e->num < 0)
+        *--p = '-';
+    *--p = '[';
+    if (!x->rc)
+        x->rc = ft_buf_add(x->out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* "  • Label:" then " text" when text is not empty. */
