@@ -539,6 +539,8 @@ static void render_proc(struct ft_buf *out, const json_t *p)
             ft_buf_addf(out, "      #%zu %s\n", f, json_string_value(fr));
         }
     }
+    if (*jstr(p, "fds_error"))
+        ft_buf_addf(out, "    descriptors: %s\n", jstr(p, "fds_error"));
     json_t *fd;
     json_array_foreach(json_object_get(p, "fds"), k, fd)
     {

@@ -823,16 +823,21 @@ static void describe_socket(json_t *f, const struct ft_sock *s, const struct ft_
     json_object_set_new(f, "desc", json_str(desc));
 }
 
+/* The process's descriptors, resolved. When they cannot be listed, *errnum says why
+ * (EACCES: another user's or a non-dumpable process, and no CAP_SYS_PTRACE). */
 static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft_socktab *st,
-                        struct htab *h, struct ptab *t, json_t *outputs)
+                        struct htab *h, struct ptab *t, json_t *outputs, int *errnum)
 {
     json_t *a = json_array();
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
     struct dirent *de;
-    if (!d)
+    *errnum = 0;
+    if (!d) {
+        *errnum = errno;
         return a;
+    }
     /* Collect the numbers first so the descriptors come out in order. */
     int *fds = NULL;
     size_t nfds = 0, cap = 0;
@@ -853,6 +858,14 @@ static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft
         char lpath[96], target[PATH_MAX];
         snprintf(lpath, sizeof(lpath), "/proc/%d/fd/%d", (int)pid, fds[i]);
         ssize_t n = readlink(lpath, target, sizeof(target) - 1);
+        if (n <= 0 && (errno == EACCES || errno == EPERM)) {
+            /* listed but not resolvable: root without CAP_SYS_PTRACE on a
+             * process that is not dumpable */
+            *errnum = errno;
+            json_array_append_new(a, json_pack("{s:i, s:s, s:s}", "fd", fds[i], "type", "unknown",
+                                               "desc", "not readable"));
+            continue;
+        }
         if (n <= 0)
             continue;
         target[n] = '\0';
@@ -1098,7 +1111,16 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
         json_object_set_new(p, "in_session", json_boolean(o->sid > 0 && ps->sid == o->sid));
         json_object_set_new(p, "depth", json_integer(m[i]->depth));
         json_t *outputs = json_pack("{s:[], s:[]}", "stdout", "stderr");
-        json_t *fds = proc_fds(ps->pid, o, &st, &h, &t, outputs);
+        int fds_errno;
+        json_t *fds = proc_fds(ps->pid, o, &st, &h, &t, outputs, &fds_errno);
+        if (fds_errno == EACCES || fds_errno == EPERM)
+            json_object_set_new(p, "fds_error",
+                                json_string("not readable: permission denied (the process "
+                                            "belongs to another user or is not dumpable; "
+                                            "flowtrack needs its user or CAP_SYS_PTRACE)"));
+        else if (fds_errno && fds_errno != ENOENT)
+            json_object_set_new(p, "fds_error",
+                                json_sprintf("not readable: %s", strerror(fds_errno)));
         json_t *holds = json_array();
         if (json_array_size(json_object_get(outputs, "stdout")))
             json_array_append_new(holds, json_string("stdout"));

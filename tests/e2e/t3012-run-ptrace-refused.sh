@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# A leak by a process flowtrack may not inspect (not dumpable, and flowtrack without
+# CAP_SYS_PTRACE): the diagnosis says its descriptors are not readable and stacks
+# were refused, instead of showing it as holding nothing; it is still found and ended.
+. "$(dirname "$0")/run_lib.sh"
+cd "$TMP"
+
+# As root, drop CAP_SYS_PTRACE for flowtrack and what it starts (eu-stack, gdb).
+NOCAP=
+if [ "$(id -u)" = 0 ]; then
+    command -v setpriv >/dev/null || fail "setpriv (util-linux) is missing"
+    NOCAP="setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace --"
+fi
+
+expect_rc 122 $OUTER $NOCAP $FT run --no-record --json --settle 0.3 -- $H/sc_nodump >j 2>err
+child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
+[ -n "$child" ] || fail "no child pid in the output"
+[ "$(jget j 'd["outcome"]')" = leak ] || fail "outcome"
+[ "$(jget j 'd["diagnosis"]["culprit"]["pid"]')" = "$child" ] || fail "culprit is not $child"
+[ "$(jget j '[p["fds_error"] for p in d["diagnosis"]["processes"] if p["pid"] == '$child'][0].startswith("not readable: permission denied")')" = True ] ||
+    fail "no fds_error for the child: $(jget j 'd["diagnosis"]["processes"]')"
+if command -v eu-stack >/dev/null || command -v gdb >/dev/null; then
+    [ "$(jget j '"ptrace refused" in d["diagnosis"]["stacks"]["error"]')" = True ] ||
+        fail "stacks: $(jget j 'd["diagnosis"]["stacks"]')"
+    contains err "pid $child: ptrace refused"
+fi
+contains err "descriptors: not readable: permission denied"
+[ "$(jget j 'd["diagnosis"]["end"]["survivors"]')" = "[]" ] || fail "survivors"
+assert_gone "$child"
+
+assert_no_survivors
+echo ok
