@@ -316,8 +316,16 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
                         path, version, FT_SCHEMA_VERSION);
         goto fail;
     }
+    /* The WAL file outlives the connection, emptied rather than deleted: the last
+     * connection to close still checkpoints, then truncates the WAL to zero bytes
+     * (persistent WAL with a journal size limit), so the next command neither
+     * replays old frames nor creates, syncs the directory for and deletes the
+     * WAL and shm files. Every commit is still synced (synchronous = FULL). */
+    int persist = 1;
+    sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if ((rc = exec_sql(st,
                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA journal_size_limit = 4194304;"
                        "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
