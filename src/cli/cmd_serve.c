@@ -22,6 +22,7 @@ enum {
     OPT_GRACE,
     OPT_REQ_TIMEOUT,
     OPT_READY_FILE,
+    OPT_BUSY_TIMEOUT,
 };
 
 static int duration_opt(const char *name, const char *arg, int64_t *out)
@@ -85,6 +86,12 @@ static int serve_opt(int c, const char *arg, void *u)
     case OPT_READY_FILE:
         o->ready_file = arg;
         return 0;
+    case OPT_BUSY_TIMEOUT:
+        if (duration_opt("--busy-timeout", arg, &o->busy_ms))
+            return -1;
+        if (o->busy_ms > 60000)
+            return cli_failf(FT_EXIT_USAGE, "serve: --busy-timeout is at most 60s, not '%s'", arg);
+        return 0;
     }
     return -1;
 }
@@ -104,6 +111,7 @@ int cmd_serve(int argc, char **argv, struct ft_ctx *ctx)
         {"grace", required_argument, NULL, OPT_GRACE},
         {"request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT},
         {"ready-file", required_argument, NULL, OPT_READY_FILE},
+        {"busy-timeout", required_argument, NULL, OPT_BUSY_TIMEOUT},
         {0},
     };
     struct ft_server_opts o;

@@ -332,7 +332,8 @@
     "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"      \
     "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"            \
     "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"     \
-    "                  [--request-timeout SECONDS] [--ready-file PATH]\n\n"                           \
+    "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                       \
+    "                  [--ready-file PATH]\n\n"                                                       \
     "DESCRIPTION\n"                                                                                   \
     "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"      \
     "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"        \
@@ -368,6 +369,10 @@
     "                              (default 0 = never; clients resume with Last-Event-ID)\n"          \
     "      --grace DURATION        at shutdown, longest wait for streams to flush (default 5s)\n"     \
     "      --request-timeout SECONDS  reading a request or writing a plain reply (default 60)\n"      \
+    "      --busy-timeout DURATION  how long an API write waits for a lock another process\n"         \
+    "                              holds (a CLI writing to the same store) before it gets\n"          \
+    "                              503 with Retry-After; the event loop waits with it, so\n"          \
+    "                              keep it short (default 1s, at most 60s)\n"                         \
     "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"            \
     "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
     "EXAMPLES\n"                                                                                      \

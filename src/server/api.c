@@ -141,6 +141,8 @@ static void fail(struct call *c, const struct ft_err *err)
     field_of(err->msg, field, sizeof(field));
     if (status >= 500)
         srv_log("error", "store", "msg=\"%s\"", err->msg);
+    if (status == 503) /* the store stayed locked by another process: try again soon */
+        evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "1");
     srv_error(c->srv, c->req, c->route, status, status == 400 || status == 409 ? field : NULL,
               c->t0, "%s", err->msg);
 }

@@ -97,6 +97,7 @@ void ft_server_opts_init(struct ft_server_opts *o)
     o->idle_timeout_ms = FT_SERVE_DEFAULT_IDLE_TIMEOUT;
     o->grace_ms = FT_SERVE_DEFAULT_GRACE_MS;
     o->request_timeout_s = FT_SERVE_DEFAULT_REQ_TIMEOUT;
+    o->busy_ms = FT_SERVE_DEFAULT_BUSY_MS;
 }
 
 /* ---- small helpers ------------------------------------------------------------------- */
@@ -982,6 +983,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     int rc = 0;
     srv->o = o;
     srv->st = st;
+    ft_store_set_busy_timeout(st, (int)o->busy_ms);
     srv->inotify_fd = -1;
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();

@@ -25,6 +25,7 @@ struct ft_store;
 #define FT_SERVE_DEFAULT_IDLE_TIMEOUT  0
 #define FT_SERVE_DEFAULT_GRACE_MS      5000
 #define FT_SERVE_DEFAULT_REQ_TIMEOUT   60
+#define FT_SERVE_DEFAULT_BUSY_MS       1000
 #define FT_SERVE_MAX_BODY              (1u << 20)
 #define FT_SERVE_MAX_HEADERS           (16u << 10)
 #define FT_SERVE_RETRY_MS              2000
@@ -41,6 +42,7 @@ struct ft_server_opts {
     int64_t idle_timeout_ms;  /* no event on a stream for this long: idle_timeout (0 = never) */
     int64_t grace_ms;         /* shutdown: longest wait for streams to flush */
     int request_timeout_s;    /* reading a request, writing a plain response */
+    int64_t busy_ms;          /* a write waits this long for another process's lock, then 503 */
     const char *ready_file;   /* write the URL here once listening */
 };
 

@@ -36,6 +36,9 @@ void ft_store_close(struct ft_store *st);
 const char *ft_store_path(const struct ft_store *st);
 /* Who the events of later writes are attributed to (copied). */
 void ft_store_set_actor(struct ft_store *st, const char *actor);
+/* How long a write waits for a lock another process holds before failing with
+ * FT_EBUSY (default 10 s; the server sets a shorter one: its event loop waits too). */
+void ft_store_set_busy_timeout(struct ft_store *st, int ms);
 /* Number of statements prepared and not yet finalized (for leak checks). */
 int ft_store_open_statements(const struct ft_store *st);
 

@@ -38,6 +38,7 @@ struct ft_store {
     } cache[STMT_CACHE];
     int ncache;
     int in_tx;
+    int busy_ms; /* the busy timeout, for messages */
 };
 
 static const char *const migrations[] = {
@@ -129,6 +130,10 @@ static int db_err(struct ft_store *st, struct ft_err *err, const char *what)
     int code = (ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED ? FT_EBUSY : FT_EIO;
     if ((ec & 0xff) == SQLITE_CONSTRAINT)
         code = FT_EEXIST;
+    if (code == FT_EBUSY)
+        return ft_err_set(err, code,
+                          "%s: the store is locked by another process (waited %d ms); try again",
+                          what, st->busy_ms);
     return ft_err_set(err, code, "%s: %s", what, sqlite3_errmsg(st->db));
 }
 
@@ -293,6 +298,7 @@ int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_
                         st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto fail;
     }
+    st->busy_ms = BUSY_MS;
     sqlite3_busy_timeout(st->db, BUSY_MS);
     sqlite3_extended_result_codes(st->db, 1);
 
@@ -359,6 +365,12 @@ const char *ft_store_path(const struct ft_store *st)
 void ft_store_set_actor(struct ft_store *st, const char *actor)
 {
     ft_set_str(&st->actor, actor && *actor ? actor : "unknown");
+}
+
+void ft_store_set_busy_timeout(struct ft_store *st, int ms)
+{
+    st->busy_ms = ms;
+    sqlite3_busy_timeout(st->db, ms);
 }
 
 int ft_store_open_statements(const struct ft_store *st)
