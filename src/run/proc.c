@@ -24,6 +24,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -260,28 +261,25 @@ static struct nlmsghdr *nl_next(struct nlmsghdr *h, size_t *left)
     return (struct nlmsghdr *)((char *)h + step);
 }
 
-static int socktab_diag(struct ft_socktab *t, int family, int proto)
+/*
+ * Send one SOCK_DIAG_BY_FAMILY dump request and hand every answer message to
+ * each(). 0 when the dump completed, -1 when the kernel did not answer it.
+ */
+static int diag_dump(void *req, size_t len, void (*each)(const struct nlmsghdr *, void *), void *u)
 {
     int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     if (fd < 0)
         return -1;
-    struct {
-        struct nlmsghdr nlh;
-        struct inet_diag_req_v2 r;
-    } req;
-    memset(&req, 0, sizeof(req));
-    req.nlh.nlmsg_len = sizeof(req);
-    req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    req.r.sdiag_family = (uint8_t)family;
-    req.r.sdiag_protocol = (uint8_t)proto;
-    req.r.idiag_states = ~(1U << TCP_TIME_WAIT);
+    struct nlmsghdr *nlh = req;
+    nlh->nlmsg_len = (uint32_t)len;
+    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     struct sockaddr_nl nl;
     memset(&nl, 0, sizeof(nl));
     nl.nl_family = AF_NETLINK;
     int rc = -1;
     char *buf = ft_xmalloc(BUFSIZ * 8); /* malloc'd: aligned for the netlink headers */
-    if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
+    if (sendto(fd, req, len, 0, (struct sockaddr *)&nl, sizeof(nl)) < 0)
         goto out;
     for (;;) {
         ssize_t got = recv(fd, buf, BUFSIZ * 8, 0);
@@ -297,26 +295,96 @@ static int socktab_diag(struct ft_socktab *t, int family, int proto)
             }
             if (h->nlmsg_type == NLMSG_ERROR)
                 goto out;
-            const struct inet_diag_msg *m = NLMSG_DATA(h);
-            if (m->idiag_inode == 0)
-                continue;
-            struct ft_sock s;
-            memset(&s, 0, sizeof(s));
-            s.inode = m->idiag_inode;
-            int udp = proto == IPPROTO_UDP;
-            snprintf(s.proto, sizeof(s.proto), "%s%s", udp ? "udp" : "tcp",
-                     family == AF_INET6 ? "6" : "");
-            snprintf(s.state, sizeof(s.state), "%s", ft_proc_tcp_state(m->idiag_state, udp));
-            sock_addr(family, m->id.idiag_src, m->id.idiag_sport, s.local, sizeof(s.local));
-            sock_addr(family, m->id.idiag_dst, m->id.idiag_dport, s.remote, sizeof(s.remote));
-            ft_xgrow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v));
-            t->v[t->n++] = s;
+            each(h, u);
         }
     }
 out:
     free(buf);
     close(fd);
     return rc;
+}
+
+struct inet_dump {
+    struct ft_socktab *t;
+    int family, proto;
+};
+
+static void inet_diag_one(const struct nlmsghdr *h, void *u)
+{
+    const struct inet_dump *d = u;
+    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    if (m->idiag_inode == 0)
+        return;
+    struct ft_sock s;
+    memset(&s, 0, sizeof(s));
+    s.inode = m->idiag_inode;
+    int udp = d->proto == IPPROTO_UDP;
+    snprintf(s.proto, sizeof(s.proto), "%s%s", udp ? "udp" : "tcp",
+             d->family == AF_INET6 ? "6" : "");
+    snprintf(s.state, sizeof(s.state), "%s", ft_proc_tcp_state(m->idiag_state, udp));
+    sock_addr(d->family, m->id.idiag_src, m->id.idiag_sport, s.local, sizeof(s.local));
+    sock_addr(d->family, m->id.idiag_dst, m->id.idiag_dport, s.remote, sizeof(s.remote));
+    ft_xgrow((void **)&d->t->v, &d->t->cap, d->t->n + 1, sizeof(*d->t->v));
+    d->t->v[d->t->n++] = s;
+}
+
+static int socktab_diag(struct ft_socktab *t, int family, int proto)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 r;
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.r.sdiag_family = (uint8_t)family;
+    req.r.sdiag_protocol = (uint8_t)proto;
+    req.r.idiag_states = ~(1U << TCP_TIME_WAIT);
+    struct inet_dump d = {t, family, proto};
+    return diag_dump(&req, sizeof(req), inet_diag_one, &d);
+}
+
+/* A unix socket's peer, from its UNIX_DIAG_PEER attribute, set on the table's entry. */
+static void unix_diag_one(const struct nlmsghdr *h, void *u)
+{
+    struct ft_socktab *t = u;
+    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+        return;
+    /* the attributes follow the message, each a struct nlattr and its payload, aligned */
+    const char *p = (const char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(*m));
+    size_t left = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*m)));
+    while (left >= sizeof(struct nlattr)) {
+        struct nlattr a;
+        memcpy(&a, p, sizeof(a));
+        if (a.nla_len < sizeof(a) || a.nla_len > left)
+            return;
+        if (a.nla_type == UNIX_DIAG_PEER && a.nla_len >= sizeof(a) + sizeof(uint32_t)) {
+            uint32_t peer;
+            memcpy(&peer, p + sizeof(a), sizeof(peer));
+            struct ft_sock key = {.inode = m->udiag_ino};
+            struct ft_sock *s = t->n ? bsearch(&key, t->v, t->n, sizeof(*t->v), sock_cmp) : NULL;
+            if (s && strcmp(s->proto, "unix") == 0)
+                s->peer = peer;
+            return;
+        }
+        size_t step = NLA_ALIGN(a.nla_len);
+        if (step >= left)
+            return;
+        p += step;
+        left -= step;
+    }
+}
+
+static void socktab_unix_peers(struct ft_socktab *t)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req r;
+    } req;
+    memset(&req, 0, sizeof(req));
+    req.r.sdiag_family = AF_UNIX;
+    req.r.udiag_states = ~0U;
+    req.r.udiag_show = UDIAG_SHOW_PEER;
+    diag_dump(&req, sizeof(req), unix_diag_one, t); /* no answer: peers stay unknown */
 }
 
 void ft_socktab_load(struct ft_socktab *t)
@@ -341,6 +409,7 @@ void ft_socktab_load(struct ft_socktab *t)
     socktab_file(t, "/proc/net/unix", 2);
     if (t->n)
         qsort(t->v, t->n, sizeof(*t->v), sock_cmp);
+    socktab_unix_peers(t);
 }
 
 const struct ft_sock *ft_socktab_find(const struct ft_socktab *t, uint64_t inode)
@@ -769,8 +838,21 @@ static void describe_socket(json_t *f, const struct ft_sock *s, const struct ft_
     json_object_set_new(f, "state", json_string(s->state));
     if (strcmp(s->proto, "unix") == 0) {
         json_object_set_new(f, "path", json_str(s->path));
-        snprintf(desc, sizeof(desc), "unix %s socket %s%s%s", s->local, s->state,
-                 *s->path ? " " : "", *s->path ? s->path : "(unnamed)");
+        int n = snprintf(desc, sizeof(desc), "unix %s socket %s %s", s->local, s->state,
+                         *s->path ? s->path : "(unnamed)");
+        /* The peer's holder: any process (this one included) with the peer's inode open. */
+        for (size_t i = 0; i < h->n && s->peer; i++) {
+            const struct holder *x = &h->v[i];
+            if (!x->sock || x->inode != s->peer)
+                continue;
+            json_object_set_new(f, "peer",
+                                json_pack("{s:i, s:i, s:o}", "pid", (int)x->pid, "fd", x->fd,
+                                          "comm", json_str(comm_of(t, x->pid))));
+            if (n > 0 && (size_t)n < sizeof(desc))
+                snprintf(desc + n, sizeof(desc) - (size_t)n, "; peer held by pid %d (%s)%s",
+                         (int)x->pid, comm_of(t, x->pid), x->pid == self ? ", itself" : "");
+            break;
+        }
         json_object_set_new(f, "desc", json_str(desc));
         return;
     }

@@ -49,6 +49,7 @@ struct ft_sock {
     char remote[64]; /* "0.0.0.0:0" when unconnected; unix: "" */
     char state[16];  /* "ESTABLISHED", "LISTEN", "UNCONN", "CONNECTED"... */
     char path[112];  /* unix: the bound path, "@name" when abstract, "" when unnamed */
+    uint64_t peer;   /* unix: the inode of the connected peer (sock_diag), 0 when unknown */
 };
 
 /*
