@@ -304,6 +304,12 @@ out:
     return rc;
 }
 
+/* NLMSG_DATA without casting const away. */
+static const void *nl_data(const struct nlmsghdr *h)
+{
+    return (const char *)h + NLMSG_HDRLEN;
+}
+
 struct inet_dump {
     struct ft_socktab *t;
     int family, proto;
@@ -312,7 +318,7 @@ struct inet_dump {
 static void inet_diag_one(const struct nlmsghdr *h, void *u)
 {
     const struct inet_dump *d = u;
-    const struct inet_diag_msg *m = NLMSG_DATA(h);
+    const struct inet_diag_msg *m = nl_data(h);
     if (m->idiag_inode == 0)
         return;
     struct ft_sock s;
@@ -346,11 +352,11 @@ static int socktab_diag(struct ft_socktab *t, int family, int proto)
 static void unix_diag_one(const struct nlmsghdr *h, void *u)
 {
     struct ft_socktab *t = u;
-    const struct unix_diag_msg *m = NLMSG_DATA(h);
+    const struct unix_diag_msg *m = nl_data(h);
     if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
         return;
     /* the attributes follow the message, each a struct nlattr and its payload, aligned */
-    const char *p = (const char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(*m));
+    const char *p = (const char *)nl_data(h) + NLMSG_ALIGN(sizeof(*m));
     size_t left = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*m)));
     while (left >= sizeof(struct nlattr)) {
         struct nlattr a;
