@@ -209,8 +209,8 @@ static int no_controls(const char *const *fields, const char *const *names, size
     for (size_t i = 0; i < n; i++) {
         int c = control_char(fields[i]);
         if (c)
-            return ft_err_set(err, FT_EINVAL, "%s contains the control character 0x%02x", names[i],
-                              c);
+            return ft_err_field(err, FT_EINVAL, names[i],
+                                "%s contains the control character 0x%02x", names[i], c);
     }
     return 0;
 }
@@ -219,38 +219,40 @@ int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
 {
     const char *kn = ft_kind_name(e->kind);
     const char *const fields[] = {e->title, e->text, e->detail, e->date};
-    const char *const names[] = {"title", "text", "detail", "date"};
+    const char *const names[] = {"title", e->kind == FT_K_RESULT ? "attempt" : "text",
+                                 e->kind == FT_K_HYP ? "evidence" : "notes", "date"};
     if (no_controls(fields, names, 4, err))
         return FT_EINVAL;
 
     if (e->kind == FT_K_STEP) {
         if (!*e->title)
-            return ft_err_set(err, FT_EINVAL, "step: title is required");
+            return ft_err_field(err, FT_EINVAL, "title", "step: title is required");
         if (strstr(e->title, ": ") || !one_line(e->title) || e->title[strlen(e->title) - 1] == ':')
-            return ft_err_set(err, FT_EINVAL,
-                              "step: title may not contain ': ', end with ':' or span lines");
+            return ft_err_field(err, FT_EINVAL, "title",
+                                "step: title may not contain ': ', end with ':' or span lines");
     } else if (!*e->text) {
-        return ft_err_set(err, FT_EINVAL, "%s: text is required",
-                          e->kind == FT_K_RESULT ? "result: attempt" : kn);
+        return ft_err_field(err, FT_EINVAL, e->kind == FT_K_RESULT ? "attempt" : "text",
+                            "%s: text is required",
+                            e->kind == FT_K_RESULT ? "result: attempt" : kn);
     }
     switch (e->kind) {
     case FT_K_ITEM:
         if ((unsigned)e->state >= FT_ST__COUNT)
-            return ft_err_set(err, FT_EINVAL, "item: bad state");
+            return ft_err_field(err, FT_EINVAL, "state", "item: bad state");
         break;
     case FT_K_HYP:
         if ((unsigned)e->state >= FT_V__COUNT)
-            return ft_err_set(err, FT_EINVAL, "hyp: bad verdict");
+            return ft_err_field(err, FT_EINVAL, "verdict", "hyp: bad verdict");
         break;
     case FT_K_RESULT:
         if ((unsigned)e->state >= FT_OUT__COUNT)
-            return ft_err_set(err, FT_EINVAL, "result: bad outcome");
+            return ft_err_field(err, FT_EINVAL, "outcome", "result: bad outcome");
         if (*e->date && !ft_date_valid(e->date))
-            return ft_err_set(err, FT_EINVAL, "result: date '%s' is not a date YYYY-MM-DD",
-                              e->date);
+            return ft_err_field(err, FT_EINVAL, "date",
+                                "result: date '%s' is not a date YYYY-MM-DD", e->date);
         if (strstr(e->text, " \xe2\x86\x92 ") || !one_line(e->text))
-            return ft_err_set(err, FT_EINVAL,
-                              "result: attempt may not contain ' \xe2\x86\x92 ' or span lines");
+            return ft_err_field(err, FT_EINVAL, "attempt",
+                                "result: attempt may not contain ' \xe2\x86\x92 ' or span lines");
         break;
     default:
         break;
@@ -271,9 +273,10 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
     if (no_controls(fields, names, sizeof(fields) / sizeof(fields[0]), err))
         return FT_EINVAL;
     if (!*t->title)
-        return ft_err_set(err, FT_EINVAL, "title is required");
+        return ft_err_field(err, FT_EINVAL, "title", "title is required");
     if (!one_line(t->title) || !one_line(t->org))
-        return ft_err_set(err, FT_EINVAL, "title and organisation must be one line");
+        return ft_err_field(err, FT_EINVAL, one_line(t->title) ? "org" : "title",
+                            "title and organisation must be one line");
     /* The text layout reads these as header fields or headings: keep them apart. */
     static const char *const reserved[] = {"Started:", "Status:", "Owner:", "Objective:"};
     static const char *const headings[] = {"Ground Rules for Agents", "Workflow",
@@ -282,16 +285,19 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
         if (strncmp(t->title, reserved[i], strlen(reserved[i])) == 0 ||
             strncmp(t->org, reserved[i], strlen(reserved[i])) == 0 ||
             strcmp(t->title, headings[i]) == 0 || strcmp(t->org, headings[i]) == 0)
-            return ft_err_set(err, FT_EINVAL,
-                              "title and organisation may not start with '%s' or be a section "
-                              "heading",
-                              reserved[i]);
+            return ft_err_field(err, FT_EINVAL, "title",
+                                "title and organisation may not start with '%s' or be a section "
+                                "heading",
+                                reserved[i]);
     }
     if (*t->started && !ft_date_valid(t->started))
-        return ft_err_set(err, FT_EINVAL, "started: '%s' is not a date YYYY-MM-DD", t->started);
+        return ft_err_field(err, FT_EINVAL, "started", "started: '%s' is not a date YYYY-MM-DD",
+                            t->started);
     if (t->repro_timeout_ms < 0)
-        return ft_err_set(err, FT_EINVAL, "reproduction timeout must not be negative");
+        return ft_err_field(err, FT_EINVAL, "repro_timeout_ms",
+                            "reproduction timeout must not be negative");
     if (!one_line(t->repro_command))
-        return ft_err_set(err, FT_EINVAL, "reproduction command must be one line");
+        return ft_err_field(err, FT_EINVAL, "repro_command",
+                            "reproduction command must be one line");
     return 0;
 }

@@ -52,42 +52,44 @@ int ft_tracker_patch(struct ft_tracker *t, json_t *patch, json_t *changed, struc
             if (strcmp(header_fields[i].name, key) == 0)
                 f = &header_fields[i];
         if (!f)
-            return ft_err_set(err, FT_EINVAL, "unknown field '%s'", key);
+            return ft_err_field(err, FT_EINVAL, key, "unknown field '%s'", key);
         void *slot = (char *)t + f->off;
         if (f->type == HF_MS) {
             if (!json_is_integer(v) || json_integer_value(v) < 0)
-                return ft_err_set(err, FT_EINVAL, "field '%s' must be a non-negative integer", key);
+                return ft_err_field(err, FT_EINVAL, key,
+                                    "field '%s' must be a non-negative integer", key);
             *(int64_t *)slot = json_integer_value(v);
             json_object_set(changed, key, v);
             continue;
         }
         if (!json_is_string(v) && !(json_is_null(v) && f->type != HF_STATUS))
-            return ft_err_set(err, FT_EINVAL, "field '%s' must be a string", key);
+            return ft_err_field(err, FT_EINVAL, key, "field '%s' must be a string", key);
         char *val = ft_text_norm(json_is_string(v) ? json_string_value(v) : "");
         int rc = 0;
         switch (f->type) {
         case HF_STATUS:
             if (strcmp(val, "open") && strcmp(val, "resolved"))
-                rc = ft_err_set(err, FT_EINVAL, "field 'status' must be 'open' or 'resolved'");
+                rc = ft_err_field(err, FT_EINVAL, key,
+                                  "field 'status' must be 'open' or 'resolved'");
             else
                 *(int *)slot = strcmp(val, "resolved") == 0;
             break;
         case HF_SLUG:
             if (!ft_slug_valid(val))
-                rc = ft_err_set(err, FT_EINVAL,
-                                "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits",
-                                val);
+                rc = ft_err_field(err, FT_EINVAL, key,
+                                  "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits",
+                                  val);
             break;
         case HF_DATE:
             if (strcmp(val, FT_NO_DATE) == 0)
                 val[0] = '\0';
             if (*val && !ft_date_valid(val))
-                rc = ft_err_set(err, FT_EINVAL, "field 'started': '%s' is not a date YYYY-MM-DD",
-                                val);
+                rc = ft_err_field(err, FT_EINVAL, key,
+                                  "field 'started': '%s' is not a date YYYY-MM-DD", val);
             break;
         case HF_LINE:
             if (strchr(val, '\n'))
-                rc = ft_err_set(err, FT_EINVAL, "field '%s' must be one line", key);
+                rc = ft_err_field(err, FT_EINVAL, key, "field '%s' must be one line", key);
             break;
         default:
             break;
@@ -123,7 +125,7 @@ static int entry_field(struct ft_entry *e, const char *key, json_t *v, struct ft
         slot = &e->date;
     if (slot) {
         if (!json_is_string(v) && !json_is_null(v))
-            return ft_err_set(err, FT_EINVAL, "field '%s' must be a string", key);
+            return ft_err_field(err, FT_EINVAL, key, "field '%s' must be a string", key);
         ft_set_str(slot, json_is_string(v) ? json_string_value(v) : "");
         return 0;
     }
@@ -132,21 +134,22 @@ static int entry_field(struct ft_entry *e, const char *key, json_t *v, struct ft
     if (k == FT_K_ITEM && strcmp(key, "state") == 0) {
         st = sv ? ft_state_parse(sv) : -1;
         if (st < 0)
-            return ft_err_set(err, FT_EINVAL,
-                              "field 'state' must be done, doing, pending or dropped");
+            return ft_err_field(err, FT_EINVAL, key,
+                                "field 'state' must be done, doing, pending or dropped");
     } else if (k == FT_K_HYP && strcmp(key, "verdict") == 0) {
         st = sv ? ft_verdict_parse(sv) : -1;
         if (st < 0)
-            return ft_err_set(err, FT_EINVAL,
-                              "field 'verdict' must be open, ruled-out or confirmed");
+            return ft_err_field(err, FT_EINVAL, key,
+                                "field 'verdict' must be open, ruled-out or confirmed");
     } else if (k == FT_K_RESULT && strcmp(key, "outcome") == 0) {
         st = sv ? ft_outcome_parse(sv) : json_is_null(v) ? FT_OUT_NONE : -1;
         if (st < 0)
-            return ft_err_set(
-                err, FT_EINVAL,
+            return ft_err_field(
+                err, FT_EINVAL, key,
                 "field 'outcome' must be pass, fail, hang, leak, crash or interrupted");
     } else {
-        return ft_err_set(err, FT_EINVAL, "unknown field '%s' for a %s", key, ft_kind_name(k));
+        return ft_err_field(err, FT_EINVAL, key, "unknown field '%s' for a %s", key,
+                            ft_kind_name(k));
     }
     e->state = st;
     return 0;

@@ -74,48 +74,6 @@ static int kind_of(const char *seg)
     return -1;
 }
 
-/* The field a store or model error message is about. */
-static void field_of(const char *msg, char *out, size_t n)
-{
-    static const struct {
-        const char *needle, *field;
-    } fixed[] = {
-        {"bad state", "state"},
-        {"bad verdict", "verdict"},
-        {"bad outcome", "outcome"},
-        {"date '", "date"},
-        {"started:", "started"},
-        {"title and organisation", "title"},
-        {"reproduction timeout", "repro_timeout_ms"},
-        {"reproduction command", "repro_command"},
-        {"already exists", "slug"},
-        {"slug '", "slug"},
-    };
-    const char *p = strstr(msg, "field '");
-    if (p) {
-        p += 7;
-        snprintf(out, n, "%.*s", (int)strcspn(p, "'"), p);
-        return;
-    }
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (strstr(msg, fixed[i].needle)) {
-            snprintf(out, n, "%s", fixed[i].field);
-            return;
-        }
-    const char *tails[] = {" is required", " may not contain"};
-    for (size_t i = 0; i < 2; i++) {
-        const char *e = strstr(msg, tails[i]);
-        if (e) {
-            const char *b = e;
-            while (b > msg && b[-1] != ' ')
-                b--;
-            snprintf(out, n, "%.*s", (int)(e - b), b);
-            return;
-        }
-    }
-    snprintf(out, n, "body");
-}
-
 static int status_of(int code)
 {
     switch (code) {
@@ -137,8 +95,7 @@ static int status_of(int code)
 static void fail(struct call *c, const struct ft_err *err)
 {
     int status = status_of(err->code);
-    char field[64];
-    field_of(err->msg, field, sizeof(field));
+    const char *field = err->field[0] ? err->field : "body";
     if (status >= 500)
         srv_log("error", "store", "msg=\"%s\"", err->msg);
     if (status == 503) /* the store stayed locked by another process: try again soon */

@@ -659,12 +659,14 @@ static int pick_slug(struct ft_store *st, struct ft_tracker *t, struct ft_err *e
     int taken, rc;
     if (*t->slug) {
         if (!ft_slug_valid(t->slug))
-            return ft_err_set(err, FT_EINVAL,
-                              "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits",
-                              t->slug);
+            return ft_err_field(err, FT_EINVAL, "slug",
+                                "slug '%s' is not valid: use a-z, 0-9 and '-', not only digits",
+                                t->slug);
         if ((rc = slug_taken(st, t->slug, &taken, err)))
             return rc;
-        return taken ? ft_err_set(err, FT_EEXIST, "a tracker '%s' already exists", t->slug) : 0;
+        return taken
+                   ? ft_err_field(err, FT_EEXIST, "slug", "a tracker '%s' already exists", t->slug)
+                   : 0;
     }
     char *base = ft_slugify(t->title, 40);
     char cand[64];
@@ -739,7 +741,7 @@ int ft_store_tracker_update(struct ft_store *st, int64_t id, json_t *patch, stru
         int taken;
         rc = slug_taken(st, t->slug, &taken, err);
         if (!rc && taken)
-            rc = ft_err_set(err, FT_EEXIST, "a tracker '%s' already exists", t->slug);
+            rc = ft_err_field(err, FT_EEXIST, "slug", "a tracker '%s' already exists", t->slug);
     }
     free(old_slug);
     if (rc)

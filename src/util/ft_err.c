@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int ft_err_set(struct ft_err *err, int code, const char *fmt, ...)
+__attribute__((format(printf, 4, 0))) static int
+err_vset(struct ft_err *err, int code, const char *field, const char *fmt, va_list ap)
 {
     int saved = errno;
 
@@ -13,9 +14,25 @@ int ft_err_set(struct ft_err *err, int code, const char *fmt, ...)
         return code;
     err->code = code;
     err->sys_errno = code == FT_EIO ? saved : 0;
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    return code;
+}
+
+int ft_err_set(struct ft_err *err, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    err_vset(err, code, NULL, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ft_err_field(struct ft_err *err, int code, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, code, field, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -26,6 +43,7 @@ void ft_err_clear(struct ft_err *err)
         return;
     err->code = FT_OK;
     err->sys_errno = 0;
+    err->field[0] = '\0';
     err->msg[0] = '\0';
 }
 

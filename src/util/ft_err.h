@@ -24,15 +24,23 @@ enum ft_code {
 
 #define FT_ERR_LEN 256
 
+#define FT_ERR_FIELD_LEN 64
+
 struct ft_err {
     int code;      /* enum ft_code of the failure */
     int sys_errno; /* errno at the failing syscall, or 0 */
+    /* The input field the error is about ("state", "title", "If-Match"), "" when none: the
+     * API reports it as the error's "field" and nothing recovers it from the message. */
+    char field[FT_ERR_FIELD_LEN];
     char msg[FT_ERR_LEN];
 };
 
-/* Fill err (when not NULL) with code and a printf-style message; return code. */
+/* Fill err (when not NULL) with code and a printf-style message, no field; return code. */
 int ft_err_set(struct ft_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, naming the input field the error is about. */
+int ft_err_field(struct ft_err *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Reset err to "no error". NULL is allowed. */
 void ft_err_clear(struct ft_err *err);

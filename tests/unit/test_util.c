@@ -8,10 +8,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model.h"
+#include "core/patch.h"
 #include "util/ft_buf.h"
 #include "util/ft_err.h"
 #include "util/ft_text.h"
 #include "util/ft_time.h"
+
+/* An error names its field where it is raised; nothing reads it back from the message. */
+static void test_err_field(void **state)
+{
+    (void)state;
+    struct ft_err err;
+    struct ft_entry e;
+    ft_entry_init(&e, FT_K_ITEM, 0);
+    json_t *p = json_pack("{s:s}", "state", "maybe");
+    assert_int_equal(ft_entry_patch(&e, p, &err), FT_EINVAL);
+    assert_string_equal(err.field, "state");
+    json_decref(p);
+    p = json_pack("{s:s}", "colour", "red");
+    assert_int_equal(ft_entry_patch(&e, p, &err), FT_EINVAL);
+    assert_string_equal(err.field, "colour");
+    json_decref(p);
+    ft_entry_release(&e);
+    ft_entry_init(&e, FT_K_RESULT, 0);
+    ft_set_str(&e.text, "tried \a");
+    e.text[6] = '\a';
+    assert_int_equal(ft_entry_validate(&e, &err), FT_EINVAL);
+    assert_string_equal(err.field, "attempt");
+    ft_entry_release(&e);
+
+    struct ft_tracker *t = ft_tracker_new();
+    assert_int_equal(ft_tracker_validate(t, &err), FT_EINVAL);
+    assert_string_equal(err.field, "title");
+    p = json_pack("{s:s, s:s}", "title", "T", "started", "2026-02-31");
+    assert_int_equal(ft_tracker_patch(t, p, NULL, &err), FT_EINVAL);
+    assert_string_equal(err.field, "started");
+    json_decref(p);
+    ft_tracker_free(t);
+    /* a plain error clears the field of an earlier one */
+    ft_err_set(&err, FT_EIO, "disk");
+    assert_string_equal(err.field, "");
+}
 
 static void test_buf_cap(void **state)
 {
@@ -93,9 +131,8 @@ static void test_utf8_and_norm(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_cap),
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_err_field),     cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_durations),     cmocka_unit_test(test_dates),
         cmocka_unit_test(test_utf8_and_norm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
