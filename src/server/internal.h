@@ -99,11 +99,9 @@ struct ft_server {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct event *ev_term, *ev_int, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
-    int64_t watch_until; /* re-read the log every few ms until then (a commit seen by inotify) */
-    int inotify_fd;
-    char db_dir[4096];
-    char db_base[256];
-    int loopback; /* bound to a loopback address */
+    int64_t watch_until; /* re-read the log every few ms until then (a write just seen) */
+    int watch_fd;        /* the store's change watch, -1 when it has none (then: poll) */
+    int loopback;        /* bound to a loopback address */
     char url[128];
     struct ft_stream *live, *dead;
     int streams_open; /* allocated and not yet freed */

@@ -3,7 +3,7 @@
  * checks, metrics and logging of `flowtrack serve`.
  *
  * Everything runs on one libevent loop in one thread: requests (evhttp),
- * the heartbeat tick, the inotify watch on the store's directory, SIGTERM and
+ * the heartbeat tick, the store's change watch, SIGTERM and
  * SIGINT. The fixes to evhttp's pitfalls listed in
  * reference/http-library-choice.md are applied here and in stream.c:
  * a large listen backlog through evconnlistener + evhttp_bind_listener,
@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -439,7 +438,7 @@ void srv_pull(struct ft_server *srv)
     free(p.strs);
 }
 
-/* inotify: the store's -wal file changes on every commit, by any process. */
+/* The store's change watch: a write by any process makes its descriptor readable. */
 static void arm_poll(struct ft_server *srv)
 {
     struct timeval tv = {0, 20000};
@@ -450,30 +449,18 @@ static void arm_poll(struct ft_server *srv)
 static void on_watch(evutil_socket_t fd, short what, void *arg)
 {
     struct ft_server *srv = arg;
-    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-    int hit = 0;
+    int64_t recheck = 0;
+    (void)fd;
     (void)what;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n <= 0)
-            break;
-        for (char *p = buf; p < buf + n;) {
-            const struct inotify_event *ie = (const struct inotify_event *)(void *)p;
-            if (ie->len && strncmp(ie->name, srv->db_base, strlen(srv->db_base)) == 0)
-                hit = 1;
-            p += sizeof(*ie) + ie->len;
-        }
-    }
-    if (!hit)
+    if (!ft_store_watch_read(srv->st, &recheck))
         return;
     srv_pull(srv);
-    /*
-     * The -wal frames are written (and seen here) before the commit is
-     * published in the shared-memory index, which inotify does not see:
-     * look again a few times over the next 250 ms.
-     */
-    srv->watch_until = ft_mono_ms() + 250;
-    arm_poll(srv);
+    /* The backend may signal a write shortly before its commit is visible: look again a few
+     * times over the window it asks for. */
+    if (recheck > 0) {
+        srv->watch_until = ft_mono_ms() + recheck;
+        arm_poll(srv);
+    }
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)
@@ -482,7 +469,7 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     srv_pull(srv);
-    if (srv->inotify_fd < 0) { /* no inotify: a plain 100 ms poll */
+    if (srv->watch_fd < 0) { /* no change watch: a plain 100 ms poll */
         struct timeval tv = {0, 100000};
         evtimer_add(srv->ev_poll, &tv);
     } else if (ft_mono_ms() < srv->watch_until) {
@@ -492,32 +479,14 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 
 static void watch_store(struct ft_server *srv)
 {
-    const char *path = ft_store_path(srv->st);
-    char *abs = realpath(path, NULL);
-    const char *p = abs ? abs : path;
-    const char *slash = strrchr(p, '/');
-    if (slash) {
-        snprintf(srv->db_dir, sizeof(srv->db_dir), "%.*s", (int)(slash - p), p);
-        if (!srv->db_dir[0])
-            snprintf(srv->db_dir, sizeof(srv->db_dir), "/");
-        snprintf(srv->db_base, sizeof(srv->db_base), "%s", slash + 1);
-    } else {
-        snprintf(srv->db_dir, sizeof(srv->db_dir), ".");
-        snprintf(srv->db_base, sizeof(srv->db_base), "%s", p);
-    }
-    free(abs);
-    srv->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (srv->inotify_fd >= 0 &&
-        inotify_add_watch(srv->inotify_fd, srv->db_dir,
-                          IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
-        close(srv->inotify_fd);
-        srv->inotify_fd = -1;
-    }
-    if (srv->inotify_fd >= 0) {
-        srv->ev_watch = event_new(srv->base, srv->inotify_fd, EV_READ | EV_PERSIST, on_watch, srv);
+    struct ft_err err;
+    if (ft_store_watch_open(srv->st, &srv->watch_fd, &err))
+        srv->watch_fd = -1;
+    if (srv->watch_fd >= 0) {
+        srv->ev_watch = event_new(srv->base, srv->watch_fd, EV_READ | EV_PERSIST, on_watch, srv);
         event_add(srv->ev_watch, NULL);
     } else {
-        srv_log("warn", "store_watch", "msg=\"inotify unavailable: polling every 100 ms\"");
+        srv_log("warn", "store_watch", "msg=\"no change watch: polling every 100 ms\"");
         struct timeval tv = {0, 100000};
         evtimer_add(srv->ev_poll, &tv);
     }
@@ -643,8 +612,8 @@ static void serve_metrics(struct ft_server *srv, struct evhttp_request *req, int
     ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_sum %.6f\n", m->duration_sum);
     ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_count %llu\n",
                 (unsigned long long)m->duration_count);
-    metric_head(&b, "flowtrack_store_handles_open", "gauge", "Open store (SQLite) handles.");
-    ft_buf_addf(&b, "flowtrack_store_handles_open %d\n", srv->st ? 1 : 0);
+    metric_head(&b, "flowtrack_store_handles_open", "gauge", "Store handles open in the process.");
+    ft_buf_addf(&b, "flowtrack_store_handles_open %d\n", ft_store_handles_open());
     metric_head(&b, "flowtrack_store_statements_open", "gauge",
                 "Prepared statements held by the store handle (a fixed cache).");
     ft_buf_addf(&b, "flowtrack_store_statements_open %d\n",
@@ -984,7 +953,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->o = o;
     srv->st = st;
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
-    srv->inotify_fd = -1;
+    srv->watch_fd = -1;
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
 
@@ -1051,8 +1020,7 @@ out:
     stream_reap(srv);
     if (srv->ev_watch)
         event_free(srv->ev_watch);
-    if (srv->inotify_fd >= 0)
-        close(srv->inotify_fd);
+    ft_store_watch_close(st);
     struct event **evs[] = {&srv->ev_term, &srv->ev_int,  &srv->ev_tick,
                             &srv->ev_reap, &srv->ev_poll, &srv->ev_grace};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)

@@ -1,16 +1,27 @@
 /*
- * store: where trackers live. One SQLite file (WAL, synchronous=FULL), opened
- * by one struct ft_store; every statement is prepared with bound parameters
- * and cached on the handle, and ft_store_close() finalizes all of them.
+ * store: where trackers live, behind one handle (struct ft_store).
  *
- * Every mutation runs in one IMMEDIATE transaction that also appends exactly
- * one event (sequence number, tracker, time, actor, kind, JSON payload) to the
- * events log, so the log is the complete history and the source of the live
- * stream. A call that returns 0 has committed durably: the write survives a
- * crash of the process (and, with synchronous=FULL, of the machine).
+ * This is the public store API. Below it, store.c holds the rules every
+ * backend shares (validation, patches, slug choice, numbering, event payloads,
+ * the write bracket) and a backend (backend.h; SQLite in sqlite.c) keeps the
+ * rows. ft_store_open() picks the backend from the path.
  *
- * Concurrency: several processes may write the same file; a writer waits up to
- * the busy timeout (10 s) for the lock. A handle belongs to one thread.
+ * What every backend guarantees, and so what every caller may rely on:
+ *  - One event per mutation: every call below that changes anything runs in
+ *    one write transaction that also appends exactly one event (sequence
+ *    number, tracker, time, actor, kind, JSON payload) to the events log, so
+ *    the log is the complete history and the source of the live stream.
+ *    Settings (the default tracker) are not events.
+ *  - Durability on return: a call that returns 0 has committed durably; the
+ *    write survives a crash of the process (SQLite: synchronous=FULL, of the
+ *    machine too). A call that fails has written nothing.
+ *  - Sequence numbers in commit order: a reader that has seen event N never
+ *    later finds a new event numbered below N, so "every event after N" is
+ *    a complete resume point (Last-Event-ID).
+ *
+ * Concurrency: several processes may write the same store; a writer waits up
+ * to the busy timeout (10 s) for another's lock, then fails with FT_EBUSY.
+ * A handle belongs to one thread.
  * Errors: 0 or a negative enum ft_code with err filled.
  */
 #ifndef FT_STORE_H
@@ -41,6 +52,17 @@ void ft_store_set_actor(struct ft_store *st, const char *actor);
 void ft_store_set_busy_timeout(struct ft_store *st, int ms);
 /* Number of statements prepared and not yet finalized (for leak checks). */
 int ft_store_open_statements(const struct ft_store *st);
+/* Store handles open in this process (opened and not yet closed). */
+int ft_store_handles_open(void);
+/* The sequence number of the event the last successful write of st appended, 0 before one. */
+int64_t ft_store_last_write(const struct ft_store *st);
+/*
+ * A precondition for the next write to a tracker: it commits only while that tracker's version
+ * (ft_store_tracker_version) is still `version`, checked inside its transaction, and fails with
+ * FT_EEXIST (field "If-Match") otherwise. The next write clears it, whatever its outcome;
+ * a negative version clears it now.
+ */
+void ft_store_expect_version(struct ft_store *st, int64_t version);
 
 /* ---- trackers ---- */
 
@@ -143,6 +165,22 @@ int ft_store_events(struct ft_store *st, int64_t tid, const char *kind_prefix, i
 int ft_store_tracker_version(struct ft_store *st, int64_t tid, int64_t *seq, struct ft_err *err);
 /* The newest sequence number, 0 when the log is empty. */
 int ft_store_last_seq(struct ft_store *st, int64_t *seq, struct ft_err *err);
+
+/* ---- change watch ---- */
+
+/*
+ * A descriptor that becomes readable when another process (or this one) may have written
+ * the store: the server's loop waits on it. *fd is -1 when the backend has none; the caller
+ * then polls. Owned by the store (closed by ft_store_watch_close or ft_store_close).
+ */
+int ft_store_watch_open(struct ft_store *st, int *fd, struct ft_err *err);
+/*
+ * After the descriptor became readable: drain it and return 1 when the log may have grown,
+ * else 0. *recheck_ms is how long to keep re-reading the log now and then after that (a
+ * backend may signal a write a little before its commit becomes visible), 0 when not needed.
+ */
+int ft_store_watch_read(struct ft_store *st, int64_t *recheck_ms);
+void ft_store_watch_close(struct ft_store *st);
 
 /* ---- settings (default tracker, ...) ---- */
 

@@ -1,4 +1,5 @@
-/* The SQLite store: numbering, ordering, patches, events, version refusal. */
+/* The store (over SQLite): numbering, ordering, patches, events, version refusal,
+ * handle counting and write preconditions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,6 +245,45 @@ static void test_newer_store_refused(void **state)
     assert_int_equal(access(other, F_OK), -1);
 }
 
+/* Every write reports the event it appended; a version precondition is checked inside the
+ * write and consumed by it; handles are counted while open. */
+static void test_last_write_and_precondition(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    int64_t v0 = 0, v1 = 0;
+    assert_int_equal(ft_store_handles_open(), 1);
+    assert_int_equal(ft_store_tracker_version(f->st, f->tid, &v0, &err), 0);
+    assert_int_equal(ft_store_last_write(f->st), v0);
+    add(f, FT_K_ITEM, "one");
+    assert_int_equal(ft_store_tracker_version(f->st, f->tid, &v1, &err), 0);
+    assert_true(v1 > v0);
+    assert_int_equal(ft_store_last_write(f->st), v1);
+
+    /* a stale version: refused, nothing written, the precondition is gone afterwards */
+    ft_store_expect_version(f->st, v0);
+    struct ft_entry e;
+    ft_entry_init(&e, FT_K_ITEM, 0);
+    ft_set_str(&e.text, "refused");
+    assert_int_equal(ft_store_entry_add(f->st, f->tid, &e, &err), FT_EEXIST);
+    assert_string_equal(err.field, "If-Match");
+    int64_t v2 = 0;
+    assert_int_equal(ft_store_tracker_version(f->st, f->tid, &v2, &err), 0);
+    assert_int_equal(v2, v1);
+    assert_int_equal(ft_store_entry_add(f->st, f->tid, &e, &err), 0);
+    ft_entry_release(&e);
+    /* the current version: accepted */
+    assert_int_equal(ft_store_tracker_version(f->st, f->tid, &v2, &err), 0);
+    ft_store_expect_version(f->st, v2);
+    assert_int_equal(add(f, FT_K_ITEM, "three"), 3);
+
+    struct ft_store *second = NULL;
+    assert_int_equal(ft_store_open(f->path, 0, &second, &err), 0);
+    assert_int_equal(ft_store_handles_open(), 2);
+    ft_store_close(second);
+    assert_int_equal(ft_store_handles_open(), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_actor_and_slug_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_store_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_write_and_precondition, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1150 @@
+/*
+ * sqlite.c: the SQLite backend of the store (backend.h): one file in WAL mode
+ * with synchronous=FULL, every statement prepared once with bound parameters
+ * and cached on the connection (finalized at close).
+ *
+ * Schema changes are forward migrations keyed on PRAGMA user_version; a file
+ * whose version is newer than this build knows is refused before anything is
+ * written to it. BEGIN IMMEDIATE takes the one write lock of the file, so
+ * writers (in any process) are serialised and AUTOINCREMENT sequence numbers
+ * grow in commit order. The change watch is inotify on the file's directory:
+ * every commit writes the -wal file.
+ */
+#include "backend.h"
+
+#include "../util/ft_err.h"
+#include "../util/ft_time.h"
+#include "../util/ft_xalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/banned.h"
+
+#define FT_APP_ID  0x466c5472 /* "FlTr" */
+#define STMT_CACHE 48
+#define BUSY_MS    10000
+
+/* One connection. */
+struct sq {
+    sqlite3 *db;
+    struct {
+        const char *sql; /* static string: its address is the key */
+        sqlite3_stmt *stmt;
+    } cache[STMT_CACHE];
+    int ncache;
+    int busy_ms; /* the busy timeout, for messages */
+    char *path;
+    int inotify_fd;   /* the change watch, -1 when off */
+    char *watch_base; /* the store file's name in its directory */
+};
+
+static const char *const migrations[] = {
+    /* 1: the initial schema */
+    "CREATE TABLE trackers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  org TEXT NOT NULL DEFAULT '',"
+    "  title TEXT NOT NULL,"
+    "  started TEXT NOT NULL DEFAULT '',"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  objective TEXT NOT NULL DEFAULT '',"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),"
+    "  repro_command TEXT NOT NULL DEFAULT '',"
+    "  repro_timeout_ms INTEGER NOT NULL DEFAULT 0,"
+    "  repro_expect TEXT NOT NULL DEFAULT '',"
+    "  repro_note TEXT NOT NULL DEFAULT '',"
+    "  symptoms_note TEXT NOT NULL DEFAULT '',"
+    "  hyps_note TEXT NOT NULL DEFAULT '',"
+    "  results_note TEXT NOT NULL DEFAULT '',"
+    "  fix_summary TEXT NOT NULL DEFAULT '',"
+    "  fix_why TEXT NOT NULL DEFAULT '',"
+    "  fix_evidence TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE runs ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tracker_id INTEGER NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,"
+    "  num INTEGER NOT NULL,"
+    "  command TEXT NOT NULL,"
+    "  cwd TEXT NOT NULL DEFAULT '',"
+    "  label TEXT NOT NULL DEFAULT '',"
+    "  started_at INTEGER NOT NULL,"
+    "  duration_ms INTEGER NOT NULL,"
+    "  exit_code INTEGER NOT NULL,"
+    "  signal INTEGER NOT NULL DEFAULT 0,"
+    "  outcome INTEGER NOT NULL,"
+    "  log TEXT NOT NULL DEFAULT '',"
+    "  log_truncated INTEGER NOT NULL DEFAULT 0,"
+    "  diagnosis TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (tracker_id, num)"
+    ");"
+    "CREATE TABLE entries ("
+    "  id INTEGER PRIMARY KEY,"
+    "  tracker_id INTEGER NOT NULL REFERENCES trackers(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  num INTEGER NOT NULL,"
+    "  pos INTEGER NOT NULL,"
+    "  title TEXT NOT NULL DEFAULT '',"
+    "  text TEXT NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0,"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  date TEXT NOT NULL DEFAULT '',"
+    "  run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  state_at INTEGER NOT NULL,"
+    "  UNIQUE (tracker_id, kind, num)"
+    ");"
+    "CREATE INDEX entries_pos ON entries (tracker_id, kind, pos);"
+    "CREATE TABLE state_changes ("
+    "  entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
+    "  state INTEGER NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX state_changes_entry ON state_changes (entry_id);"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  tracker_id INTEGER,"
+    "  slug TEXT NOT NULL DEFAULT '',"
+    "  at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  payload TEXT NOT NULL"
+    ");"
+    "CREATE INDEX events_tracker ON events (tracker_id, seq);"
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+_Static_assert(NMIGRATIONS == FT_SCHEMA_VERSION, "one migration per schema version");
+
+/* ---- statements ---------------------------------------------------------------------- */
+
+static int db_err(struct sq *q, struct ft_err *err, const char *what)
+{
+    int ec = sqlite3_extended_errcode(q->db);
+    int code = (ec & 0xff) == SQLITE_BUSY || (ec & 0xff) == SQLITE_LOCKED ? FT_EBUSY : FT_EIO;
+    if ((ec & 0xff) == SQLITE_CONSTRAINT)
+        code = FT_EEXIST;
+    if (code == FT_EBUSY)
+        return ft_err_set(err, code,
+                          "%s: the store is locked by another process (waited %d ms); try again",
+                          what, q->busy_ms);
+    return ft_err_set(err, code, "%s: %s", what, sqlite3_errmsg(q->db));
+}
+
+/* The cached statement for sql (a string literal), reset and with bindings cleared. */
+static sqlite3_stmt *stmt(struct sq *q, const char *sql, struct ft_err *err)
+{
+    for (int i = 0; i < q->ncache; i++) {
+        if (q->cache[i].sql == sql) {
+            sqlite3_reset(q->cache[i].stmt);
+            sqlite3_clear_bindings(q->cache[i].stmt);
+            return q->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        db_err(q, err, "prepare");
+        return NULL;
+    }
+    if (q->ncache == STMT_CACHE) {
+        /* cannot happen with the fixed set of statements below */
+        sqlite3_finalize(s);
+        ft_err_set(err, FT_EIO, "statement cache full");
+        return NULL;
+    }
+    q->cache[q->ncache].sql = sql;
+    q->cache[q->ncache++].stmt = s;
+    return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void bind_id(sqlite3_stmt *s, int i, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64(s, i, id);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static const char *col_text(sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+    return v ? v : "";
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    return ft_xstrdup(col_text(s, i));
+}
+
+/* Step a statement that returns no rows. */
+static int exec_step(struct sq *q, sqlite3_stmt *s, struct ft_err *err, const char *what)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_err(q, err, what);
+    return 0;
+}
+
+/* Run a cached statement that returns no rows, bound by the caller through s. */
+#define EXEC(q, sql, err, what, binds)                                                             \
+    do {                                                                                           \
+        sqlite3_stmt *s_ = stmt(q, sql, err);                                                      \
+        if (!s_)                                                                                   \
+            return FT_EIO;                                                                         \
+        sqlite3_stmt *s = s_;                                                                      \
+        binds;                                                                                     \
+        return exec_step(q, s, err, what);                                                         \
+    } while (0)
+
+/* Step a cached statement expected to give one row of one integer: *out, or 0 when no row. */
+static int one_int64(struct sq *q, sqlite3_stmt *s, int64_t *out, struct ft_err *err,
+                     const char *what)
+{
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(q, err, what);
+}
+
+static int exec_sql(struct sq *q, const char *sql, struct ft_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = db_err(q, err, msg ? msg : "exec");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return 0;
+}
+
+/* ---- transactions -------------------------------------------------------------------- */
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
+static int sq_begin(void *db, struct ft_err *err)
+{
+    EXEC(db, SQL_BEGIN, err, "begin", (void)s);
+}
+
+static int sq_commit(void *db, struct ft_err *err)
+{
+    EXEC(db, SQL_COMMIT, err, "commit", (void)s);
+}
+
+static void sq_rollback(void *db)
+{
+    struct sq *q = db;
+    if (!sqlite3_get_autocommit(q->db)) {
+        sqlite3_stmt *s = stmt(q, SQL_ROLLBACK, NULL);
+        if (s)
+            exec_step(q, s, NULL, "rollback");
+    }
+}
+
+/* ---- open / close -------------------------------------------------------------------- */
+
+static int pragma_int(struct sq *q, const char *sql, int *out, struct ft_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(q->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_err(q, err, "pragma");
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return db_err(q, err, "pragma");
+    return 0;
+}
+
+static int migrate(struct sq *q, int from, struct ft_err *err)
+{
+    int rc = sq_begin(q, err);
+    if (rc)
+        return rc;
+    /* Re-read inside the lock: another process may have migrated meanwhile. */
+    rc = pragma_int(q, "PRAGMA user_version", &from, err);
+    for (int v = from; !rc && v < FT_SCHEMA_VERSION; v++)
+        rc = exec_sql(q, migrations[v], err);
+    if (!rc) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
+                 FT_SCHEMA_VERSION, FT_APP_ID);
+        rc = exec_sql(q, sql, err);
+    }
+    if (!rc)
+        rc = sq_commit(q, err);
+    if (rc)
+        sq_rollback(q);
+    return rc;
+}
+
+static void sq_close(void *db);
+
+static int sq_open(const char *path, int flags, void **out, struct ft_err *err)
+{
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+
+    *out = NULL;
+    if (!exists && !(flags & FT_STORE_CREATE))
+        return ft_err_set(err, FT_ENOTFOUND, "no store at '%s' (run 'flowtrack init')", path);
+    if (exists && !S_ISREG(sb.st_mode))
+        return ft_err_set(err, FT_EINVAL, "'%s' is not a regular file", path);
+
+    struct sq *q = ft_xcalloc(1, sizeof(*q));
+    q->inotify_fd = -1;
+    q->path = ft_xstrdup(path);
+    int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (flags & FT_STORE_CREATE)
+        oflags |= SQLITE_OPEN_CREATE;
+    int rc = 0;
+    if (sqlite3_open_v2(path, &q->db, oflags, NULL) != SQLITE_OK) {
+        rc = ft_err_set(err, FT_EIO, "cannot open store '%s': %s", path,
+                        q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        goto fail;
+    }
+    q->busy_ms = BUSY_MS;
+    sqlite3_busy_timeout(q->db, BUSY_MS);
+    sqlite3_extended_result_codes(q->db, 1);
+
+    int version = 0, app = 0, objects = 0;
+    if ((rc = pragma_int(q, "PRAGMA user_version", &version, err)) ||
+        (rc = pragma_int(q, "PRAGMA application_id", &app, err)) ||
+        (!version && (rc = pragma_int(q, "SELECT count(*) FROM sqlite_schema", &objects, err)))) {
+        if (err && strstr(err->msg, "not a database"))
+            rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
+        goto fail;
+    }
+    /* ours: our application id; new: version 0 and empty */
+    if ((version && app != FT_APP_ID) || (!version && (app || objects))) {
+        rc = ft_err_set(err, FT_EINVAL, "'%s' is not a flowtrack store", path);
+        goto fail;
+    }
+    if (version > FT_SCHEMA_VERSION) {
+        rc = ft_err_set(err, FT_EVERSION,
+                        "store '%s' has schema version %d, newer than this flowtrack knows (%d); "
+                        "upgrade flowtrack to use it",
+                        path, version, FT_SCHEMA_VERSION);
+        goto fail;
+    }
+    /* The WAL file outlives the connection, emptied rather than deleted: the last
+     * connection to close still checkpoints, then truncates the WAL to zero bytes
+     * (persistent WAL with a journal size limit), so the next command neither
+     * replays old frames nor creates, syncs the directory for and deletes the
+     * WAL and shm files. Every commit is still synced (synchronous = FULL). */
+    int persist = 1;
+    sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    if ((rc = exec_sql(q,
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA journal_size_limit = 4194304;"
+                       "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
+                       err)))
+        goto fail;
+    if (version < FT_SCHEMA_VERSION && (rc = migrate(q, version, err)))
+        goto fail;
+    *out = q;
+    return 0;
+fail:
+    sq_close(q);
+    return rc;
+}
+
+static void sq_watch_close(void *db);
+
+static void sq_close(void *db)
+{
+    struct sq *q = db;
+    if (!q)
+        return;
+    sq_watch_close(q);
+    for (int i = 0; i < q->ncache; i++)
+        sqlite3_finalize(q->cache[i].stmt);
+    q->ncache = 0;
+    sqlite3_close(q->db);
+    free(q->path);
+    free(q);
+}
+
+static void sq_set_busy_timeout(void *db, int ms)
+{
+    struct sq *q = db;
+    q->busy_ms = ms;
+    sqlite3_busy_timeout(q->db, ms);
+}
+
+static int sq_open_statements(void *db)
+{
+    struct sq *q = db;
+    int n = 0;
+    for (sqlite3_stmt *s = sqlite3_next_stmt(q->db, NULL); s; s = sqlite3_next_stmt(q->db, s))
+        n++;
+    return n;
+}
+
+/* ---- events -------------------------------------------------------------------------- */
+
+static const char SQL_EVENT_ADD[] =
+    "INSERT INTO events (tracker_id, slug, at, actor, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+static int sq_event_append(void *db, int64_t tid, const char *slug, int64_t at, const char *actor,
+                           const char *kind, const char *payload, int64_t *seq, struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, SQL_EVENT_ADD, err);
+    if (!s)
+        return FT_EIO;
+    bind_id(s, 1, tid);
+    bind_text(s, 2, slug);
+    sqlite3_bind_int64(s, 3, at);
+    bind_text(s, 4, actor);
+    bind_text(s, 5, kind);
+    bind_text(s, 6, payload);
+    int rc = exec_step(q, s, err, "append event");
+    if (!rc)
+        *seq = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static const char SQL_EVENTS_ASC[] =
+    "SELECT seq, coalesce(tracker_id, 0), slug, at, actor, kind, payload FROM events"
+    " WHERE seq > ?1 AND (?2 = 0 OR tracker_id = ?2) AND (?3 = '' OR substr(kind, 1, length(?3)) = ?3)"
+    " ORDER BY seq LIMIT ?4";
+static const char SQL_EVENTS_DESC[] =
+    "SELECT seq, coalesce(tracker_id, 0), slug, at, actor, kind, payload FROM events"
+    " WHERE seq > ?1 AND (?2 = 0 OR tracker_id = ?2) AND (?3 = '' OR substr(kind, 1, length(?3)) = ?3)"
+    " ORDER BY seq DESC LIMIT ?4";
+
+static int sq_events(void *db, int64_t tid, const char *kind_prefix, int64_t after_seq, int limit,
+                     int newest_first, ft_event_cb cb, void *ctx, struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, newest_first ? SQL_EVENTS_DESC : SQL_EVENTS_ASC, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, after_seq);
+    sqlite3_bind_int64(s, 2, tid);
+    bind_text(s, 3, kind_prefix ? kind_prefix : "");
+    sqlite3_bind_int64(s, 4, limit > 0 ? limit : -1);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct ft_event ev = {
+            .seq = sqlite3_column_int64(s, 0),
+            .tracker_id = sqlite3_column_int64(s, 1),
+            .slug = col_text(s, 2),
+            .at = sqlite3_column_int64(s, 3),
+            .actor = col_text(s, 4),
+            .kind = col_text(s, 5),
+            .payload = col_text(s, 6),
+        };
+        if ((ret = cb(&ev, ctx)) != 0)
+            break;
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_err(q, err, "read events");
+    sqlite3_reset(s);
+    return ret;
+}
+
+static const char SQL_TRACKER_VERSION[] =
+    "SELECT coalesce(max(seq), 0) FROM events WHERE tracker_id = ?1";
+static const char SQL_LAST_SEQ[] = "SELECT coalesce(max(seq), 0) FROM events";
+
+static int sq_tracker_version(void *db, int64_t tid, int64_t *seq, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_TRACKER_VERSION, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    return one_int64(db, s, seq, err, "read events");
+}
+
+static int sq_last_seq(void *db, int64_t *seq, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_LAST_SEQ, err);
+    return s ? one_int64(db, s, seq, err, "read events") : FT_EIO;
+}
+
+/* ---- trackers ------------------------------------------------------------------------ */
+
+static const char SQL_FIND_SLUG[] = "SELECT id FROM trackers WHERE slug = ?1";
+static const char SQL_FIND_ID[] = "SELECT id FROM trackers WHERE id = ?1";
+
+static int sq_tracker_find(void *db, const char *slug, int64_t id, int64_t *out, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, slug ? SQL_FIND_SLUG : SQL_FIND_ID, err);
+    if (!s)
+        return FT_EIO;
+    if (slug)
+        bind_text(s, 1, slug);
+    else
+        sqlite3_bind_int64(s, 1, id);
+    int rc = one_int64(db, s, out, err, "find tracker");
+    if (!rc && !*out)
+        return ft_err_set(err, FT_ENOTFOUND, "no tracker");
+    return rc;
+}
+
+static const char SQL_FIRST_TWO[] = "SELECT id FROM trackers ORDER BY id LIMIT 2";
+
+static int sq_tracker_first_two(void *db, int64_t *id, int *count, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_FIRST_TWO, err);
+    if (!s)
+        return FT_EIO;
+    int rc;
+    *count = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if ((*count)++ == 0)
+            *id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_err(db, err, "list trackers");
+}
+
+static const char SQL_LIST[] =
+    "SELECT t.id, t.slug, t.title, t.status, t.updated_at,"
+    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 0),"
+    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 1),"
+    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 2),"
+    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 3)"
+    " FROM trackers t ORDER BY t.id";
+
+static int sq_tracker_rows(void *db, ft_tracker_row_cb cb, void *ctx, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_LIST, err);
+    if (!s)
+        return FT_EIO;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct ft_tracker_row r = {
+            .id = sqlite3_column_int64(s, 0),
+            .slug = col_text(s, 1),
+            .title = col_text(s, 2),
+            .status = sqlite3_column_int(s, 3),
+            .updated_at = sqlite3_column_int64(s, 4),
+        };
+        for (int k = 0; k < FT_ST__COUNT; k++)
+            r.progress[k] = sqlite3_column_int(s, 5 + k);
+        cb(&r, ctx);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_err(db, err, "list trackers");
+}
+
+static const char SQL_TRACKER_GET[] =
+    "SELECT id, slug, org, title, started, owner, objective, status, repro_command,"
+    " repro_timeout_ms, repro_expect, repro_note, symptoms_note, hyps_note, results_note,"
+    " fix_summary, fix_why, fix_evidence, created_at, updated_at FROM trackers WHERE id = ?1";
+
+static int sq_header_load(void *db, int64_t id, struct ft_tracker *t, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_TRACKER_GET, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        t->id = sqlite3_column_int64(s, 0);
+        char **strs[] = {&t->slug, &t->org, &t->title, &t->started, &t->owner, &t->objective};
+        for (int i = 0; i < 6; i++)
+            ft_set_str(strs[i], col_text(s, 1 + i));
+        t->status = sqlite3_column_int(s, 7);
+        ft_set_str(&t->repro_command, col_text(s, 8));
+        t->repro_timeout_ms = sqlite3_column_int64(s, 9);
+        char **more[] = {&t->repro_expect, &t->repro_note,  &t->symptoms_note, &t->hyps_note,
+                         &t->results_note, &t->fix_summary, &t->fix_why,       &t->fix_evidence};
+        for (int i = 0; i < 8; i++)
+            ft_set_str(more[i], col_text(s, 10 + i));
+        t->created_at = sqlite3_column_int64(s, 18);
+        t->updated_at = sqlite3_column_int64(s, 19);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return ft_err_set(err, FT_ENOTFOUND, "no tracker with id %lld", (long long)id);
+    return rc == SQLITE_ROW ? 0 : db_err(db, err, "load tracker");
+}
+
+static const char SQL_TRACKER_INSERT[] =
+    "INSERT INTO trackers (slug, org, title, started, owner, objective, status, repro_command,"
+    " repro_timeout_ms, repro_expect, repro_note, symptoms_note, hyps_note, results_note,"
+    " fix_summary, fix_why, fix_evidence, created_at, updated_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)";
+static const char SQL_TRACKER_WRITE[] =
+    "UPDATE trackers SET slug = ?1, org = ?2, title = ?3, started = ?4, owner = ?5, objective = ?6,"
+    " status = ?7, repro_command = ?8, repro_timeout_ms = ?9, repro_expect = ?10, repro_note = ?11,"
+    " symptoms_note = ?12, hyps_note = ?13, results_note = ?14, fix_summary = ?15, fix_why = ?16,"
+    " fix_evidence = ?17, updated_at = ?18 WHERE id = ?19";
+static const char SQL_TOUCH[] = "UPDATE trackers SET updated_at = ?1 WHERE id = ?2";
+static const char SQL_TRACKER_DELETE[] = "DELETE FROM trackers WHERE id = ?1";
+
+static void bind_header(sqlite3_stmt *s, const struct ft_tracker *t, int64_t now)
+{
+    bind_text(s, 1, t->slug);
+    bind_text(s, 2, t->org);
+    bind_text(s, 3, t->title);
+    bind_text(s, 4, t->started);
+    bind_text(s, 5, t->owner);
+    bind_text(s, 6, t->objective);
+    sqlite3_bind_int(s, 7, t->status);
+    bind_text(s, 8, t->repro_command);
+    sqlite3_bind_int64(s, 9, t->repro_timeout_ms);
+    bind_text(s, 10, t->repro_expect);
+    bind_text(s, 11, t->repro_note);
+    bind_text(s, 12, t->symptoms_note);
+    bind_text(s, 13, t->hyps_note);
+    bind_text(s, 14, t->results_note);
+    bind_text(s, 15, t->fix_summary);
+    bind_text(s, 16, t->fix_why);
+    bind_text(s, 17, t->fix_evidence);
+    sqlite3_bind_int64(s, 18, now);
+}
+
+static int sq_tracker_insert(void *db, struct ft_tracker *t, int64_t now, struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, SQL_TRACKER_INSERT, err);
+    if (!s)
+        return FT_EIO;
+    bind_header(s, t, now);
+    int rc = exec_step(q, s, err, "insert tracker");
+    if (!rc)
+        t->id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static int sq_tracker_write(void *db, const struct ft_tracker *t, int64_t now, struct ft_err *err)
+{
+    EXEC(db, SQL_TRACKER_WRITE, err, "update tracker", {
+        bind_header(s, t, now);
+        sqlite3_bind_int64(s, 19, t->id);
+    });
+}
+
+static int sq_tracker_touch(void *db, int64_t id, int64_t now, struct ft_err *err)
+{
+    EXEC(db, SQL_TOUCH, err, "update tracker", {
+        sqlite3_bind_int64(s, 1, now);
+        sqlite3_bind_int64(s, 2, id);
+    });
+}
+
+static int sq_tracker_delete(void *db, int64_t id, struct ft_err *err)
+{
+    EXEC(db, SQL_TRACKER_DELETE, err, "delete tracker", sqlite3_bind_int64(s, 1, id));
+}
+
+static const char SQL_SLUG_TAKEN[] = "SELECT 1 FROM trackers WHERE slug = ?1";
+
+static int sq_slug_taken(void *db, const char *slug, int *taken, struct ft_err *err)
+{
+    int64_t one = 0;
+    sqlite3_stmt *s = stmt(db, SQL_SLUG_TAKEN, err);
+    if (!s)
+        return FT_EIO;
+    bind_text(s, 1, slug);
+    int rc = one_int64(db, s, &one, err, "check slug");
+    *taken = one != 0;
+    return rc;
+}
+
+/* ---- entries ------------------------------------------------------------------------- */
+
+static const char SQL_NEXT_NUM[] =
+    "SELECT coalesce(max(num), 0) + 1, (SELECT coalesce(max(pos), 0) + 1 FROM entries"
+    " WHERE tracker_id = ?1 AND kind = ?2) FROM entries WHERE tracker_id = ?1 AND kind = ?2";
+static const char SQL_ENTRY_INSERT[] =
+    "INSERT INTO entries (tracker_id, kind, num, pos, title, text, state, detail, date, run_id,"
+    " created_at, updated_at, state_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)";
+static const char SQL_STATE_CHANGE[] =
+    "INSERT INTO state_changes (entry_id, state, at) VALUES (?1, ?2, ?3)";
+static const char SQL_ENTRY_GET[] =
+    "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
+    " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0)"
+    " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
+    " WHERE e.tracker_id = ?1 AND e.kind = ?2 AND e.num = ?3";
+static const char SQL_ENTRIES_ALL[] =
+    "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
+    " e.created_at, e.updated_at, e.state_at, 0, e.kind"
+    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+static const char SQL_ENTRY_WRITE[] =
+    "UPDATE entries SET title = ?1, text = ?2, state = ?3, detail = ?4, date = ?5,"
+    " updated_at = ?6, state_at = ?7 WHERE id = ?8";
+static const char SQL_COUNT_KIND[] =
+    "SELECT count(*) FROM entries WHERE tracker_id = ?1 AND kind = ?2";
+static const char SQL_SHIFT[] =
+    "UPDATE entries SET pos = pos + ?1 WHERE tracker_id = ?2 AND kind = ?3 AND pos BETWEEN ?4 AND ?5";
+static const char SQL_SET_POS[] = "UPDATE entries SET pos = ?1, updated_at = ?2 WHERE id = ?3";
+static const char SQL_ENTRY_DELETE[] = "DELETE FROM entries WHERE id = ?1";
+
+static int sq_entry_next(void *db, int64_t tid, enum ft_kind kind, int *num, int *pos,
+                         struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_NEXT_NUM, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, kind);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *num = sqlite3_column_int(s, 0);
+        *pos = sqlite3_column_int(s, 1);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : db_err(db, err, "number entry");
+}
+
+static int sq_entry_insert(void *db, int64_t tid, struct ft_entry *e, int pos, int64_t now,
+                           struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, SQL_ENTRY_INSERT, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, e->kind);
+    sqlite3_bind_int(s, 3, e->num);
+    sqlite3_bind_int(s, 4, pos);
+    bind_text(s, 5, e->title);
+    bind_text(s, 6, e->text);
+    sqlite3_bind_int(s, 7, e->state);
+    bind_text(s, 8, e->detail);
+    bind_text(s, 9, e->date);
+    bind_id(s, 10, e->run_id);
+    sqlite3_bind_int64(s, 11, now);
+    int rc = exec_step(q, s, err, "insert entry");
+    if (!rc)
+        e->id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static int sq_state_change(void *db, int64_t entry_id, int state, int64_t at, struct ft_err *err)
+{
+    EXEC(db, SQL_STATE_CHANGE, err, "record state change", {
+        sqlite3_bind_int64(s, 1, entry_id);
+        sqlite3_bind_int(s, 2, state);
+        sqlite3_bind_int64(s, 3, at);
+    });
+}
+
+/* Fill e's numbers and times from a row (strings are read by the caller). */
+static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
+{
+    e->id = sqlite3_column_int64(s, 0);
+    e->num = sqlite3_column_int(s, 1);
+    if (pos)
+        *pos = sqlite3_column_int(s, 2);
+    e->state = sqlite3_column_int(s, 5);
+    e->run_id = sqlite3_column_int64(s, 8);
+    e->created_at = sqlite3_column_int64(s, 9);
+    e->updated_at = sqlite3_column_int64(s, 10);
+    e->state_at = sqlite3_column_int64(s, 11);
+    e->run_num = sqlite3_column_int(s, 12);
+}
+
+static int sq_entry_get(void *db, int64_t tid, enum ft_kind kind, int num, struct ft_entry *out,
+                        int *pos, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_ENTRY_GET, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, kind);
+    sqlite3_bind_int(s, 3, num);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->kind = kind;
+        out->title = col_dup(s, 3);
+        out->text = col_dup(s, 4);
+        out->detail = col_dup(s, 6);
+        out->date = col_dup(s, 7);
+        entry_nums_from_row(s, out, pos);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return ft_err_set(err, FT_ENOTFOUND, "no %s %d", ft_kind_name(kind), num);
+    return rc == SQLITE_ROW ? 0 : db_err(db, err, "read entry");
+}
+
+static int sq_entry_count(void *db, int64_t tid, enum ft_kind kind, int *count, struct ft_err *err)
+{
+    int64_t n = 0;
+    sqlite3_stmt *s = stmt(db, SQL_COUNT_KIND, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, kind);
+    int rc = one_int64(db, s, &n, err, "count entries");
+    *count = (int)n;
+    return rc;
+}
+
+static int sq_entry_write(void *db, const struct ft_entry *e, struct ft_err *err)
+{
+    EXEC(db, SQL_ENTRY_WRITE, err, "update entry", {
+        bind_text(s, 1, e->title);
+        bind_text(s, 2, e->text);
+        sqlite3_bind_int(s, 3, e->state);
+        bind_text(s, 4, e->detail);
+        bind_text(s, 5, e->date);
+        sqlite3_bind_int64(s, 6, e->updated_at);
+        sqlite3_bind_int64(s, 7, e->state_at);
+        sqlite3_bind_int64(s, 8, e->id);
+    });
+}
+
+static int sq_entry_shift(void *db, int64_t tid, enum ft_kind kind, int by, int lo, int hi,
+                          struct ft_err *err)
+{
+    EXEC(db, SQL_SHIFT, err, "reorder entries", {
+        sqlite3_bind_int(s, 1, by);
+        sqlite3_bind_int64(s, 2, tid);
+        sqlite3_bind_int(s, 3, kind);
+        sqlite3_bind_int(s, 4, lo);
+        sqlite3_bind_int(s, 5, hi);
+    });
+}
+
+static int sq_entry_set_pos(void *db, int64_t id, int pos, int64_t now, struct ft_err *err)
+{
+    EXEC(db, SQL_SET_POS, err, "move entry", {
+        sqlite3_bind_int(s, 1, pos);
+        sqlite3_bind_int64(s, 2, now);
+        sqlite3_bind_int64(s, 3, id);
+    });
+}
+
+static int sq_entry_delete(void *db, int64_t id, struct ft_err *err)
+{
+    EXEC(db, SQL_ENTRY_DELETE, err, "remove entry", sqlite3_bind_int64(s, 1, id));
+}
+
+/* ---- whole tracker ------------------------------------------------------------------- */
+
+static const char SQL_CHANGES_ALL[] =
+    "SELECT entry_id, state, at FROM state_changes WHERE entry_id IN"
+    " (SELECT id FROM entries WHERE tracker_id = ?1 AND kind = 2) ORDER BY entry_id, rowid";
+static const char SQL_RUNS_ALL[] =
+    "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
+    " log_truncated FROM runs WHERE tracker_id = ?1 ORDER BY num";
+
+static int cmp_entry_id(const void *a, const void *b)
+{
+    const struct ft_entry *x = *(const struct ft_entry *const *)a;
+    const struct ft_entry *y = *(const struct ft_entry *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Attach every item's state changes; they arrive ordered by item id. */
+static int load_changes(struct sq *q, struct ft_tracker *t, struct ft_err *err)
+{
+    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
+    if (!items->n)
+        return 0;
+    struct ft_entry **by_id = ft_xmalloc(items->n * sizeof(*by_id));
+    for (size_t i = 0; i < items->n; i++)
+        by_id[i] = &items->v[i];
+    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
+    sqlite3_stmt *s = stmt(q, SQL_CHANGES_ALL, err);
+    if (!s) {
+        free(by_id);
+        return FT_EIO;
+    }
+    sqlite3_bind_int64(s, 1, t->id);
+    size_t ii = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t eid = sqlite3_column_int64(s, 0);
+        while (ii < items->n && by_id[ii]->id < eid) {
+            ii++;
+            cap = 0;
+        }
+        if (ii == items->n || by_id[ii]->id != eid)
+            continue;
+        struct ft_entry *e = by_id[ii];
+        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
+        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
+        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    free(by_id);
+    return rc == SQLITE_DONE ? 0 : db_err(q, err, "load state changes");
+}
+
+static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, SQL_ENTRIES_ALL, err);
+    int rc;
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, t->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(s, 13);
+        if (kind < 0 || kind >= FT_K__COUNT)
+            continue;
+        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, col_dup(s, 3), col_dup(s, 4),
+                                             col_dup(s, 6), col_dup(s, 7));
+        entry_nums_from_row(s, e, NULL);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_err(q, err, "load entries");
+    if ((flags & FT_LOAD_CHANGES) && (rc = load_changes(q, t, err)))
+        return rc;
+    if (!(s = stmt(q, SQL_RUNS_ALL, err)))
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, t->id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct ft_run *r = ft_tracker_add_run(t);
+        r->id = sqlite3_column_int64(s, 0);
+        r->num = sqlite3_column_int(s, 1);
+        ft_set_str(&r->command, col_text(s, 2));
+        ft_set_str(&r->cwd, col_text(s, 3));
+        ft_set_str(&r->label, col_text(s, 4));
+        r->started_at = sqlite3_column_int64(s, 5);
+        r->duration_ms = sqlite3_column_int64(s, 6);
+        r->exit_code = sqlite3_column_int(s, 7);
+        r->signal = sqlite3_column_int(s, 8);
+        r->outcome = sqlite3_column_int(s, 9);
+        r->log_truncated = sqlite3_column_int(s, 10);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : db_err(q, err, "load runs");
+}
+
+/* ---- runs ---------------------------------------------------------------------------- */
+
+static const char SQL_RUN_NEXT[] =
+    "SELECT coalesce(max(num), 0) + 1 FROM runs WHERE tracker_id = ?1";
+static const char SQL_RUN_INSERT[] =
+    "INSERT INTO runs (tracker_id, num, command, cwd, label, started_at, duration_ms, exit_code,"
+    " signal, outcome, log, log_truncated, diagnosis)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+static const char SQL_RUN_GET[] =
+    "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
+    " log_truncated, log, diagnosis FROM runs WHERE tracker_id = ?1 AND num = ?2";
+
+static int sq_run_next(void *db, int64_t tid, int *num, struct ft_err *err)
+{
+    int64_t n = 0;
+    sqlite3_stmt *s = stmt(db, SQL_RUN_NEXT, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    int rc = one_int64(db, s, &n, err, "number run");
+    *num = (int)n;
+    return rc;
+}
+
+static int sq_run_insert(void *db, int64_t tid, struct ft_run *r, struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = stmt(q, SQL_RUN_INSERT, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, r->num);
+    bind_text(s, 3, r->command);
+    bind_text(s, 4, r->cwd);
+    bind_text(s, 5, r->label);
+    sqlite3_bind_int64(s, 6, r->started_at);
+    sqlite3_bind_int64(s, 7, r->duration_ms);
+    sqlite3_bind_int(s, 8, r->exit_code);
+    sqlite3_bind_int(s, 9, r->signal);
+    sqlite3_bind_int(s, 10, r->outcome);
+    bind_text(s, 11, r->log);
+    sqlite3_bind_int(s, 12, r->log_truncated);
+    bind_text(s, 13, r->diagnosis);
+    int rc = exec_step(q, s, err, "record run");
+    if (!rc)
+        r->id = sqlite3_last_insert_rowid(q->db);
+    return rc;
+}
+
+static int sq_run_get(void *db, int64_t tid, int num, struct ft_run *r, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_RUN_GET, err);
+    if (!s)
+        return FT_EIO;
+    sqlite3_bind_int64(s, 1, tid);
+    sqlite3_bind_int(s, 2, num);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        memset(r, 0, sizeof(*r));
+        r->id = sqlite3_column_int64(s, 0);
+        r->num = sqlite3_column_int(s, 1);
+        r->command = col_dup(s, 2);
+        r->cwd = col_dup(s, 3);
+        r->label = col_dup(s, 4);
+        r->started_at = sqlite3_column_int64(s, 5);
+        r->duration_ms = sqlite3_column_int64(s, 6);
+        r->exit_code = sqlite3_column_int(s, 7);
+        r->signal = sqlite3_column_int(s, 8);
+        r->outcome = sqlite3_column_int(s, 9);
+        r->log_truncated = sqlite3_column_int(s, 10);
+        r->log = col_dup(s, 11);
+        r->diagnosis = col_dup(s, 12);
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return ft_err_set(err, FT_ENOTFOUND, "no run %d", num);
+    return rc == SQLITE_ROW ? 0 : db_err(db, err, "read run");
+}
+
+/* ---- settings ------------------------------------------------------------------------ */
+
+static const char SQL_SETTING_GET[] = "SELECT value FROM settings WHERE key = ?1";
+static const char SQL_SETTING_SET[] =
+    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2";
+static const char SQL_SETTING_DEL[] = "DELETE FROM settings WHERE key = ?1";
+
+static int sq_setting_get(void *db, const char *key, char **val, struct ft_err *err)
+{
+    sqlite3_stmt *s = stmt(db, SQL_SETTING_GET, err);
+    if (!s)
+        return FT_EIO;
+    bind_text(s, 1, key);
+    int rc = sqlite3_step(s);
+    *val = rc == SQLITE_ROW ? col_dup(s, 0) : NULL;
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(db, err, "read setting");
+}
+
+static int sq_setting_set(void *db, const char *key, const char *val, struct ft_err *err)
+{
+    EXEC(db, val ? SQL_SETTING_SET : SQL_SETTING_DEL, err, "write setting", {
+        bind_text(s, 1, key);
+        if (val)
+            bind_text(s, 2, val);
+    });
+}
+
+/* ---- the change watch ---------------------------------------------------------------- */
+
+/*
+ * inotify on the store's directory: the -wal file changes on every commit, by any process.
+ * A directory watch (not a file watch) also sees a WAL file created after the watch started.
+ */
+static int sq_watch_open(void *db, int *fd, struct ft_err *err)
+{
+    struct sq *q = db;
+    (void)err;
+    *fd = -1;
+    char *abs = realpath(q->path, NULL);
+    const char *p = abs ? abs : q->path;
+    const char *slash = strrchr(p, '/');
+    char dir[PATH_MAX];
+    if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", slash == p ? 1 : (int)(slash - p), p);
+    else
+        snprintf(dir, sizeof(dir), ".");
+    q->watch_base = ft_xstrdup(slash ? slash + 1 : p);
+    free(abs);
+    q->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (q->inotify_fd >= 0 &&
+        inotify_add_watch(q->inotify_fd, dir,
+                          IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) < 0) {
+        close(q->inotify_fd);
+        q->inotify_fd = -1;
+    }
+    *fd = q->inotify_fd;
+    return 0;
+}
+
+static int sq_watch_read(void *db, int64_t *recheck_ms)
+{
+    struct sq *q = db;
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    size_t blen = strlen(q->watch_base);
+    int hit = 0;
+    for (;;) {
+        ssize_t n = read(q->inotify_fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ie = (const struct inotify_event *)(void *)p;
+            if (ie->len && strncmp(ie->name, q->watch_base, blen) == 0)
+                hit = 1;
+            p += sizeof(*ie) + ie->len;
+        }
+    }
+    /* The -wal frames are written (and seen here) before the commit is published in the
+     * shared-memory index, which inotify does not see: look again over the next 250 ms. */
+    *recheck_ms = hit ? 250 : 0;
+    return hit;
+}
+
+static void sq_watch_close(void *db)
+{
+    struct sq *q = db;
+    if (q->inotify_fd >= 0)
+        close(q->inotify_fd);
+    q->inotify_fd = -1;
+    free(q->watch_base);
+    q->watch_base = NULL;
+}
+
+const struct ft_store_backend ft_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .set_busy_timeout = sq_set_busy_timeout,
+    .open_statements = sq_open_statements,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .tracker_find = sq_tracker_find,
+    .tracker_first_two = sq_tracker_first_two,
+    .tracker_rows = sq_tracker_rows,
+    .header_load = sq_header_load,
+    .tracker_load = sq_tracker_load,
+    .slug_taken = sq_slug_taken,
+    .tracker_insert = sq_tracker_insert,
+    .tracker_write = sq_tracker_write,
+    .tracker_touch = sq_tracker_touch,
+    .tracker_delete = sq_tracker_delete,
+    .entry_get = sq_entry_get,
+    .entry_next = sq_entry_next,
+    .entry_count = sq_entry_count,
+    .entry_insert = sq_entry_insert,
+    .entry_write = sq_entry_write,
+    .entry_shift = sq_entry_shift,
+    .entry_set_pos = sq_entry_set_pos,
+    .entry_delete = sq_entry_delete,
+    .state_change = sq_state_change,
+    .run_next = sq_run_next,
+    .run_insert = sq_run_insert,
+    .run_get = sq_run_get,
+    .event_append = sq_event_append,
+    .events = sq_events,
+    .tracker_version = sq_tracker_version,
+    .last_seq = sq_last_seq,
+    .setting_get = sq_setting_get,
+    .setting_set = sq_setting_set,
+    .watch_open = sq_watch_open,
+    .watch_read = sq_watch_read,
+    .watch_close = sq_watch_close,
+};
