@@ -1,6 +1,9 @@
 /*
  * cli: the flowtrack command line. main.c holds the command table; each
  * subcommand is cmd_<name>() in its own file and shares the context below.
+ * A command parses its arguments, runs operations (src/ops/ops.h) and prints
+ * their results: the same operations run on the store file or, with --server,
+ * on a flowtrack server, so a command never knows which.
  * Only this layer prints and chooses exit codes:
  *   0 ok, 1 failed (or `check` found problems), 2 usage error, 3 not found.
  * `run` follows timeout(1) instead (see cmd_run.c).
@@ -9,6 +12,7 @@
 #define FT_CLI_H
 
 #include "../core/model.h"
+#include "../ops/ops.h"
 #include "../store/store.h"
 #include "../util/ft_err.h"
 
@@ -25,8 +29,11 @@ struct ft_ctx {
     const char *tracker; /* --tracker, else FLOWTRACK_TRACKER, else NULL */
     int json;            /* --json: machine-readable output */
     int color;           /* colour on stdout (a tty, and no NO_COLOR / --no-color) */
+    const char *server;  /* --server, else FLOWTRACK_SERVER, else NULL (the store file) */
+    int server_given;    /* --server was on the command line (not only in the environment) */
+    const char *token;   /* --token, else FLOWTRACK_TOKEN: sent to the server */
     struct ft_store *st; /* opened by cli_store() and closed by main */
-    int64_t tid;         /* resolved by cli_tracker() */
+    struct ft_ops *ops;  /* made by cli_ops() and freed by main */
 };
 
 /* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A' are taken. */
@@ -65,10 +72,22 @@ int cli_getopt(struct ft_ctx *ctx, int argc, char **argv, const char *shortopts,
                const struct option *longopts, int (*on_opt)(int c, const char *arg, void *u),
                void *u, int *first);
 
-/* Open the store (creating it when `create`); prints the error. 0 or an exit code. */
+/* Open the store file (creating it when `create`); prints the error. 0 or an exit code. */
 int cli_store(struct ft_ctx *ctx, int create);
-/* Resolve the tracker to act on (after cli_store); prints the error. 0 or an exit code. */
-int cli_tracker(struct ft_ctx *ctx);
+/*
+ * The operations the commands run: over the server (--server, FLOWTRACK_SERVER) when one is
+ * given, else over the store file (cli_store, creating it when `create`). Prints the error.
+ * 0 or an exit code.
+ */
+int cli_ops(struct ft_ctx *ctx, int create);
+/*
+ * Run op (cli_ops first) with args, which this call takes over: the tracker of --tracker /
+ * FLOWTRACK_TRACKER is added when args names none. On error prints it and returns its exit
+ * code; else 0 and res holds the result (release it with ft_result_release).
+ */
+int cli_call(struct ft_ctx *ctx, enum ft_op op, json_t *args, struct ft_result *res);
+/* The same, printing the JSON result on success (with --json) and releasing it. */
+int cli_call_print(struct ft_ctx *ctx, enum ft_op op, json_t *args);
 
 /* Print "flowtrack: <msg>" on stderr; return the exit code for err's code. */
 int cli_fail(struct ft_ctx *ctx, const struct ft_err *err);
@@ -77,6 +96,9 @@ int cli_failf(int exit_code, const char *fmt, ...) __attribute__((format(printf,
 int cli_usage(struct ft_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a JSON value on stdout (indented, final newline) and drop the reference. */
 void cli_print_json(json_t *v);
+/* Members of an operation's JSON result. */
+const char *cli_jstr(json_t *o, const char *path); /* "tracker.slug": "" when absent */
+long long cli_jint(json_t *o, const char *path);   /* 0 when absent */
 /* Exit code for an enum ft_code. */
 int cli_exit_code(int code);
 /* Parse a positive entry number ("3" or "#3"); -1 when not one. */

@@ -22,6 +22,8 @@ int cli_exit_code(int code)
         return FT_EXIT_OK;
     case FT_ENOTFOUND:
         return FT_EXIT_NOTFOUND;
+    case FT_EAMBIGUOUS:
+        return FT_EXIT_USAGE;
     default:
         return FT_EXIT_FAIL;
     }
@@ -201,42 +203,64 @@ int cli_store(struct ft_ctx *ctx, int create)
     return 0;
 }
 
-int cli_tracker(struct ft_ctx *ctx)
+int cli_ops(struct ft_ctx *ctx, int create)
+{
+    if (ctx->ops)
+        return 0;
+    int rc = cli_store(ctx, create);
+    if (rc)
+        return rc;
+    ctx->ops = ft_ops_local_new(ctx->st, ctx->actor);
+    return 0;
+}
+
+int cli_call(struct ft_ctx *ctx, enum ft_op op, json_t *args, struct ft_result *res)
 {
     struct ft_err err;
-    char *ref = NULL;
-    int rc;
-
-    if (ctx->tid)
-        return 0;
-    if (ctx->tracker) {
-        ref = ft_xstrdup(ctx->tracker);
-    } else if ((rc = ft_store_setting_get(ctx->st, "default_tracker", &ref, &err))) {
-        return cli_fail(ctx, &err);
-    }
-    if (ref) {
-        rc = ft_store_tracker_find(ctx->st, ref, &ctx->tid, &err);
-        if (rc && !ctx->tracker)
-            rc = cli_failf(
-                FT_EXIT_NOTFOUND,
-                "the default tracker '%s' no longer exists: pick one with 'flowtrack use'", ref);
-        else if (rc)
+    int rc = cli_ops(ctx, 0);
+    ft_result_init(res);
+    if (!rc) {
+        if (ctx->tracker && !json_object_get(args, "tracker"))
+            json_object_set_new(args, "tracker", json_string(ctx->tracker));
+        if (ft_ops_call(ctx->ops, op, args, res, &err))
             rc = cli_fail(ctx, &err);
-        free(ref);
-        if (rc)
-            return rc;
-    } else {
-        int n;
-        if ((rc = ft_store_tracker_single(ctx->st, &ctx->tid, &n, &err)))
-            return cli_fail(ctx, &err);
-        if (n == 0)
-            return cli_failf(FT_EXIT_NOTFOUND,
-                             "the store has no tracker yet: 'flowtrack create TITLE' or "
-                             "'flowtrack import FILE'");
-        if (n > 1)
-            return cli_failf(FT_EXIT_USAGE,
-                             "several trackers and no default: give -t SLUG, or set one with "
-                             "'flowtrack use SLUG'");
     }
-    return 0;
+    json_decref(args);
+    return rc;
+}
+
+int cli_call_print(struct ft_ctx *ctx, enum ft_op op, json_t *args)
+{
+    struct ft_result res;
+    int rc = cli_call(ctx, op, args, &res);
+    if (!rc && ctx->json) {
+        cli_print_json(res.json);
+        res.json = NULL;
+    }
+    ft_result_release(&res);
+    return rc;
+}
+
+/* The member at a dotted path ("tracker.slug"), or NULL. */
+static json_t *jpath(json_t *o, const char *path)
+{
+    char key[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, path);
+        o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+const char *cli_jstr(json_t *o, const char *path)
+{
+    const char *s = json_string_value(jpath(o, path));
+    return s ? s : "";
+}
+
+long long cli_jint(json_t *o, const char *path)
+{
+    return (long long)json_integer_value(jpath(o, path));
 }

@@ -63,49 +63,55 @@ static const char *note_field(enum ft_kind k)
     }
 }
 
-static void print_entry_line(const struct ft_entry *e)
+/* One entry as a line of `KIND list`, from its JSON. */
+static void print_entry_line(json_t *e)
 {
-    switch (e->kind) {
-    case FT_K_ITEM:
-        printf("[%d] %-7s %s\n", e->num, ft_state_name(e->state), e->text);
-        break;
-    case FT_K_STEP:
-        printf("[%d] %s%s%s\n", e->num, e->title, *e->text ? ": " : "", e->text);
-        break;
-    case FT_K_HYP:
-        printf("[%d] %-9s %s%s%s\n", e->num, ft_verdict_name(e->state), e->text,
-               *e->detail ? " (evidence: " : "", *e->detail ? e->detail : "");
-        if (*e->detail)
-            fputs(")\n", stdout);
-        break;
-    case FT_K_RESULT:
-        printf("[%d] %s: %s" FT_ARROW "%s%s%s\n", e->num, *e->date ? e->date : FT_NO_DATE, e->text,
-               e->state ? ft_outcome_name(e->state) : "", e->state && *e->detail ? " + " : "",
-               e->detail);
-        break;
-    default:
-        printf("[%d] %s\n", e->num, e->text);
-        break;
+    const char *kind = cli_jstr(e, "kind");
+    long long num = cli_jint(e, "num");
+    if (strcmp(kind, "item") == 0) {
+        printf("[%lld] %-7s %s\n", num, cli_jstr(e, "state"), cli_jstr(e, "text"));
+    } else if (strcmp(kind, "step") == 0) {
+        const char *text = cli_jstr(e, "text");
+        printf("[%lld] %s%s%s\n", num, cli_jstr(e, "title"), *text ? ": " : "", text);
+    } else if (strcmp(kind, "hyp") == 0) {
+        const char *ev = cli_jstr(e, "evidence");
+        printf("[%lld] %-9s %s%s%s%s\n", num, cli_jstr(e, "verdict"), cli_jstr(e, "text"),
+               *ev ? " (evidence: " : "", ev, *ev ? ")" : "");
+    } else if (strcmp(kind, "result") == 0) {
+        const char *date = cli_jstr(e, "date"), *outcome = cli_jstr(e, "outcome");
+        const char *notes = cli_jstr(e, "notes");
+        printf("[%lld] %s: %s" FT_ARROW "%s%s%s\n", num, *date ? date : FT_NO_DATE,
+               cli_jstr(e, "attempt"), outcome, *outcome && *notes ? " + " : "", notes);
+    } else {
+        printf("[%lld] %s\n", num, cli_jstr(e, "text"));
     }
 }
 
-/* Print the outcome of a write to one entry. */
-static void report(struct ft_ctx *ctx, const struct ft_entry *e, const char *verb)
+/* Print the result of a write to one entry (JSON: the operation's result). */
+static void report(struct ft_ctx *ctx, struct ft_result *res)
 {
+    json_t *r = res->json;
+    const char *action = cli_jstr(r, "action");
+    const char *kind = cli_jstr(r, "kind");
+    long long num = cli_jint(r, "num");
+    const char *verb = strchr(action, '.') ? strchr(action, '.') + 1 : action;
     if (ctx->json) {
-        json_t *o =
-            json_pack("{s:b, s:s, s:s, s:i, s:I}", "ok", 1, "action", verb, "kind",
-                      ft_kind_name(e->kind), "num", e->num, "tracker", (json_int_t)ctx->tid);
-        json_object_set_new(o, "entry", ft_entry_to_json(e));
-        cli_print_json(o);
-        return;
+        cli_print_json(r);
+        res->json = NULL;
+    } else if (strcmp(verb, "add") == 0) {
+        printf("added %s %lld\n", kind, num);
+    } else if (strcmp(verb, "move") == 0) {
+        printf("moved %s %lld to position %lld\n", kind, num, cli_jint(r, "position"));
+    } else if (strcmp(verb, "remove") == 0) {
+        printf("removed %s %lld\n", kind, num);
+    } else if (strcmp(kind, "item") == 0) {
+        printf("item %lld: %s\n", num, cli_jstr(r, "entry.state"));
+    } else if (strcmp(kind, "hyp") == 0) {
+        printf("hyp %lld: %s\n", num, cli_jstr(r, "entry.verdict"));
+    } else {
+        printf("updated %s %lld\n", kind, num);
     }
-    if (e->kind == FT_K_ITEM && strcmp(verb, "updated") == 0)
-        printf("item %d: %s\n", e->num, ft_state_name(e->state));
-    else if (e->kind == FT_K_HYP && strcmp(verb, "updated") == 0)
-        printf("hyp %d: %s\n", e->num, ft_verdict_name(e->state));
-    else
-        printf("%s %s %d\n", verb, ft_kind_name(e->kind), e->num);
+    ft_result_release(res);
 }
 
 static int need_num(struct ft_ctx *ctx, int argc, char **argv, int i, const char *verb)
@@ -120,15 +126,21 @@ static int need_num(struct ft_ctx *ctx, int argc, char **argv, int i, const char
     return n;
 }
 
+/* Run a write on one entry (args: the operation's own) and report it. */
+static int entry_write(struct ft_ctx *ctx, enum ft_op op, enum ft_kind kind, json_t *args)
+{
+    struct ft_result res;
+    json_object_set_new(args, "kind", json_string(ft_kind_name(kind)));
+    int rc = cli_call(ctx, op, args, &res);
+    if (!rc)
+        report(ctx, &res);
+    return rc;
+}
+
 static int do_add(struct ft_ctx *ctx, enum ft_kind kind, int argc, char **argv, int i,
                   json_t *fields)
 {
-    struct ft_entry e;
-    struct ft_err err;
     char *text = i < argc ? cli_join(argc, argv, i) : NULL;
-    int rc;
-
-    ft_entry_init(&e, kind, ft_now_ms()); /* a --date option replaces today's date */
     if (text) {
         const char *sep = kind == FT_K_STEP ? strstr(text, ": ") : NULL;
         if (kind == FT_K_STEP && sep) {
@@ -143,48 +155,33 @@ static int do_add(struct ft_ctx *ctx, enum ft_kind kind, int argc, char **argv, 
         }
         free(text);
     }
-    if ((rc = ft_entry_patch(&e, fields, &err)) || (rc = cli_store(ctx, 0)) ||
-        (rc = cli_tracker(ctx)))
-        goto out;
-    if ((rc = ft_store_entry_add(ctx->st, ctx->tid, &e, &err)))
-        goto out;
-    report(ctx, &e, "added");
-out:
-    if (rc < 0) /* an ft_code: print it */
-        rc = cli_fail(ctx, &err);
-    ft_entry_release(&e);
-    return rc;
+    return entry_write(ctx, FT_OP_ENTRY_ADD, kind, json_pack("{s:O}", "fields", fields));
 }
 
 static int do_update(struct ft_ctx *ctx, enum ft_kind kind, int num, json_t *fields)
 {
-    struct ft_entry e;
-    struct ft_err err;
-    int rc = ft_store_entry_update(ctx->st, ctx->tid, kind, num, fields, &e, &err);
-    if (rc)
-        return cli_fail(ctx, &err);
-    report(ctx, &e, "updated");
-    ft_entry_release(&e);
-    return 0;
+    return entry_write(ctx, FT_OP_ENTRY_EDIT, kind,
+                       json_pack("{s:i, s:O}", "num", num, "fields", fields));
 }
 
 static int do_list(struct ft_ctx *ctx, enum ft_kind kind)
 {
-    struct ft_tracker *t;
-    struct ft_err err;
-    if (ft_store_tracker_load(ctx->st, ctx->tid, &t, &err))
-        return cli_fail(ctx, &err);
-    const struct ft_entry_list *l = &t->lists[kind];
+    struct ft_result res;
+    int rc = cli_call(ctx, FT_OP_ENTRY_LIST, json_pack("{s:s}", "kind", ft_kind_name(kind)), &res);
+    if (rc)
+        return rc;
     if (ctx->json) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < l->n; i++)
-            json_array_append_new(a, ft_entry_to_json(&l->v[i]));
-        cli_print_json(a);
+        cli_print_json(res.json);
+        res.json = NULL;
     } else {
-        for (size_t i = 0; i < l->n; i++)
-            print_entry_line(&l->v[i]);
+        size_t i;
+        json_t *o;
+        json_array_foreach(res.json, i, o)
+        {
+            print_entry_line(o);
+        }
     }
-    ft_tracker_free(t);
+    ft_result_release(&res);
     return 0;
 }
 
@@ -218,7 +215,6 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
 {
     enum ft_kind kind = (enum ft_kind)ft_kind_parse(ctx->cmd);
     struct entry_opts o = {json_object()};
-    struct ft_err err;
     int first,
         rc = cli_getopt(ctx, argc, argv, "s:e:o:n:d:", entry_longopts, entry_opt, &o, &first);
     if (rc) {
@@ -239,38 +235,39 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
     }
     if (strcmp(verb, "note") == 0 && note_field(kind)) {
         char *text = cli_join(argc, argv, i);
-        json_t *patch = json_pack("{s:s}", note_field(kind), text);
+        struct ft_result res;
+        json_t *args = json_pack("{s:{s:s}}", "fields", note_field(kind), text);
         free(text);
-        if (!(rc = cli_store(ctx, 0)) && !(rc = cli_tracker(ctx))) {
-            if ((rc = ft_store_tracker_update(ctx->st, ctx->tid, patch, &err)))
-                rc = cli_fail(ctx, &err);
-            else if (ctx->json)
-                cli_print_json(json_pack("{s:b, s:O}", "ok", 1, "changed", patch));
-            else
+        if (!(rc = cli_call(ctx, FT_OP_TRACKER_EDIT, args, &res))) {
+            if (ctx->json) {
+                cli_print_json(res.json);
+                res.json = NULL;
+            } else {
                 printf("updated the %s note\n", ctx->cmd);
+            }
+            ft_result_release(&res);
         }
-        json_decref(patch);
         goto out;
     }
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
-        goto out;
     if (strcmp(verb, "list") == 0 || strcmp(verb, "ls") == 0) {
         rc = i < argc ? cli_usage(ctx, "list: unexpected argument '%s'", argv[i])
                       : do_list(ctx, kind);
         goto out;
     }
     if (strcmp(verb, "show") == 0) {
-        struct ft_entry e;
+        struct ft_result res;
         if ((num = need_num(ctx, argc, argv, i, verb)) < 0) {
             rc = FT_EXIT_USAGE;
-        } else if ((rc = ft_store_entry_get(ctx->st, ctx->tid, kind, num, &e, &err))) {
-            rc = cli_fail(ctx, &err);
-        } else {
-            if (ctx->json)
-                cli_print_json(ft_entry_to_json(&e));
-            else
-                print_entry_line(&e);
-            ft_entry_release(&e);
+        } else if (!(rc = cli_call(ctx, FT_OP_ENTRY_SHOW,
+                                   json_pack("{s:s, s:i}", "kind", ft_kind_name(kind), "num", num),
+                                   &res))) {
+            if (ctx->json) {
+                cli_print_json(res.json);
+                res.json = NULL;
+            } else {
+                print_entry_line(res.json);
+            }
+            ft_result_release(&res);
         }
         goto out;
     }
@@ -294,34 +291,23 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
     }
     if (strcmp(verb, "move") == 0 || strcmp(verb, "mv") == 0) {
         int pos;
-        if ((num = need_num(ctx, argc, argv, i, verb)) < 0) {
+        if ((num = need_num(ctx, argc, argv, i, verb)) < 0)
             rc = FT_EXIT_USAGE;
-        } else if (i + 1 >= argc || (pos = cli_num(argv[i + 1])) < 0 || i + 2 < argc) {
+        else if (i + 1 >= argc || (pos = cli_num(argv[i + 1])) < 0 || i + 2 < argc)
             rc = cli_usage(ctx, "move: give the %s's number and its new position (1 = first)",
                            ctx->cmd);
-        } else if ((rc = ft_store_entry_move(ctx->st, ctx->tid, kind, num, pos, &err))) {
-            rc = cli_fail(ctx, &err);
-        } else if (ctx->json) {
-            cli_print_json(json_pack("{s:b, s:s, s:s, s:i, s:i}", "ok", 1, "action", "moved",
-                                     "kind", ctx->cmd, "num", num, "position", pos));
-        } else {
-            printf("moved %s %d to position %d\n", ctx->cmd, num, pos);
-        }
+        else
+            rc = entry_write(ctx, FT_OP_ENTRY_MOVE, kind,
+                             json_pack("{s:i, s:i}", "num", num, "position", pos));
         goto out;
     }
     if (strcmp(verb, "rm") == 0 || strcmp(verb, "remove") == 0) {
-        if ((num = need_num(ctx, argc, argv, i, verb)) < 0) {
+        if ((num = need_num(ctx, argc, argv, i, verb)) < 0)
             rc = FT_EXIT_USAGE;
-        } else if (i + 1 < argc) {
+        else if (i + 1 < argc)
             rc = cli_usage(ctx, "rm: unexpected argument '%s'", argv[i + 1]);
-        } else if ((rc = ft_store_entry_remove(ctx->st, ctx->tid, kind, num, &err))) {
-            rc = cli_fail(ctx, &err);
-        } else if (ctx->json) {
-            cli_print_json(json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "action", "removed", "kind",
-                                     ctx->cmd, "num", num));
-        } else {
-            printf("removed %s %d\n", ctx->cmd, num);
-        }
+        else
+            rc = entry_write(ctx, FT_OP_ENTRY_REMOVE, kind, json_pack("{s:i}", "num", num));
         goto out;
     }
     int st;

@@ -1,9 +1,6 @@
 /* `flowtrack history`: the events log, newest last. */
 #include "cli.h"
 
-#include "../core/render.h"
-#include "../util/ft_time.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,26 +40,18 @@ static int history_opt(int c, const char *arg, void *u)
     return -1;
 }
 
-static int print_event(const struct ft_event *ev, void *u)
+/* One event: a compact JSON line with --json, else a line for people. */
+static void print_event(struct ft_ctx *ctx, json_t *ev)
 {
-    struct ft_ctx *ctx = u;
     if (ctx->json) {
-        json_t *p = json_loads(ev->payload, 0, NULL);
-        json_t *o =
-            json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq, "tracker",
-                      (json_int_t)ev->tracker_id, "slug", ev->slug, "at", ft_json_time(ev->at),
-                      "actor", ev->actor, "kind", ev->kind, "payload", p ? p : json_null());
-        char *s = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (s) {
+        char *s = json_dumps(ev, JSON_COMPACT);
+        if (s)
             puts(s);
-            free(s);
-        }
-        return 0;
+        free(s);
+        return;
     }
-    char when[40];
-    ft_time_iso(ev->at, when, sizeof(when));
-    json_t *p = json_loads(ev->payload, 0, NULL);
+    json_t *p = json_object_get(ev, "payload");
+    const char *kind = cli_jstr(ev, "kind");
     const char *what = json_string_value(json_object_get(p, "text"));
     if (!what)
         what = json_string_value(json_object_get(p, "attempt"));
@@ -74,16 +63,17 @@ static int print_event(const struct ft_event *ev, void *u)
         state = json_object_get(p, "verdict");
     if (!state)
         state = json_object_get(p, "outcome");
-    printf("%6lld  %s  %-12s %-16s %s", (long long)ev->seq, when, ev->actor, ev->kind, ev->slug);
+    printf("%6lld  %s  %-12s %-16s %s", cli_jint(ev, "seq"), cli_jstr(ev, "at"),
+           cli_jstr(ev, "actor"), kind, cli_jstr(ev, "slug"));
     if (json_is_integer(num))
         printf(" #%lld", (long long)json_integer_value(num));
-    if (json_is_string(state) && strstr(ev->kind, "update"))
+    if (json_is_string(state) && strstr(kind, "update"))
         printf(" [%s]", json_string_value(state));
     if (what) {
         size_t n = strcspn(what, "\n");
         printf("  %.*s%s", (int)(n > 70 ? 70 : n), what, n > 70 || what[n] ? "..." : "");
     }
-    if (strcmp(ev->kind, "tracker.update") == 0) {
+    if (strcmp(kind, "tracker.update") == 0) {
         const char *key;
         json_t *v;
         fputs(" ", stdout);
@@ -93,14 +83,6 @@ static int print_event(const struct ft_event *ev, void *u)
         }
     }
     putchar('\n');
-    json_decref(p);
-    return 0;
-}
-
-static int note_oldest(const struct ft_event *ev, void *u)
-{
-    *(int64_t *)u = ev->seq;
-    return 0;
 }
 
 int cmd_history(int argc, char **argv, struct ft_ctx *ctx)
@@ -112,29 +94,32 @@ int cmd_history(int argc, char **argv, struct ft_ctx *ctx)
                                          {"all", no_argument, NULL, 'a'},
                                          {0}};
     struct history_opts o = {NULL, 0, 0, 0};
-    struct ft_err err;
     int first, rc = cli_getopt(ctx, argc, argv, "k:s:n:a", opts, history_opt, &o, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
     if (first < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
-    if ((rc = cli_store(ctx, 0)))
-        return rc;
-    if (!o.all && (rc = cli_tracker(ctx)))
-        return rc;
-    /* --limit shows the newest N, still printed oldest first. */
-    int64_t after = o.since, oldest = 0;
-    if (o.limit > 0) {
-        rc = ft_store_events(ctx->st, o.all ? 0 : ctx->tid, o.kind, after, o.limit, 1, note_oldest,
-                             &oldest, &err);
-        if (rc)
-            return cli_fail(ctx, &err);
-        if (oldest)
-            after = oldest - 1;
+    /* One call answers a page of events: without --limit, page on with --since until done. */
+    long long since = o.since;
+    for (;;) {
+        struct ft_result res;
+        json_t *args =
+            json_pack("{s:b, s:s?, s:I}", "all", o.all, "kind", o.kind, "since", (json_int_t)since);
+        if (o.limit > 0)
+            json_object_set_new(args, "limit", json_integer(o.limit));
+        if (o.all)
+            json_object_set_new(args, "tracker", json_null()); /* not the default tracker's */
+        if ((rc = cli_call(ctx, FT_OP_HISTORY, args, &res)))
+            return rc;
+        size_t i, n = json_array_size(res.json);
+        json_t *ev;
+        json_array_foreach(res.json, i, ev)
+        {
+            print_event(ctx, ev);
+            since = cli_jint(ev, "seq");
+        }
+        ft_result_release(&res);
+        if (o.limit > 0 || n == 0 || n < FT_HISTORY_PAGE)
+            return 0;
     }
-    rc =
-        ft_store_events(ctx->st, o.all ? 0 : ctx->tid, o.kind, after, 0, 0, print_event, ctx, &err);
-    if (rc)
-        return cli_fail(ctx, &err);
-    return 0;
 }

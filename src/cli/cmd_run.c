@@ -185,37 +185,36 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     int first = optind;
 
     struct ft_err err;
-    struct ft_tracker *t = NULL;
+    struct ft_result hdr;
     char **cargv = NULL;
     char *command = NULL;
     char shell[] = "sh", dash_c[] = "-c";
     int rc = EXIT_RUN_ERROR;
 
+    ft_result_init(&hdr);
     if (first >= argc && a.no_record) {
         cli_usage(ctx, "no command: give one after '--' (the stored one needs the store)");
         return EXIT_RUN_ERROR;
     }
-    if (!a.no_record) {
-        if (cli_store(ctx, 0) || cli_tracker(ctx))
-            return EXIT_RUN_ERROR;
-    }
+    /* The tracker the run is recorded in is resolved before anything runs; its header holds
+     * the stored reproduction command and timeout. */
+    if (!a.no_record && cli_call(ctx, FT_OP_TRACKER_HEADER, json_object(), &hdr))
+        return EXIT_RUN_ERROR;
+    const char *slug = cli_jstr(hdr.json, "slug");
     if (first >= argc) {
-        if (ft_store_tracker_load(ctx->st, ctx->tid, &t, &err)) {
-            cli_fail(ctx, &err);
-            goto out;
-        }
-        if (!*t->repro_command) {
+        const char *stored = cli_jstr(hdr.json, "reproduction.command");
+        if (!*stored) {
             cli_failf(EXIT_RUN_ERROR, "no command given and the tracker has no reproduction "
                                       "command: set one with 'flowtrack repro --command CMD'");
             goto out;
         }
-        command = ft_xstrdup(t->repro_command);
+        command = ft_xstrdup(stored);
         cargv = ft_xcalloc(4, sizeof(*cargv));
         cargv[0] = shell;
         cargv[1] = dash_c;
         cargv[2] = command;
-        if (!a.timeout_given && t->repro_timeout_ms > 0)
-            a.o.timeout_ms = t->repro_timeout_ms;
+        if (!a.timeout_given && cli_jint(hdr.json, "reproduction.timeout_ms") > 0)
+            a.o.timeout_ms = cli_jint(hdr.json, "reproduction.timeout_ms");
         a.o.argv = cargv;
     } else {
         struct ft_buf b;
@@ -248,7 +247,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
         ft_buf_release(&h);
     }
 
-    /* The run as stored: it owns copies of everything, released by ft_run_release. */
+    /* The run as the runner saw it, and its results-log entry. */
     char cwd[PATH_MAX];
     if (!getcwd(cwd, sizeof(cwd)))
         cwd[0] = '\0';
@@ -265,57 +264,63 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     run.log = ft_xstrdup(res.log);
     run.log_truncated = res.log_truncated;
     run.diagnosis = res.diag ? json_dumps(res.diag, JSON_COMPACT) : ft_xstrdup("");
+    json_t *out = ft_run_to_json(&run, 1);
     int status = ft_run_exit_status(&res, a.allow_leak);
     int recorded = 0;
 
     if (!a.no_record) {
-        struct ft_entry e;
         char date[16], dur[32];
-        memset(&e, 0, sizeof(e));
-        e.kind = FT_K_RESULT;
-        e.title = ft_xstrdup("");
-        e.text = one_line(a.label && *a.label ? a.label : command, ATTEMPT_MAX);
-        e.state = res.outcome;
+        char *attempt = one_line(a.label && *a.label ? a.label : command, ATTEMPT_MAX);
+        char *notes;
         ft_duration_fmt(res.duration_ms, dur, sizeof(dur));
         if (res.diag) {
-            e.detail = one_line(json_string_value(json_object_get(res.diag, "summary")), NOTES_MAX);
+            notes = one_line(json_string_value(json_object_get(res.diag, "summary")), NOTES_MAX);
         } else if (res.exec_errno) {
-            e.detail =
-                ft_xstrdup(res.exec_errno == ENOENT ? "command not found" : "cannot execute");
+            notes = ft_xstrdup(res.exec_errno == ENOENT ? "command not found" : "cannot execute");
         } else {
             struct ft_buf nb;
             ft_buf_init(&nb, 0);
             ft_buf_addf(&nb, "exit %d after %s", res.exit_code, dur);
-            e.detail = ft_buf_detach(&nb, NULL);
+            notes = ft_buf_detach(&nb, NULL);
         }
         ft_time_date(ft_now_ms(), date, sizeof(date));
-        e.date = ft_xstrdup(date);
-        if (ft_store_run_record(ctx->st, ctx->tid, &run, &e, &err)) {
-            cli_fail(ctx, &err);
+        /* The run as stored (the API's body): the runner's fields and the results entry. */
+        json_t *body = json_deep_copy(out);
+        json_object_del(body, "num");
+        json_object_set_new(body, "result",
+                            json_pack("{s:s, s:s, s:s, s:s}", "attempt", attempt, "outcome",
+                                      ft_outcome_name(res.outcome), "notes", notes, "date", date));
+        free(attempt);
+        free(notes);
+        struct ft_result rec;
+        if (cli_call(ctx, FT_OP_RUN_RECORD, json_pack("{s:s, s:o}", "tracker", slug, "run", body),
+                     &rec)) {
             status = EXIT_RUN_ERROR;
         } else {
             recorded = 1;
+            json_object_set(out, "num", json_object_get(json_object_get(rec.json, "run"), "num"));
             if (!ctx->json)
-                fprintf(stderr, "flowtrack: recorded run %d (%s), result %d\n", run.num,
-                        ft_outcome_name(res.outcome), e.num);
+                fprintf(stderr, "flowtrack: recorded run %lld (%s), result %lld\n",
+                        cli_jint(rec.json, "run.num"), ft_outcome_name(res.outcome),
+                        cli_jint(rec.json, "result.num"));
+            ft_result_release(&rec);
         }
-        ft_entry_release(&e);
     }
     if (ctx->json) {
-        json_t *j = ft_run_to_json(&run, 1);
-        json_object_set_new(j, "exit_status", json_integer(status));
-        json_object_set_new(j, "recorded", json_boolean(recorded));
+        json_object_set_new(out, "exit_status", json_integer(status));
+        json_object_set_new(out, "recorded", json_boolean(recorded));
         if (!recorded)
-            json_object_set_new(j, "num", json_null());
-        cli_print_json(j);
+            json_object_set_new(out, "num", json_null());
+        cli_print_json(json_incref(out));
     }
+    json_decref(out);
     ft_run_release(&run);
     ft_run_result_release(&res);
     rc = status;
 out:
     free(cargv);
     free(command);
-    ft_tracker_free(t);
+    ft_result_release(&hdr);
     return rc;
 }
 
@@ -323,76 +328,79 @@ out:
 
 static int runs_list(struct ft_ctx *ctx)
 {
-    struct ft_err err;
-    struct ft_tracker *t = NULL;
-    if (ft_store_tracker_load(ctx->st, ctx->tid, &t, &err))
-        return cli_fail(ctx, &err);
+    struct ft_result res;
+    int rc = cli_call(ctx, FT_OP_RUN_LIST, json_object(), &res);
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *r;
     if (ctx->json) {
-        json_t *a = json_array();
-        for (size_t i = 0; i < t->nruns; i++)
-            json_array_append_new(a, ft_run_to_json(&t->runs[i], 0));
-        cli_print_json(a);
-    } else if (!t->nruns) {
+        cli_print_json(res.json);
+        res.json = NULL;
+    } else if (!json_array_size(res.json)) {
         printf("no runs yet: 'flowtrack run -- CMD' records one\n");
-    } else {
-        for (size_t i = 0; i < t->nruns; i++) {
-            const struct ft_run *r = &t->runs[i];
-            char when[32], dur[32], code[16];
-            ft_time_iso(r->started_at, when, sizeof(when));
-            ft_duration_fmt(r->duration_ms, dur, sizeof(dur));
-            if (r->exit_code >= 0)
-                snprintf(code, sizeof(code), "%d", r->exit_code);
-            else
-                snprintf(code, sizeof(code), "sig %d", r->signal);
-            printf("%-4d %s  %-11s %-7s %7s  %s%s%s\n", r->num, when, ft_outcome_name(r->outcome),
-                   code, dur, r->command, *r->label ? "  # " : "", r->label);
-        }
     }
-    ft_tracker_free(t);
+    json_array_foreach(res.json, i, r)
+    {
+        char dur[32], code[16];
+        const char *label = cli_jstr(r, "label");
+        ft_duration_fmt(cli_jint(r, "duration_ms"), dur, sizeof(dur));
+        if (json_is_integer(json_object_get(r, "exit_code")))
+            snprintf(code, sizeof(code), "%lld", cli_jint(r, "exit_code"));
+        else
+            snprintf(code, sizeof(code), "sig %lld", cli_jint(r, "signal"));
+        printf("%-4lld %s  %-11s %-7s %7s  %s%s%s\n", cli_jint(r, "num"), cli_jstr(r, "started_at"),
+               cli_jstr(r, "outcome"), code, dur, cli_jstr(r, "command"), *label ? "  # " : "",
+               label);
+    }
+    ft_result_release(&res);
     return 0;
 }
 
 static int runs_one(struct ft_ctx *ctx, const char *verb, const char *ref)
 {
-    struct ft_err err;
-    struct ft_run r;
+    struct ft_result res;
     int num = cli_num(ref);
     if (num < 0)
         return cli_usage(ctx, "'%s' is not a run number", ref);
-    if (ft_store_run_get(ctx->st, ctx->tid, num, &r, &err))
-        return cli_fail(ctx, &err);
+    int rc = cli_call(ctx, FT_OP_RUN_SHOW, json_pack("{s:i}", "num", num), &res);
+    if (rc)
+        return rc;
+    json_t *r = res.json;
+    const char *log = cli_jstr(r, "log");
     if (strcmp(verb, "log") == 0) {
         if (ctx->json)
-            cli_print_json(json_pack("{s:i, s:s, s:b}", "num", r.num, "log", r.log, "log_truncated",
-                                     r.log_truncated));
+            cli_print_json(json_pack("{s:O, s:O, s:O}", "num", json_object_get(r, "num"), "log",
+                                     json_object_get(r, "log"), "log_truncated",
+                                     json_object_get(r, "log_truncated")));
         else
-            fputs(r.log, stdout);
+            fputs(log, stdout);
     } else if (ctx->json) {
-        cli_print_json(ft_run_to_json(&r, 1));
+        cli_print_json(json_incref(r));
     } else {
-        char when[32], dur[32];
-        ft_time_iso(r.started_at, when, sizeof(when));
-        ft_duration_fmt(r.duration_ms, dur, sizeof(dur));
-        printf("run %d: %s\ncommand:  %s\ncwd:      %s\nlabel:    %s\nstarted:  %s\n"
+        char dur[32];
+        ft_duration_fmt(cli_jint(r, "duration_ms"), dur, sizeof(dur));
+        printf("run %lld: %s\ncommand:  %s\ncwd:      %s\nlabel:    %s\nstarted:  %s\n"
                "duration: %s\n",
-               r.num, ft_outcome_name(r.outcome), r.command, r.cwd, r.label, when, dur);
-        if (r.exit_code >= 0)
-            printf("exit:     %d\n", r.exit_code);
-        if (r.signal)
-            printf("signal:   %d\n", r.signal);
-        printf("log:      %zu bytes%s ('flowtrack runs log %d')\n", strlen(r.log),
-               r.log_truncated ? ", older output dropped" : "", r.num);
-        json_t *d = *r.diagnosis ? json_loads(r.diagnosis, 0, NULL) : NULL;
-        if (d) {
+               cli_jint(r, "num"), cli_jstr(r, "outcome"), cli_jstr(r, "command"),
+               cli_jstr(r, "cwd"), cli_jstr(r, "label"), cli_jstr(r, "started_at"), dur);
+        if (json_is_integer(json_object_get(r, "exit_code")))
+            printf("exit:     %lld\n", cli_jint(r, "exit_code"));
+        if (cli_jint(r, "signal"))
+            printf("signal:   %lld\n", cli_jint(r, "signal"));
+        printf("log:      %zu bytes%s ('flowtrack runs log %lld')\n", strlen(log),
+               json_is_true(json_object_get(r, "log_truncated")) ? ", older output dropped" : "",
+               cli_jint(r, "num"));
+        json_t *d = json_object_get(r, "diagnosis");
+        if (json_is_object(d)) {
             struct ft_buf b;
             ft_buf_init(&b, 0);
             ft_diag_render(d, &b);
             printf("\n%s", b.buf);
             ft_buf_release(&b);
-            json_decref(d);
         }
     }
-    ft_run_release(&r);
+    ft_result_release(&res);
     return 0;
 }
 
@@ -404,8 +412,6 @@ int cmd_runs(int argc, char **argv, struct ft_ctx *ctx)
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
     const char *verb = first < argc ? argv[first] : "list";
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
-        return rc;
     if (strcmp(verb, "list") == 0) {
         if (first + 1 < argc)
             return cli_usage(ctx, "unexpected argument '%s'", argv[first + 1]);

@@ -32,39 +32,36 @@ static int section_opt(int c, const char *arg, void *u)
     return 0;
 }
 
-/* Apply the patch when there is one, then print the section. */
-static int section_run(struct ft_ctx *ctx, json_t *patch,
-                       int (*print)(const struct ft_tracker *t, struct ft_ctx *ctx))
+/* Apply the patch when there is one, then print the section (the tracker's JSON member). */
+static int section_run(struct ft_ctx *ctx, json_t *patch, const char *member,
+                       void (*print)(json_t *section))
 {
-    struct ft_err err;
-    struct ft_tracker *t = NULL;
+    struct ft_result res;
     int rc;
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
+    if (json_object_size(patch)) {
+        if ((rc = cli_call(ctx, FT_OP_TRACKER_EDIT, json_pack("{s:O}", "fields", patch), &res)))
+            return rc;
+        ft_result_release(&res);
+    }
+    if ((rc = cli_call(ctx, FT_OP_TRACKER_HEADER, json_object(), &res)))
         return rc;
-    if (json_object_size(patch) && (rc = ft_store_tracker_update(ctx->st, ctx->tid, patch, &err)))
-        return cli_fail(ctx, &err);
-    if ((rc = ft_store_tracker_load(ctx->st, ctx->tid, &t, &err)))
-        return cli_fail(ctx, &err);
-    rc = print(t, ctx);
-    ft_tracker_free(t);
-    return rc;
+    json_t *section = json_object_get(res.json, member);
+    if (ctx->json)
+        cli_print_json(json_incref(section));
+    else
+        print(section);
+    ft_result_release(&res);
+    return 0;
 }
 
-static int print_repro(const struct ft_tracker *t, struct ft_ctx *ctx)
+static void print_repro(json_t *r)
 {
     char d[32] = "";
-    if (t->repro_timeout_ms)
-        ft_duration_fmt(t->repro_timeout_ms, d, sizeof(d));
-    if (ctx->json) {
-        json_t *j = ft_tracker_to_json(t);
-        cli_print_json(json_incref(json_object_get(j, "reproduction")));
-        json_decref(j);
-        return 0;
-    }
-    printf("command:  %s\ntimeout:  %s\nexpected: %s\nnote:     %s\n",
-           *t->repro_command ? t->repro_command : "(not set)", *d ? d : "(not set)",
-           *t->repro_expect ? t->repro_expect : "(not set)", t->repro_note);
-    return 0;
+    if (cli_jint(r, "timeout_ms"))
+        ft_duration_fmt(cli_jint(r, "timeout_ms"), d, sizeof(d));
+    const char *cmd = cli_jstr(r, "command"), *expect = cli_jstr(r, "expected");
+    printf("command:  %s\ntimeout:  %s\nexpected: %s\nnote:     %s\n", *cmd ? cmd : "(not set)",
+           *d ? d : "(not set)", *expect ? expect : "(not set)", cli_jstr(r, "note"));
 }
 
 int cmd_repro(int argc, char **argv, struct ft_ctx *ctx)
@@ -89,23 +86,16 @@ int cmd_repro(int argc, char **argv, struct ft_ctx *ctx)
         rc =
             cli_usage(ctx, "unexpected argument '%s' (the command goes in --command)", argv[first]);
     } else {
-        rc = section_run(ctx, o.patch, print_repro);
+        rc = section_run(ctx, o.patch, "reproduction", print_repro);
     }
     json_decref(o.patch);
     return rc;
 }
 
-static int print_fix(const struct ft_tracker *t, struct ft_ctx *ctx)
+static void print_fix(json_t *f)
 {
-    if (ctx->json) {
-        json_t *j = ft_tracker_to_json(t);
-        cli_print_json(json_incref(json_object_get(j, "final_fix")));
-        json_decref(j);
-        return 0;
-    }
-    printf("summary:  %s\nwhy:      %s\nevidence: %s\n", t->fix_summary, t->fix_why,
-           t->fix_evidence);
-    return 0;
+    printf("summary:  %s\nwhy:      %s\nevidence: %s\n", cli_jstr(f, "summary"), cli_jstr(f, "why"),
+           cli_jstr(f, "evidence"));
 }
 
 int cmd_fix(int argc, char **argv, struct ft_ctx *ctx)
@@ -128,7 +118,7 @@ int cmd_fix(int argc, char **argv, struct ft_ctx *ctx)
         rc = cli_usage(ctx, "unexpected argument '%s' (use --summary, --why, --evidence)",
                        argv[first]);
     } else {
-        rc = section_run(ctx, o.patch, print_fix);
+        rc = section_run(ctx, o.patch, "final_fix", print_fix);
     }
     json_decref(o.patch);
     return rc;

@@ -73,79 +73,44 @@ static int header_opt(int c, const char *arg, void *u)
         "started", required_argument, NULL, 'S'                                                    \
     }
 
-/* Report a tracker write: its id and slug. */
-static void report_tracker(struct ft_ctx *ctx, const struct ft_tracker *t, const char *verb)
+/* Report a tracker write: its slug and id (JSON: the operation's result). */
+static int report_tracker(struct ft_ctx *ctx, struct ft_result *res, const char *verb)
 {
     if (ctx->json) {
-        json_t *o = json_pack("{s:b, s:I, s:s, s:s}", "ok", 1, "id", (json_int_t)t->id, "slug",
-                              t->slug, "title", t->title);
-        cli_print_json(o);
+        cli_print_json(res->json);
+        res->json = NULL;
     } else {
-        printf("%s tracker %s (%lld)\n", verb, t->slug, (long long)t->id);
+        printf("%s tracker %s (%lld)\n", verb, cli_jstr(res->json, "tracker.slug"),
+               cli_jint(res->json, "tracker.id"));
     }
-}
-
-static int set_fields(struct ft_tracker *t, json_t *patch, struct ft_err *err)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(patch, key, v)
-    {
-        const char *s = json_string_value(v);
-        if (strcmp(key, "slug") == 0)
-            ft_set_str(&t->slug, s);
-        else if (strcmp(key, "org") == 0)
-            ft_set_str(&t->org, s);
-        else if (strcmp(key, "owner") == 0)
-            ft_set_str(&t->owner, s);
-        else if (strcmp(key, "objective") == 0)
-            ft_set_str(&t->objective, s);
-        else if (strcmp(key, "title") == 0)
-            ft_set_str(&t->title, s);
-        else if (strcmp(key, "started") == 0)
-            ft_set_str(&t->started, strcmp(s, FT_NO_DATE) == 0 ? "" : s);
-    }
-    return ft_tracker_validate(t, err);
+    ft_result_release(res);
+    return 0;
 }
 
 int cmd_create(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, HEADER_LONGOPTS, {0}};
     struct header_opts h = {json_object()};
-    struct ft_tracker *t = ft_tracker_new();
-    struct ft_err err;
+    struct ft_result res;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, header_opt, &h, &first);
     if (rc) {
-        rc = rc < 0 ? FT_EXIT_USAGE : 0;
-        goto out;
+        json_decref(h.patch);
+        return rc < 0 ? FT_EXIT_USAGE : 0;
     }
     if (first >= argc) {
-        rc = cli_usage(ctx, "missing the tracker's TITLE");
-        goto out;
+        json_decref(h.patch);
+        return cli_usage(ctx, "missing the tracker's TITLE");
     }
     char *title = cli_join(argc, argv, first);
-    ft_set_str(&t->title, title);
+    json_object_set_new(h.patch, "title", json_string(title));
     free(title);
-    if (!json_object_get(h.patch, "started")) {
-        char today[16];
-        ft_time_date(ft_now_ms(), today, sizeof(today));
-        ft_set_str(&t->started, today);
+    if ((rc = cli_ops(ctx, 1))) {
+        json_decref(h.patch);
+        return rc;
     }
-    if ((rc = set_fields(t, h.patch, &err))) {
-        rc = cli_fail(ctx, &err);
-        goto out;
-    }
-    if ((rc = cli_store(ctx, 1)))
-        goto out;
-    if ((rc = ft_store_tracker_create(ctx->st, t, "tracker.create", &err))) {
-        rc = cli_fail(ctx, &err);
-        goto out;
-    }
-    report_tracker(ctx, t, "created");
-out:
-    json_decref(h.patch);
-    ft_tracker_free(t);
-    return rc;
+    if ((rc = cli_call(ctx, FT_OP_TRACKER_CREATE, json_pack("{s:o}", "fields", h.patch), &res)))
+        return rc;
+    return report_tracker(ctx, &res, "created");
 }
 
 /* ---- import -------------------------------------------------------------------------- */
@@ -223,9 +188,12 @@ int cmd_import(int argc, char **argv, struct ft_ctx *ctx)
                                          {"format", required_argument, NULL, 'f'},
                                          {"dry-run", no_argument, NULL, 'n'},
                                          {0}};
+    static const char *const fmt_names[] = {
+        [FT_IMPORT_AUTO] = "auto", [FT_IMPORT_TEXT] = "text", [FT_IMPORT_MD] = "md"};
     struct import_opts o = {NULL, FT_IMPORT_AUTO, 0};
     struct ft_buf data;
     struct ft_tracker *t = NULL;
+    struct ft_result res;
     struct ft_err err;
     int first, rc = cli_getopt(ctx, argc, argv, "s:f:n", opts, import_opt, &o, &first);
     if (rc)
@@ -238,27 +206,30 @@ int cmd_import(int argc, char **argv, struct ft_ctx *ctx)
 
     ft_buf_init(&data, FT_IMPORT_MAX_BYTES);
     if ((rc = read_input(path, &data, &err)) ||
-        (rc = ft_import(data.buf, data.len, (enum ft_import_fmt)o.fmt, &t, &err))) {
+        (o.dry && (rc = ft_import(data.buf, data.len, (enum ft_import_fmt)o.fmt, &t, &err)))) {
         rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
         goto out;
     }
-    if (o.slug)
-        ft_set_str(&t->slug, o.slug);
-    if (o.dry) {
+    if (o.dry) { /* a preview: nothing is stored, no store is needed */
         struct ft_buf b;
         ft_buf_init(&b, 0);
+        if (o.slug)
+            ft_set_str(&t->slug, o.slug);
         ft_render(t, ctx->json ? FT_FMT_JSON : FT_FMT_TEXT, &b);
         fwrite(b.buf, 1, b.len, stdout);
         ft_buf_release(&b);
         goto out;
     }
-    if ((rc = cli_store(ctx, 1)))
+    if ((rc = cli_ops(ctx, 1)))
         goto out;
-    if ((rc = ft_store_tracker_create(ctx->st, t, "tracker.import", &err))) {
+    json_t *args =
+        json_pack("{s:o, s:s, s:s?}", "document", json_stringn_nocheck(data.buf, data.len),
+                  "format", fmt_names[o.fmt], "slug", o.slug);
+    if (ft_ops_call(ctx->ops, FT_OP_TRACKER_IMPORT, args, &res, &err))
         rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
-        goto out;
-    }
-    report_tracker(ctx, t, "imported");
+    else
+        rc = report_tracker(ctx, &res, "imported");
+    json_decref(args);
 out:
     ft_tracker_free(t);
     ft_buf_release(&data);
@@ -269,45 +240,29 @@ out:
 
 int cmd_list(int argc, char **argv, struct ft_ctx *ctx)
 {
-    struct ft_err err;
-    json_t *list;
+    struct ft_result res;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, no_opts, NULL, NULL, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
     if (first < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
-    if ((rc = cli_store(ctx, 0)))
+    if (ctx->json)
+        return cli_call_print(ctx, FT_OP_TRACKER_LIST, json_object());
+    if ((rc = cli_call(ctx, FT_OP_TRACKER_LIST, json_object(), &res)))
         return rc;
-    if ((rc = ft_store_tracker_list(ctx->st, &list, &err)))
-        return cli_fail(ctx, &err);
-    char *def = NULL;
-    ft_store_setting_get(ctx->st, "default_tracker", &def, NULL);
-    if (ctx->json) {
-        cli_print_json(list);
-        free(def);
-        return 0;
-    }
     size_t i;
     json_t *o;
-    json_array_foreach(list, i, o)
+    json_array_foreach(res.json, i, o)
     {
-        json_t *p = json_object_get(o, "progress");
-        const char *slug = json_string_value(json_object_get(o, "slug"));
-        int is_def =
-            def && (strcmp(def, slug) == 0 ||
-                    strtoll(def, NULL, 10) == json_integer_value(json_object_get(o, "id")));
         printf("%c %3lld  %-28s %-8s %3lld done %3lld doing %3lld pending  %s\n",
-               is_def ? '*' : ' ', (long long)json_integer_value(json_object_get(o, "id")), slug,
-               json_string_value(json_object_get(o, "status")),
-               (long long)json_integer_value(json_object_get(p, "done")),
-               (long long)json_integer_value(json_object_get(p, "doing")),
-               (long long)json_integer_value(json_object_get(p, "pending")),
-               json_string_value(json_object_get(o, "title")));
+               json_is_true(json_object_get(o, "default")) ? '*' : ' ', cli_jint(o, "id"),
+               cli_jstr(o, "slug"), cli_jstr(o, "status"), cli_jint(o, "progress.done"),
+               cli_jint(o, "progress.doing"), cli_jint(o, "progress.pending"),
+               cli_jstr(o, "title"));
     }
-    if (json_array_size(list) == 0)
+    if (json_array_size(res.json) == 0)
         fputs("no trackers yet: 'flowtrack create TITLE' or 'flowtrack import FILE'\n", stderr);
-    free(def);
-    json_decref(list);
+    ft_result_release(&res);
     return 0;
 }
 
@@ -329,9 +284,10 @@ int cmd_show(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const struct option opts[] = {
         CLI_COMMON_OPTS, {"format", required_argument, NULL, 'f'}, {0}};
+    static const char *const fmt_names[] = {
+        [FT_FMT_VIEW] = "view", [FT_FMT_TEXT] = "text", [FT_FMT_MD] = "md", [FT_FMT_JSON] = "json"};
     int fmt = -1;
-    struct ft_err err;
-    struct ft_tracker *t = NULL;
+    struct ft_result res;
     int first, rc = cli_getopt(ctx, argc, argv, "f:", opts, show_opt, &fmt, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
@@ -341,18 +297,19 @@ int cmd_show(int argc, char **argv, struct ft_ctx *ctx)
         ctx->tracker = argv[first];
     if (fmt < 0)
         fmt = ctx->json ? FT_FMT_JSON : FT_FMT_VIEW;
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
+    if ((rc =
+             cli_call(ctx, FT_OP_TRACKER_SHOW, json_pack("{s:s}", "format", fmt_names[fmt]), &res)))
         return rc;
-    /* item state-change times appear only in JSON */
-    if ((rc = ft_store_tracker_load_ex(ctx->st, ctx->tid, fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0,
-                                       &t, &err)))
-        return cli_fail(ctx, &err);
-    struct ft_buf b;
-    ft_buf_init(&b, 0);
-    ft_render(t, (enum ft_format)fmt, &b);
-    fwrite(b.buf, 1, b.len, stdout);
-    ft_buf_release(&b);
-    ft_tracker_free(t);
+    if (res.json) {
+        /* as the API sends it: indented, a final newline */
+        char *s = json_dumps(res.json, JSON_INDENT(2));
+        if (s)
+            printf("%s\n", s);
+        free(s);
+    } else {
+        fwrite(res.doc.buf, 1, res.doc.len, stdout);
+    }
+    ft_result_release(&res);
     return 0;
 }
 
@@ -371,48 +328,33 @@ int cmd_use(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const struct option opts[] = {CLI_COMMON_OPTS, {"clear", no_argument, NULL, 'c'}, {0}};
     int clear = 0;
-    struct ft_err err;
+    struct ft_result res;
+    json_t *args;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, use_opt, &clear, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
-    if ((rc = cli_store(ctx, 0)))
-        return rc;
-    if (clear) {
-        if ((rc = ft_store_setting_set(ctx->st, "default_tracker", NULL, &err)))
-            return cli_fail(ctx, &err);
-        if (ctx->json)
-            cli_print_json(json_pack("{s:b, s:n}", "ok", 1, "default"));
-        else
-            puts("no default tracker");
-        return 0;
-    }
-    if (first >= argc) {
-        char *def = NULL;
-        ft_store_setting_get(ctx->st, "default_tracker", &def, NULL);
-        if (ctx->json)
-            cli_print_json(json_pack("{s:s?}", "default", def));
-        else
-            puts(def ? def : "no default tracker");
-        free(def);
-        return 0;
-    }
     if (first + 1 < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first + 1]);
-    ctx->tracker = argv[first];
-    if ((rc = cli_tracker(ctx)))
-        return rc;
-    struct ft_tracker *t = NULL;
-    if ((rc = ft_store_tracker_load(ctx->st, ctx->tid, &t, &err)) ||
-        (rc = ft_store_setting_set(ctx->st, "default_tracker", t->slug, &err))) {
-        ft_tracker_free(t);
-        return cli_fail(ctx, &err);
-    }
-    if (ctx->json)
-        cli_print_json(
-            json_pack("{s:b, s:s, s:I}", "ok", 1, "default", t->slug, "id", (json_int_t)t->id));
+    if (clear)
+        args = json_pack("{s:n}", "tracker");
+    else if (first < argc)
+        args = json_pack("{s:s}", "tracker", argv[first]);
     else
-        printf("default tracker is now %s\n", t->slug);
-    ft_tracker_free(t);
+        args = NULL;
+    int set = args != NULL;
+    if ((rc = cli_call(ctx, set ? FT_OP_DEFAULT_SET : FT_OP_DEFAULT_GET, set ? args : json_object(),
+                       &res)))
+        return rc;
+    const char *def = json_string_value(json_object_get(res.json, "default"));
+    if (ctx->json) {
+        cli_print_json(res.json);
+        res.json = NULL;
+    } else if (set && def) {
+        printf("default tracker is now %s\n", def);
+    } else {
+        puts(def ? def : "no default tracker");
+    }
+    ft_result_release(&res);
     return 0;
 }
 
@@ -426,33 +368,17 @@ int cmd_edit(int argc, char **argv, struct ft_ctx *ctx)
                                          {"status", required_argument, NULL, 'x'},
                                          {0}};
     struct header_opts h = {json_object()};
-    struct ft_err err;
+    struct ft_result res;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, header_opt, &h, &first);
-    if (rc) {
+    if (rc)
         rc = rc < 0 ? FT_EXIT_USAGE : 0;
-        goto out;
-    }
-    if (first < argc) {
+    else if (first < argc)
         rc = cli_usage(ctx, "unexpected argument '%s'", argv[first]);
-        goto out;
-    }
-    if (json_object_size(h.patch) == 0) {
+    else if (json_object_size(h.patch) == 0)
         rc = cli_usage(ctx, "nothing to change: give --title, --owner, --objective, --started, "
                             "--org, --slug or --status");
-        goto out;
-    }
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
-        goto out;
-    if ((rc = ft_store_tracker_update(ctx->st, ctx->tid, h.patch, &err))) {
-        rc = cli_fail(ctx, &err);
-        goto out;
-    }
-    struct ft_tracker *t = NULL;
-    if (ft_store_tracker_load(ctx->st, ctx->tid, &t, &err) == 0) {
-        report_tracker(ctx, t, "updated");
-        ft_tracker_free(t);
-    }
-out:
+    else if (!(rc = cli_call(ctx, FT_OP_TRACKER_EDIT, json_pack("{s:O}", "fields", h.patch), &res)))
+        rc = report_tracker(ctx, &res, "updated");
     json_decref(h.patch);
     return rc;
 }
@@ -461,7 +387,7 @@ out:
 
 int cmd_delete(int argc, char **argv, struct ft_ctx *ctx)
 {
-    struct ft_err err;
+    struct ft_result res;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, no_opts, NULL, NULL, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
@@ -470,14 +396,15 @@ int cmd_delete(int argc, char **argv, struct ft_ctx *ctx)
                               "deleted by default");
     if (first + 1 < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first + 1]);
-    ctx->tracker = argv[first];
-    if ((rc = cli_store(ctx, 0)) || (rc = cli_tracker(ctx)))
+    if ((rc =
+             cli_call(ctx, FT_OP_TRACKER_DELETE, json_pack("{s:s}", "tracker", argv[first]), &res)))
         return rc;
-    if ((rc = ft_store_tracker_delete(ctx->st, ctx->tid, &err)))
-        return cli_fail(ctx, &err);
-    if (ctx->json)
-        cli_print_json(json_pack("{s:b, s:I}", "ok", 1, "id", (json_int_t)ctx->tid));
-    else
+    if (ctx->json) {
+        cli_print_json(res.json);
+        res.json = NULL;
+    } else {
         printf("deleted tracker %s\n", argv[first]);
+    }
+    ft_result_release(&res);
     return 0;
 }

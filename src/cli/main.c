@@ -162,6 +162,7 @@ int main(int argc, char **argv)
                          argv[i]);
     ctx.cmd = c->name;
     int rc = c->fn(argc - i, argv + i, &ctx);
+    ft_ops_free(ctx.ops);
     ft_store_close(ctx.st);
     if (fflush(stdout) != 0 && rc == 0)
         rc = cli_failf(FT_EXIT_FAIL, "cannot write output");

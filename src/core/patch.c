@@ -169,3 +169,84 @@ int ft_entry_patch(struct ft_entry *e, json_t *patch, struct ft_err *err)
     }
     return 0;
 }
+
+/* A string field of a run, copied into *slot. */
+static int run_str(char **slot, const char *key, json_t *v, struct ft_err *err)
+{
+    if (!json_is_string(v))
+        return ft_err_field(err, FT_EINVAL, key, "field '%s' must be a string", key);
+    ft_set_str(slot, json_string_value(v));
+    return 0;
+}
+
+/* An integer field of a run in [min, max]; null is null_value. */
+static int run_int(int64_t *out, const char *key, json_t *v, int64_t min, int64_t max,
+                   int64_t null_value, struct ft_err *err)
+{
+    if (json_is_null(v)) {
+        *out = null_value;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return ft_err_field(err, FT_EINVAL, key, "field '%s' must be an integer from %lld to %lld",
+                            key, (long long)min, (long long)max);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+int ft_run_patch(struct ft_run *r, json_t *patch, struct ft_err *err)
+{
+    const char *key;
+    json_t *v;
+    int64_t x = 0;
+    if (!json_is_object(patch))
+        return ft_err_set(err, FT_EINVAL, "expected a JSON object of run fields");
+    json_object_foreach(patch, key, v)
+    {
+        int rc = 0;
+        if (strcmp(key, "command") == 0) {
+            rc = run_str(&r->command, key, v, err);
+        } else if (strcmp(key, "cwd") == 0) {
+            rc = run_str(&r->cwd, key, v, err);
+        } else if (strcmp(key, "label") == 0) {
+            rc = run_str(&r->label, key, v, err);
+        } else if (strcmp(key, "log") == 0) {
+            rc = run_str(&r->log, key, v, err);
+        } else if (strcmp(key, "started_at") == 0) {
+            if (!json_is_string(v) || ft_time_parse_iso(json_string_value(v), &r->started_at))
+                rc =
+                    ft_err_field(err, FT_EINVAL, key,
+                                 "field 'started_at' must be a time like 2026-11-25T10:00:00.000Z");
+        } else if (strcmp(key, "duration_ms") == 0) {
+            rc = run_int(&r->duration_ms, key, v, 0, INT64_MAX / 2, 0, err);
+        } else if (strcmp(key, "exit_code") == 0) {
+            if (!(rc = run_int(&x, key, v, 0, 255, -1, err)))
+                r->exit_code = (int)x;
+        } else if (strcmp(key, "signal") == 0) {
+            if (!(rc = run_int(&x, key, v, 0, 64, 0, err)))
+                r->signal = (int)x;
+        } else if (strcmp(key, "outcome") == 0) {
+            int o = json_is_string(v) ? ft_outcome_parse(json_string_value(v)) : -1;
+            if (o <= FT_OUT_NONE)
+                rc = ft_err_field(
+                    err, FT_EINVAL, key,
+                    "field 'outcome' must be pass, fail, hang, leak, crash or interrupted");
+            r->outcome = o;
+        } else if (strcmp(key, "log_truncated") == 0) {
+            if (!json_is_boolean(v))
+                rc = ft_err_field(err, FT_EINVAL, key, "field 'log_truncated' must be a boolean");
+            r->log_truncated = json_is_true(v);
+        } else if (strcmp(key, "diagnosis") == 0) {
+            char *d = json_is_object(v) ? json_dumps(v, JSON_COMPACT) : NULL;
+            if (!json_is_object(v) && !json_is_null(v))
+                rc = ft_err_field(err, FT_EINVAL, key, "field 'diagnosis' must be an object");
+            ft_set_str(&r->diagnosis, d ? d : "");
+            free(d);
+        } else {
+            rc = ft_err_field(err, FT_EINVAL, key, "unknown field '%s' for a run", key);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

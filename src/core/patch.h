@@ -25,4 +25,11 @@ int ft_tracker_patch(struct ft_tracker *t, json_t *patch, json_t *changed, struc
  */
 int ft_entry_patch(struct ft_entry *e, json_t *patch, struct ft_err *err);
 
+/*
+ * A run as the runner produced it: command (required), cwd, label, started_at (as
+ * ft_json_time writes it), duration_ms, exit_code (null: did not exit), signal, outcome,
+ * log, log_truncated, diagnosis (an object, or null). Unknown fields are FT_EINVAL.
+ */
+int ft_run_patch(struct ft_run *r, json_t *patch, struct ft_err *err);
+
 #endif

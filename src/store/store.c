@@ -250,6 +250,19 @@ int ft_store_tracker_list(struct ft_store *st, json_t **out, struct ft_err *err)
     return 0;
 }
 
+int ft_store_tracker_header(struct ft_store *st, int64_t id, struct ft_tracker **out,
+                            struct ft_err *err)
+{
+    struct ft_tracker *t = ft_tracker_new();
+    int rc = st->be->header_load(st->db, id, t, err);
+    if (rc) {
+        ft_tracker_free(t);
+        t = NULL;
+    }
+    *out = t;
+    return rc;
+}
+
 int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
                           struct ft_err *err)
 {

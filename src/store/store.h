@@ -75,6 +75,9 @@ int ft_store_tracker_single(struct ft_store *st, int64_t *id, int *count, struct
  * updated_at), oldest first. The caller owns the reference.
  */
 int ft_store_tracker_list(struct ft_store *st, json_t **out, struct ft_err *err);
+/* Load a tracker's header fields only (no entries, no runs). Caller frees with ft_tracker_free. */
+int ft_store_tracker_header(struct ft_store *st, int64_t id, struct ft_tracker **out,
+                            struct ft_err *err);
 /* Load a whole tracker (runs without their logs). Caller frees with ft_tracker_free. */
 int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **out,
                           struct ft_err *err);

@@ -68,6 +68,8 @@ const char *ft_code_name(int code)
         return "too big";
     case FT_ENOMEM:
         return "out of memory";
+    case FT_EAMBIGUOUS:
+        return "ambiguous";
     }
     return "error";
 }

@@ -20,6 +20,7 @@ enum ft_code {
     FT_EVERSION = -6,  /* store written by a newer flowtrack */
     FT_ETOOBIG = -7,   /* input over a size limit */
     FT_ENOMEM = -8,
+    FT_EAMBIGUOUS = -9, /* the request does not say which (several trackers, no default) */
 };
 
 #define FT_ERR_LEN 256

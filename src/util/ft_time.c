@@ -45,6 +45,30 @@ void ft_time_iso(int64_t ms, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
+int ft_time_parse_iso(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec, frac = 0, n = 0, nf = 0;
+    char date[11];
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+        return FT_EINVAL;
+    if (s[n] == '.' && (sscanf(s + n + 1, "%3d%n", &frac, &nf) != 1 || nf != 3))
+        return FT_EINVAL;
+    n += s[n] == '.' ? 4 : 0;
+    if (strcmp(s + n, "Z") != 0 || h > 23 || mi > 59 || sec > 60)
+        return FT_EINVAL;
+    snprintf(date, sizeof(date), "%.10s", s);
+    if (!ft_date_valid(date))
+        return FT_EINVAL;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    *ms = (int64_t)timegm(&tm) * 1000 + frac;
+    return 0;
+}
+
 void ft_time_date(int64_t ms, char *out, size_t n)
 {
     struct tm tm;

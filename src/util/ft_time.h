@@ -14,6 +14,8 @@ int64_t ft_now_ms(void);
 int64_t ft_mono_ms(void);
 /* Write "2026-11-25T10:00:00.123Z" into out (at least 25 bytes). */
 void ft_time_iso(int64_t ms, char *out, size_t n);
+/* Parse a time as ft_time_iso writes it (the fraction is optional): 0 and *ms, or FT_EINVAL. */
+int ft_time_parse_iso(const char *s, int64_t *ms);
 /* Write the UTC date "2026-11-25" into out (at least 11 bytes). */
 void ft_time_date(int64_t ms, char *out, size_t n);
 /* 1 when s is a real calendar date "YYYY-MM-DD", else 0. */
