@@ -29,20 +29,24 @@ struct ft_ctx {
     const char *tracker; /* --tracker, else FLOWTRACK_TRACKER, else NULL */
     int json;            /* --json: machine-readable output */
     int color;           /* colour on stdout (a tty, and no NO_COLOR / --no-color) */
+    int db_given;        /* --db was on the command line (not only in the environment) */
     const char *server;  /* --server, else FLOWTRACK_SERVER, else NULL (the store file) */
     int server_given;    /* --server was on the command line (not only in the environment) */
-    const char *token;   /* --token, else FLOWTRACK_TOKEN: sent to the server */
+    const char *token;   /* --token, else FLOWTRACK_TOKEN: the server's (for serve) or sent to it */
     struct ft_store *st; /* opened by cli_store() and closed by main */
     struct ft_ops *ops;  /* made by cli_ops() and freed by main */
 };
 
-/* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A' are taken. */
+/* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A', 'N' and the
+ * codes below are taken. */
+enum { CLI_OPT_SERVER = 0x100, CLI_OPT_TOKEN };
 #define CLI_COMMON_OPTS                                                                            \
     {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                   \
         {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                    \
-        {"actor", required_argument, NULL, 'A'},                                                   \
+        {"actor", required_argument, NULL, 'A'}, {"no-color", no_argument, NULL, 'N'},             \
+        {"server", required_argument, NULL, CLI_OPT_SERVER},                                       \
     {                                                                                              \
-        "no-color", no_argument, NULL, 'N'                                                         \
+        "token", required_argument, NULL, CLI_OPT_TOKEN                                            \
     }
 #define CLI_COMMON_SHORT "t:h"
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "../util/ft_buf.h"
+#include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
 #include <errno.h>
@@ -108,6 +109,14 @@ int cli_common(struct ft_ctx *ctx, int c, const char *arg)
         return 1;
     case 'D':
         ctx->db = arg;
+        ctx->db_given = 1;
+        return 1;
+    case CLI_OPT_SERVER:
+        ctx->server = arg;
+        ctx->server_given = 1;
+        return 1;
+    case CLI_OPT_TOKEN:
+        ctx->token = arg;
         return 1;
     case 'A':
         ctx->actor = arg;
@@ -203,10 +212,29 @@ int cli_store(struct ft_ctx *ctx, int create)
     return 0;
 }
 
+/* The server to talk to, if any: --server, or FLOWTRACK_SERVER unless --db names a file. */
+static int use_server(const struct ft_ctx *ctx)
+{
+    return ctx->server && *ctx->server && (ctx->server_given || !ctx->db_given);
+}
+
 int cli_ops(struct ft_ctx *ctx, int create)
 {
+    struct ft_err err;
     if (ctx->ops)
         return 0;
+    if (ctx->server_given && ctx->db_given)
+        return cli_failf(FT_EXIT_USAGE, "--db and --server name two stores: give one of them");
+    if (use_server(ctx)) {
+        struct ft_http_opts o = {ctx->server, ctx->token, ctx->actor, 0};
+        const char *t = getenv("FLOWTRACK_SERVER_TIMEOUT");
+        if (t && *t && ft_duration_parse(t, &o.timeout_ms))
+            return cli_failf(FT_EXIT_USAGE,
+                             "FLOWTRACK_SERVER_TIMEOUT '%s' is not a duration (10s, 500ms)", t);
+        if (ft_ops_http_new(&o, &ctx->ops, &err))
+            return cli_failf(FT_EXIT_USAGE, "%s", err.msg);
+        return 0;
+    }
     int rc = cli_store(ctx, create);
     if (rc)
         return rc;

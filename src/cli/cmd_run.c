@@ -284,17 +284,17 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
             notes = ft_buf_detach(&nb, NULL);
         }
         ft_time_date(ft_now_ms(), date, sizeof(date));
-        /* The run as stored (the API's body): the runner's fields and the results entry. */
-        json_t *body = json_deep_copy(out);
-        json_object_del(body, "num");
-        json_object_set_new(body, "result",
-                            json_pack("{s:s, s:s, s:s, s:s}", "attempt", attempt, "outcome",
-                                      ft_outcome_name(res.outcome), "notes", notes, "date", date));
+        /* The results entry, and the run that produced it as the runner saw it. */
+        json_t *run_fields = json_deep_copy(out);
+        json_object_del(run_fields, "num");
+        json_t *fields = json_pack("{s:s, s:s, s:s, s:s, s:o}", "attempt", attempt, "outcome",
+                                   ft_outcome_name(res.outcome), "notes", notes, "date", date,
+                                   "run", run_fields);
         free(attempt);
         free(notes);
         struct ft_result rec;
-        if (cli_call(ctx, FT_OP_RUN_RECORD, json_pack("{s:s, s:o}", "tracker", slug, "run", body),
-                     &rec)) {
+        if (cli_call(ctx, FT_OP_RUN_RECORD,
+                     json_pack("{s:s, s:o}", "tracker", slug, "fields", fields), &rec)) {
             status = EXIT_RUN_ERROR;
         } else {
             recorded = 1;
@@ -302,7 +302,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
             if (!ctx->json)
                 fprintf(stderr, "flowtrack: recorded run %lld (%s), result %lld\n",
                         cli_jint(rec.json, "run.num"), ft_outcome_name(res.outcome),
-                        cli_jint(rec.json, "result.num"));
+                        cli_jint(rec.json, "num"));
             ft_result_release(&rec);
         }
     }

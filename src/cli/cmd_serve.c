@@ -1,18 +1,23 @@
-/* `flowtrack serve`: read the options, open the store, hand over to the server. */
+/*
+ * `flowtrack serve`: read the options, open the store, set up the process for a server
+ * (SIGPIPE ignored: a peer that closes is an error on its socket; the descriptor limit at
+ * its maximum), and hand over to the server.
+ */
 #include "cli.h"
 
 #include "../server/server.h"
 #include "../util/ft_time.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../util/banned.h"
 
 enum {
     OPT_LISTEN = 1000,
-    OPT_TOKEN,
     OPT_PRIVATE,
     OPT_HEARTBEAT,
     OPT_MAX_STREAMS,
@@ -54,9 +59,6 @@ static int serve_opt(int c, const char *arg, void *u)
     case OPT_LISTEN:
         o->listen = arg;
         return 0;
-    case OPT_TOKEN:
-        o->token = arg;
-        return 0;
     case OPT_PRIVATE:
         o->private_reads = 1;
         return 0;
@@ -96,12 +98,21 @@ static int serve_opt(int c, const char *arg, void *u)
     return -1;
 }
 
+/* As many descriptors as the hard limit allows: each stream holds one. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int cmd_serve(int argc, char **argv, struct ft_ctx *ctx)
 {
     static const struct option opts[] = {
         CLI_COMMON_OPTS,
         {"listen", required_argument, NULL, OPT_LISTEN},
-        {"token", required_argument, NULL, OPT_TOKEN},
         {"private", no_argument, NULL, OPT_PRIVATE},
         {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
         {"max-streams", required_argument, NULL, OPT_MAX_STREAMS},
@@ -117,20 +128,24 @@ int cmd_serve(int argc, char **argv, struct ft_ctx *ctx)
     struct ft_server_opts o;
     struct ft_err err;
     ft_server_opts_init(&o);
-    const char *env = getenv("FLOWTRACK_TOKEN");
-    if (env && *env)
-        o.token = env;
     int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, serve_opt, &o, &first);
     if (rc)
         return rc < 0 ? FT_EXIT_USAGE : 0;
     if (first < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
-    if (o.token && !*o.token)
+    if (ctx->server_given)
+        return cli_usage(ctx, "--server is for commands that talk to a server, not for serve");
+    /* --token (else FLOWTRACK_TOKEN) is the token this server asks for */
+    if (ctx->token && !*ctx->token)
         return cli_usage(ctx, "--token must not be empty");
+    o.token = ctx->token;
     if (o.private_reads && !o.token)
         return cli_usage(ctx, "--private needs a token (--token or FLOWTRACK_TOKEN)");
     if ((rc = cli_store(ctx, 1)))
         return rc;
+    o.actor = ctx->actor;
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
     if (ft_server_run(&o, ctx->st, &err))
         return cli_failf(err.code == FT_EINVAL ? FT_EXIT_USAGE : FT_EXIT_FAIL, "serve: %s",
                          err.msg);

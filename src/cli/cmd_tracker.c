@@ -28,6 +28,9 @@ int cmd_init(int argc, char **argv, struct ft_ctx *ctx)
         return rc < 0 ? FT_EXIT_USAGE : 0;
     if (first < argc)
         return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+    if (ctx->server_given)
+        return cli_usage(ctx, "init makes a store file here; a server has its own store (drop "
+                              "--server)");
     if (!ctx->db) {
         if (mkdir(".flowtrack", 0777) != 0 && errno != EEXIST)
             return cli_failf(FT_EXIT_FAIL, "cannot create '.flowtrack': %s", strerror(errno));

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "help.h"
 
+#include <event2/event.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,12 @@ int main(int argc, char **argv)
     ctx.tracker = getenv("FLOWTRACK_TRACKER");
     if (ctx.tracker && !*ctx.tracker)
         ctx.tracker = NULL;
+    ctx.server = getenv("FLOWTRACK_SERVER");
+    if (ctx.server && !*ctx.server)
+        ctx.server = NULL;
+    ctx.token = getenv("FLOWTRACK_TOKEN");
+    if (ctx.token && !*ctx.token)
+        ctx.token = NULL;
     ctx.actor = getenv("FLOWTRACK_ACTOR");
     if (!ctx.actor || !*ctx.actor)
         ctx.actor = getenv("USER");
@@ -131,9 +138,10 @@ int main(int argc, char **argv)
             ctx.color = 0;
             continue;
         }
-        static const char *const valued[] = {"--db", "--actor", "--tracker", "-t"};
+        static const char *const valued[] = {"--db", "--actor",  "--tracker",
+                                             "-t",   "--server", "--token"};
         int which = -1;
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 6; k++) {
             size_t n = strlen(valued[k]);
             if (strncmp(a, valued[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -145,12 +153,19 @@ int main(int argc, char **argv)
             return cli_failf(FT_EXIT_USAGE, "unknown option '%s'; see 'flowtrack --help'", a);
         if (!val)
             return cli_failf(FT_EXIT_USAGE, "option '%s' needs a value", a);
-        if (which == 0)
+        if (which == 0) {
             ctx.db = val;
-        else if (which == 1)
+            ctx.db_given = 1;
+        } else if (which == 1) {
             ctx.actor = val;
-        else
+        } else if (which == 4) {
+            ctx.server = val;
+            ctx.server_given = 1;
+        } else if (which == 5) {
+            ctx.token = val;
+        } else {
             ctx.tracker = val;
+        }
     }
     if (i == argc) {
         usage(stderr);
@@ -164,6 +179,7 @@ int main(int argc, char **argv)
     int rc = c->fn(argc - i, argv + i, &ctx);
     ft_ops_free(ctx.ops);
     ft_store_close(ctx.st);
+    libevent_global_shutdown(); /* libevent's global state, for leak checkers; a no-op if unused */
     if (fflush(stdout) != 0 && rc == 0)
         rc = cli_failf(FT_EXIT_FAIL, "cannot write output");
     return rc;

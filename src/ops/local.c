@@ -236,11 +236,8 @@ static int tracker_import(struct local *l, json_t *a, struct ft_result *res, str
         return ft_err_field(err, FT_EINVAL, "format", "format must be text, md or auto, not '%s'",
                             fs);
     int rc = ft_import(json_string_value(doc), json_string_length(doc), fmt, &t, err);
-    if (rc) {
-        if (err && !err->field[0])
-            snprintf(err->field, sizeof(err->field), "document");
+    if (rc)
         return rc;
-    }
     if (slug)
         ft_set_str(&t->slug, slug);
     set_actor(l, a);
@@ -514,18 +511,19 @@ static int run_show(struct local *l, json_t *a, struct ft_result *res, struct ft
     return 0;
 }
 
+/*
+ * A run and the results-log entry it produced, in one event: fields holds the entry's fields
+ * (attempt, outcome, notes, date) and `run`, the run as the runner saw it.
+ */
 static int run_record(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    json_t *body = json_object_get(a, "run");
-    json_t *result = json_object_get(body, "result");
+    json_t *fields = json_object_get(a, "fields");
+    json_t *body = json_object_get(fields, "run");
     struct ft_run r;
     struct ft_entry e;
     int64_t tid = 0;
-    int rc = 0;
     if (!json_is_object(body))
-        return ft_err_field(err, FT_EINVAL, "body", "expected a JSON object of run fields");
-    if (result && !json_is_object(result))
-        return ft_err_field(err, FT_EINVAL, "result", "field 'result' must be an object");
+        return ft_err_field(err, FT_EINVAL, "run", "field 'run' must be an object of run fields");
     memset(&r, 0, sizeof(r));
     r.command = ft_xstrdup("");
     r.cwd = ft_xstrdup("");
@@ -534,28 +532,32 @@ static int run_record(struct local *l, json_t *a, struct ft_result *res, struct 
     r.diagnosis = ft_xstrdup("");
     r.exit_code = -1;
     ft_entry_init(&e, FT_K_RESULT, ft_now_ms());
-    json_t *fields = json_deep_copy(body);
-    json_object_del(fields, "result");
-    rc = ft_run_patch(&r, fields, err);
-    json_decref(fields);
+    json_t *result = json_deep_copy(fields);
+    json_object_del(result, "run");
+    int with_result = json_object_size(result) > 0;
+    int rc = ft_run_patch(&r, body, err);
     if (!rc && !*r.command)
         rc = ft_err_field(err, FT_EINVAL, "command", "field 'command' is required");
     if (!rc && !r.outcome)
         rc = ft_err_field(err, FT_EINVAL, "outcome", "field 'outcome' is required");
-    if (!rc && result)
+    if (!rc && with_result)
         rc = ft_entry_patch(&e, result, err);
+    json_decref(result);
     if (!rc)
         rc = resolve(l, a, &tid, res, err);
     if (!rc) {
         set_actor(l, a);
-        rc = ft_store_run_record(l->st, tid, &r, result ? &e : NULL, err);
+        rc = ft_store_run_record(l->st, tid, &r, with_result ? &e : NULL, err);
     }
     if (!rc)
         rc = envelope_of(l, "run.record", tid, &res->json, err);
     if (!rc) {
         json_object_set_new(res->json, "run", ft_run_to_json(&r, 0));
-        if (result)
-            json_object_set_new(res->json, "result", ft_entry_to_json(&e));
+        if (with_result) {
+            json_object_set_new(res->json, "kind", json_string("result"));
+            json_object_set_new(res->json, "num", json_integer(e.num));
+            json_object_set_new(res->json, "entry", ft_entry_to_json(&e));
+        }
     }
     ft_run_release(&r);
     ft_entry_release(&e);
@@ -714,6 +716,19 @@ static void local_free(struct ft_ops *o)
 }
 
 static const struct ft_ops_impl local_impl = {local_call, local_free};
+
+int ft_ops_local_resolve(struct ft_ops *o, const char *ref, int64_t *tid, struct ft_err *err)
+{
+    struct local *l = (struct local *)o;
+    if (o->impl != &local_impl)
+        return ft_err_set(err, FT_EINVAL, "not operations over a store");
+    struct ft_result res;
+    json_t *a = json_pack("{s:s?}", "tracker", ref);
+    ft_result_init(&res);
+    int rc = resolve(l, a, tid, &res, err);
+    json_decref(a);
+    return rc;
+}
 
 struct ft_ops *ft_ops_local_new(struct ft_store *st, const char *actor)
 {

@@ -5,6 +5,8 @@
 #include "ops.h"
 
 #include "../core/model.h"
+#include "../core/render.h"
+#include "../store/store.h"
 #include "../util/ft_err.h"
 
 #include <stdlib.h>
@@ -32,7 +34,7 @@ const struct ft_op_wire ft_op_wires[FT_OP__COUNT] = {
     [FT_OP_ENTRY_REMOVE] = {"entry.remove", "DELETE", T "/{kind}/{num}", NULL, FT_BODY_NONE, 1, 0},
     [FT_OP_RUN_LIST] = {"run.list", "GET", T "/runs", NULL, FT_BODY_NONE, 0, 0},
     [FT_OP_RUN_SHOW] = {"run.show", "GET", T "/runs/{num}", NULL, FT_BODY_NONE, 0, 0},
-    [FT_OP_RUN_RECORD] = {"run.record", "POST", T "/runs", NULL, FT_BODY_RUN, 1, 1},
+    [FT_OP_RUN_RECORD] = {"run.record", "POST", T "/results", NULL, FT_BODY_FIELDS, 1, 1},
     [FT_OP_HISTORY] = {"history", "GET", T "/history", "kind,since,limit", FT_BODY_NONE, 0, 0},
     [FT_OP_CHECK] = {"check", "GET", T "/check", "doing_max", FT_BODY_NONE, 0, 0},
     [FT_OP_DEFAULT_GET] = {"default.get", "GET", "/api/default", NULL, FT_BODY_NONE, 0, 0},
@@ -80,6 +82,15 @@ void ft_ops_free(struct ft_ops *o)
 {
     if (o)
         o->impl->free(o);
+}
+
+json_t *ft_event_json(const struct ft_event *ev)
+{
+    json_t *p = json_loads(ev->payload, 0, NULL);
+    return json_pack("{s:I, s:I, s:s, s:o, s:s, s:s, s:o}", "seq", (json_int_t)ev->seq, "tracker",
+                     (json_int_t)ev->tracker_id, "slug", ev->slug, "at", ft_json_time(ev->at),
+                     "actor", ev->actor, "kind", ev->kind, "payload",
+                     p ? p : json_string(ev->payload));
 }
 
 /* ---- arguments ------------------------------------------------------------------------ */

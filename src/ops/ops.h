@@ -55,7 +55,7 @@ enum ft_op {
     FT_OP_ENTRY_REMOVE,   /* {tracker, kind, num} */
     FT_OP_RUN_LIST,       /* {tracker} */
     FT_OP_RUN_SHOW,       /* {tracker, num}: with its log and diagnosis */
-    FT_OP_RUN_RECORD,     /* {tracker, run: {command, ..., result: {attempt, ...}}} */
+    FT_OP_RUN_RECORD,     /* {tracker, fields: {run: {command, ...}, attempt, outcome, ...}} */
     FT_OP_HISTORY,        /* {tracker | all: true, kind: prefix, since, limit}: a page */
     FT_OP_CHECK,          /* {tracker, doing_max} */
     FT_OP_DEFAULT_GET,    /* {} */
@@ -68,7 +68,6 @@ enum ft_op_body {
     FT_BODY_NONE,
     FT_BODY_FIELDS,   /* the body is args.fields */
     FT_BODY_ARGS,     /* the body's keys are arguments */
-    FT_BODY_RUN,      /* the body is args.run */
     FT_BODY_DOCUMENT, /* the body is args.document, text or Markdown */
 };
 
@@ -129,6 +128,12 @@ void ft_ops_free(struct ft_ops *o);
  */
 struct ft_ops *ft_ops_local_new(struct ft_store *st, const char *actor);
 
+/*
+ * The tracker a reference names, as every operation resolves it (NULL or "~": the default,
+ * else the only one), without running one: for the server's caches and streams. local only.
+ */
+int ft_ops_local_resolve(struct ft_ops *local, const char *ref, int64_t *tid, struct ft_err *err);
+
 /* Options of the HTTP implementation. */
 struct ft_http_opts {
     const char *url;    /* http://HOST:PORT of a flowtrack server */
@@ -140,7 +145,14 @@ struct ft_http_opts {
 /* Operations over a server; fails (FT_EINVAL) only on a URL it cannot use. */
 int ft_ops_http_new(const struct ft_http_opts *o, struct ft_ops **out, struct ft_err *err);
 
-/* ---- argument helpers, shared by the implementations and the adapters ---- */
+/* ---- helpers, shared by the implementations and the adapters ---- */
+
+struct ft_event;
+/*
+ * An event as history answers it (and as ?envelope=1 streams it): seq, tracker, slug, at,
+ * actor, kind, payload (a payload that is not JSON is kept as a string). New reference.
+ */
+json_t *ft_event_json(const struct ft_event *ev);
 
 /* The name of op ("entry.add"), or NULL. */
 const char *ft_op_name(enum ft_op op);

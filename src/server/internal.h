@@ -1,6 +1,14 @@
 /*
- * Shared between the server's files: the server state, the stream state and
- * the metrics. Everything here runs on the loop's one thread.
+ * Shared between the server's parts; everything here runs on the loop's one thread.
+ *
+ *   server.c   the loop and its lifecycle: start, signals, timers, shutdown
+ *   http.c     the listener, each request's entry (route, access checks), replies
+ *   routes.c   the one route table: method, path pattern, metric label, handler, access
+ *   rest.c     the REST adapters: a request in, an operation (src/ops) run, its result out
+ *   channel.c  a bounded chunked reply that a producer feeds (SSE): its one end/free path
+ *   feed.c     the event-log producer: reads the store's log, replays and fans out events
+ *   metrics.c  the counters and /metrics
+ *   log.c      one logfmt line per request and per stream end
  */
 #ifndef FT_SERVER_INTERNAL_H
 #define FT_SERVER_INTERNAL_H
@@ -8,25 +16,17 @@
 #include "cache.h"
 #include "server.h"
 
+#include "../ops/ops.h"
 #include "../store/store.h"
 #include "../util/ft_buf.h"
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdint.h>
 
-/* How a stream ended; each end is counted once under its name. */
-enum ft_end {
-    FT_END_COMPLETE,      /* the stream had nothing more to say (its tracker was deleted) */
-    FT_END_CLIENT_CLOSED, /* the client closed or reset the connection */
-    FT_END_ERROR,         /* the store failed while serving it */
-    FT_END_IDLE_TIMEOUT,  /* no event for --idle-timeout */
-    FT_END_SLOW_READER,   /* output past --stream-buffer, or nothing written for --write-timeout */
-    FT_END_SHUTDOWN,      /* SIGTERM / SIGINT */
-    FT_END__COUNT
-};
-const char *ft_end_name(enum ft_end why);
+/* ---- routes (routes.c) ---- */
 
 /* Routes, as the bounded "route" label of the request metrics. */
 enum ft_route {
@@ -34,6 +34,7 @@ enum ft_route {
     R_METRICS,
     R_TRACKERS,
     R_TRACKER,
+    R_HEADER,
     R_ENTRIES,
     R_ENTRY,
     R_HISTORY,
@@ -46,6 +47,150 @@ enum ft_route {
     R__COUNT
 };
 extern const char *const ft_route_label[R__COUNT];
+
+/* Who may use a route: anyone; readers (a token with --private); writers (a token when set). */
+enum ft_access { ACCESS_OPEN, ACCESS_READ, ACCESS_WRITE };
+
+struct call;
+
+struct route {
+    const char *method;  /* NULL: the method of the operation's wire row */
+    const char *pattern; /* NULL: its path; {tracker}, {kind} (plural), {num} capture */
+    int op;              /* enum ft_op, or -1 */
+    enum ft_route label;
+    void (*handler)(struct call *c);
+    unsigned flags; /* ROUTE_* */
+};
+#define ROUTE_NO_HEAD 1u /* GET only: HEAD is not a GET here (event streams) */
+#define ROUTE_ALL     2u /* the operation is about every tracker (args.all) */
+#define ROUTE_VIEWS   4u /* {tracker} may end in .md, .txt or .json (args.format) */
+
+/* One request being answered: what the router found, parsed once. */
+struct call {
+    struct ft_server *srv;
+    struct evhttp_request *req;
+    const struct route *route; /* NULL when no route matched */
+    enum ft_route label;
+    enum evhttp_cmd_type cmd;
+    int64_t t0;   /* srv_now_us() when the request arrived */
+    json_t *caps; /* captured path parameters: tracker, kind, num, format */
+    struct evkeyvalq query;
+};
+
+/*
+ * Find the route of a request. 0: c->route is set and c->caps holds the captures. Otherwise
+ * c->route is NULL and *status / msg say what to answer: 404 (no route; msg explains), or
+ * 405 (msg holds the Allow header's value). The label is set either way.
+ */
+int srv_route(struct call *c, const char *path, int *status, char *msg, size_t n);
+/* The method and pattern of a route (from its operation's wire row when it has one). */
+const char *srv_route_method(const struct route *r);
+const char *srv_route_pattern(const struct route *r);
+enum ft_access srv_route_access(const struct route *r);
+
+/* ---- channels (channel.c): bounded chunked replies fed by a producer ---- */
+
+/* How a channel ended; each end is counted once under its name. */
+enum ft_end {
+    FT_END_COMPLETE,      /* the producer had nothing more to say (its tracker was deleted) */
+    FT_END_CLIENT_CLOSED, /* the client closed or reset the connection */
+    FT_END_ERROR,         /* the store failed while serving it */
+    FT_END_IDLE_TIMEOUT,  /* no event for --idle-timeout */
+    FT_END_SLOW_READER,   /* output past --stream-buffer, or nothing written for --write-timeout */
+    FT_END_SHUTDOWN,      /* SIGTERM / SIGINT */
+    FT_END__COUNT
+};
+const char *ft_end_name(enum ft_end why);
+
+/*
+ * One frame as it goes on the wire. A chunked reply (HTTP/1.1) carries it as one chunk,
+ * "<hex>\r\n" frame "\r\n"; the producer frames a message once and every channel sends the
+ * same bytes.
+ */
+struct wire {
+    const char *frame;
+    size_t len;
+    const char *chunk; /* the frame inside its chunk framing */
+    size_t chunk_len;
+};
+/* Point w at frame and at its chunk, built in b (which must not hold frame). */
+void wire_make(struct wire *w, struct ft_buf *b, const char *frame, size_t len);
+
+struct ft_channel;
+
+/* What a producer hooks into its channels. */
+struct ft_channel_ops {
+    /* The output buffer drained to empty: a paused producer may send more. */
+    void (*drained)(struct ft_channel *ch);
+    /* The channel is being freed: release the producer's state (the channel's container). */
+    void (*free)(struct ft_channel *ch);
+};
+
+/*
+ * A channel, embedded at the start of its producer's state (the producer allocates the whole
+ * and frees it in ops->free). Everything the channel acquires hangs off it: the request and
+ * connection (until libevent takes them back), the progress watch on the output buffer. Every
+ * way a channel finishes calls ft_channel_end(ch, why), which records the first reason, takes
+ * it off the live list and schedules channel_free() on the loop's reaper event;
+ * channel_free() is the one place that releases anything, counts the end by reason, writes
+ * the "stream_end" log line and calls ops->free.
+ */
+struct ft_channel {
+    struct ft_server *srv;
+    const struct ft_channel_ops *ops;
+    struct ft_channel *prev, *next; /* in srv->live, then in srv->dead */
+    struct evhttp_request *req;     /* NULL once libevent owns or freed it */
+    struct evhttp_connection *evcon;
+    /* evcon's output buffer and socket, kept from the start so that sending does not look
+     * them up per message: valid exactly while evcon is (out NULL, fd -1 once it is not). */
+    struct evbuffer *out;
+    int fd;
+    int chunked;                   /* the reply is chunked (HTTP/1.1), fixed when it starts */
+    struct evhttp_request *orphan; /* detached by a client abort: ours to release */
+    int ended;
+    enum ft_end why;
+    int64_t started_ms, last_write_ms, last_event_ms, last_drain_ms;
+    struct evbuffer_cb_entry *outcb; /* progress watch on the connection's output */
+    uint64_t events, bytes;
+    int64_t last_id; /* the id of the last message sent, for the log line */
+    char peer[64];
+    char what[80]; /* what the channel carries (a tracker slug, "*"), for the log line */
+};
+
+/*
+ * Start a channel on req: 200 with the given content type, a chunked body, the channel's
+ * timers and bounds. 0, or -1 after answering the request (503 at --max-streams).
+ */
+int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp_request *req,
+                     const struct ft_channel_ops *ops, const char *ctype, const char *what,
+                     int64_t t0);
+/* The only way a channel finishes, from any path. Idempotent: the first reason wins. */
+void ft_channel_end(struct ft_channel *ch, enum ft_end why);
+/* Send a frame; past the bound the channel ends as a slow reader. 0, or -1 when it ended. */
+int ft_channel_send(struct ft_channel *ch, const struct wire *w, int64_t now);
+/* Send a frame bypassing the bound (final frames). 0, or -1 when it ended. */
+int ft_channel_send_raw(struct ft_channel *ch, const struct wire *w, int64_t now);
+size_t ft_channel_queued(const struct ft_channel *ch);
+/* Heartbeats, write stalls and idle timeouts of every live channel. */
+void ft_channel_tick(struct ft_server *srv, int64_t now);
+/* Free the channels that ended (the reaper event). */
+void ft_channel_reap(struct ft_server *srv);
+/* SIGTERM: a final "shutdown" frame to each live channel, then its end. */
+void ft_channel_shutdown_all(struct ft_server *srv);
+size_t ft_channel_queued_total(struct ft_server *srv);
+
+/* ---- the event-log feed (feed.c) ---- */
+
+/* Open an event stream of tracker tid (0: every tracker) on req; answers errors itself. */
+void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,
+               int64_t t0);
+/* Read the log past srv->head and fan it out to the streams. */
+void srv_pull(struct ft_server *srv);
+/* Wait on the store's change watch (a poll when it has none). */
+void feed_watch_start(struct ft_server *srv);
+void feed_watch_stop(struct ft_server *srv);
+
+/* ---- metrics (metrics.c) ---- */
 
 /* Status codes the server answers with, as the "code" label. */
 #define FT_NCODES 17
@@ -68,33 +213,71 @@ struct ft_metrics {
     uint64_t store_errors;
 };
 
-struct ft_stream {
-    struct ft_server *srv;
-    struct ft_stream *prev, *next; /* in srv->live, then in srv->dead */
-    struct evhttp_request *req;    /* NULL once libevent owns or freed it */
-    struct evhttp_connection *evcon;
-    /* evcon's output buffer and socket, kept from stream_open so that the fan-out does not look
-     * them up per delivery: valid exactly while evcon is (out NULL, fd -1 once it is not). */
-    struct evbuffer *out;
-    int fd;
-    int chunked;                   /* the reply is chunked (HTTP/1.1), fixed when it starts */
-    struct evhttp_request *orphan; /* detached by a client abort: ours to release */
-    int64_t tid;                   /* 0: every tracker */
-    int envelope;                  /* data: the history-style envelope, not the bare payload */
-    int64_t pos;                   /* the log is served up to this sequence number */
-    int behind;                    /* replay paused until the output drains */
-    int ended;
-    enum ft_end why;
-    int64_t started_ms, last_write_ms, last_event_ms, last_drain_ms;
-    struct evbuffer_cb_entry *outcb; /* progress watch on the connection's output */
-    uint64_t events, bytes;
-    char peer[64];
-    char what[80]; /* tracker slug or "*" for the log line */
+void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0);
+void srv_metrics(struct call *c); /* GET /metrics */
+
+/* ---- logging (log.c) ---- */
+
+/*
+ * Log lines are buffered and written once per turn of the loop (a request's line and its
+ * stream's lines cost one write(2) together): the first line of a turn activates `flush`,
+ * which runs after the turn's other callbacks. Without a loop, lines go out at once.
+ */
+struct srv_log {
+    struct event *flush;
+    struct ft_buf out; /* lines of this turn, not yet written */
+    int64_t ts_ms;     /* the millisecond ts was formatted for */
+    char ts[40];
 };
+
+void srv_log_start(struct ft_server *srv);
+/* Write what is left and stop buffering. */
+void srv_log_stop(struct ft_server *srv);
+/* logfmt line on stderr: ts level event key=value... (values quoted when needed). */
+void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Append a logfmt value, quoted and escaped when needed. */
+void srv_logfmt_value(struct ft_buf *b, const char *v);
+void srv_log_request(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,
+                     int code, size_t bytes, int64_t t0);
+
+/* ---- requests and replies (http.c) ---- */
+
+/* Bind the listener (--listen) and route every request. */
+int srv_listen(struct ft_server *srv, struct ft_err *err);
+/* Stop accepting: close the listening socket. */
+void srv_unlisten(struct ft_server *srv);
+
+/* Send a reply, count it, log it. body may be NULL. */
+void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route route, int code,
+               const char *ctype, const char *body, size_t len, int64_t t0);
+void srv_reply_json(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,
+                    int code, json_t *body, int64_t t0); /* steals body */
+/* 4xx/5xx with {"error": {"status", "code", "message", "field"?, "reason"?}}. */
+void srv_error(struct ft_server *srv, struct evhttp_request *req, enum ft_route route, int code,
+               const char *field, int64_t t0, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* The error of a failed operation (or store call), with its status, field and reason. */
+void srv_fail(struct call *c, const struct ft_err *err);
+
+int64_t srv_now_us(void); /* monotonic microseconds */
+
+/* ---- the REST adapters (rest.c) ---- */
+
+void rest_op(struct call *c);          /* any operation: arguments in, result out */
+void rest_create(struct call *c);      /* POST /api/trackers: JSON create, or a document */
+void rest_tracker_get(struct call *c); /* GET a tracker: versions, 304, the render cache */
+void rest_entry_add(struct call *c);   /* POST an entry; a result with its run records both */
+void rest_entry_patch(struct call *c); /* PATCH an entry: its fields, then its position */
+void rest_events(struct call *c);      /* GET an event stream */
+void rest_healthz(struct call *c);
+
+/* ---- the server ---- */
 
 struct ft_server {
     const struct ft_server_opts *o;
     struct ft_store *st;
+    struct ft_ops *ops; /* the operations over st: every REST request runs one */
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
@@ -103,7 +286,7 @@ struct ft_server {
     int watch_fd;        /* the store's change watch, -1 when it has none (then: poll) */
     int loopback;        /* bound to a loopback address */
     char url[128];
-    struct ft_stream *live, *dead;
+    struct ft_channel *live, *dead;
     int streams_open; /* allocated and not yet freed */
     int flushing;     /* connections ended cleanly, final bytes not yet flushed */
     int shutting_down;
@@ -112,53 +295,10 @@ struct ft_server {
     struct evbuffer *scratch; /* reused for every chunk; drained after each send */
     struct ft_cache cache;    /* rendered trackers by version (GET /api/trackers/REF) */
     struct ft_metrics m;
+    struct srv_log log;
 };
 
-/* logfmt line on stderr: ts level event key=value... (values quoted when needed). */
-void srv_log(const char *level, const char *event, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* Append a logfmt value, quoted and escaped when needed. */
-void srv_logfmt_value(struct ft_buf *b, const char *v);
-
-/* Send a reply, count it, log it. body may be NULL. */
-void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route route, int code,
-               const char *ctype, const char *body, size_t len, int64_t t0);
-void srv_reply_json(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,
-                    int code, json_t *body, int64_t t0); /* steals body */
-/* 4xx/5xx with {"error": {"status", "code", "message", "field"?}}. */
-void srv_error(struct ft_server *srv, struct evhttp_request *req, enum ft_route route, int code,
-               const char *field, int64_t t0, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-void srv_log_request(struct evhttp_request *req, enum ft_route route, int code, size_t bytes,
-                     int64_t t0);
-void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0);
-
-int64_t srv_now_us(void); /* monotonic microseconds */
-/* A connection ended cleanly by stream_free has flushed (or failed). */
+/* A connection ended cleanly by channel_free has flushed (or failed). */
 void srv_flush_closed(struct ft_server *srv);
-
-/*
- * An event as the history API shows it (and as ?envelope=1 streams it): seq, tracker, slug, at,
- * actor, kind, payload. A payload that is not JSON is kept as a string. New reference.
- */
-json_t *srv_event_json(const struct ft_event *ev);
-/* Read the log past srv->head and fan it out to the streams. */
-void srv_pull(struct ft_server *srv);
-
-/* api.c: route a request under /api/ (not the event streams). */
-void api_handle(struct ft_server *srv, struct evhttp_request *req, const char *path,
-                enum ft_route route, int64_t t0);
-/* The route label of a path (server.c). */
-enum ft_route srv_classify(const char *path);
-
-/* stream.c */
-void stream_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,
-                 int64_t t0);
-void ft_stream_end(struct ft_stream *s, enum ft_end why);
-void stream_fanout(struct ft_server *srv, const struct ft_event *ev);
-void stream_tick(struct ft_server *srv, int64_t now);
-void stream_reap(struct ft_server *srv);
-void stream_shutdown_all(struct ft_server *srv);
-size_t stream_queued_bytes(struct ft_server *srv);
 
 #endif

@@ -5,8 +5,11 @@
  * ft_server_run() binds, announces the URL, serves until SIGTERM or SIGINT,
  * then stops accepting, ends every stream (a final "shutdown" event and a
  * clean end of its chunked body), waits for those ends to flush (bounded by
- * the shutdown grace), frees everything libevent holds and returns 0. The
- * caller owns and closes the store.
+ * the shutdown grace), frees everything it made and returns 0. The caller
+ * owns and closes the store, and owns the process: it ignores SIGPIPE before
+ * the call (sockets closed by peers are errors to handle, not signals), sets
+ * the descriptor limit, and may call libevent_global_shutdown() after it.
+ * The internal parts are listed in internal.h.
  */
 #ifndef FT_SERVER_H
 #define FT_SERVER_H
@@ -44,6 +47,7 @@ struct ft_server_opts {
     int request_timeout_s;    /* reading a request, writing a plain response */
     int64_t busy_ms;          /* a write waits this long for another process's lock, then 503 */
     const char *ready_file;   /* write the URL here once listening */
+    const char *actor;        /* writes are attributed to it unless a request names one */
 };
 
 void ft_server_opts_init(struct ft_server_opts *o);

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/server/stream.c"
+#include "../../src/server/feed.c"
 
 static void frame_one_line(void **state)
 {

@@ -1,0 +1,425 @@
+/*
+ * feed.c: the event-log feed, the producer of the Server-Sent Events streams
+ * (/api/events, /api/trackers/{id}/events) over channels (channel.c).
+ *
+ * Delivery: srv->head is the newest sequence number fanned out. A feed serves the log up to
+ * f->pos; a live feed has pos >= head and gets each new event from fanout(). A feed that
+ * starts with Last-Event-ID (or falls behind while replaying) reads the store from pos in
+ * batches, pausing while its output is above half its bound and resuming when it drains, so
+ * replay never grows memory and never skips or repeats an event.
+ *
+ * New events come from the store's change watch (a descriptor the loop waits on; a write by
+ * any process makes it readable) and from the server's own writes, which pull the log before
+ * they answer.
+ */
+#include "internal.h"
+
+#include "../util/ft_err.h"
+#include "../util/ft_time.h"
+#include "../util/ft_xalloc.h"
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "../util/banned.h"
+
+#define REPLAY_BATCH 256
+#define PULL_BATCH   512
+
+struct ft_feed {
+    struct ft_channel ch; /* first: a feed is its channel */
+    int64_t tid;          /* 0: every tracker */
+    int envelope;         /* data: the history-style envelope, not the bare payload */
+    int64_t pos;          /* the log is served up to this sequence number */
+    int behind;           /* replay paused until the output drains */
+};
+
+static void catch_up(struct ft_feed *f);
+
+/* The log is served up to seq (the end log line says where a feed stopped). */
+static void set_pos(struct ft_feed *f, int64_t seq)
+{
+    f->pos = f->ch.last_id = seq;
+}
+
+static void feed_drained(struct ft_channel *ch)
+{
+    struct ft_feed *f = (struct ft_feed *)ch;
+    if (f->behind)
+        catch_up(f);
+}
+
+static void feed_free(struct ft_channel *ch)
+{
+    free(ch);
+}
+
+static const struct ft_channel_ops feed_ops = {feed_drained, feed_free};
+
+/* ---- frames --------------------------------------------------------------------------- */
+
+/* Append "data:" lines, splitting on CRLF, LF and CR as the SSE parser does. */
+static void add_data(struct ft_buf *b, const char *p)
+{
+    for (;;) {
+        size_t n = strcspn(p, "\r\n");
+        ft_buf_adds(b, "data: ");
+        ft_buf_add(b, p, n);
+        ft_buf_addc(b, '\n');
+        p += n;
+        if (!*p)
+            break;
+        p += (p[0] == '\r' && p[1] == '\n') ? 2 : 1;
+    }
+}
+
+static void format_event(struct ft_buf *b, const struct ft_event *ev, int envelope)
+{
+    char kind[64];
+    size_t k = 0;
+    for (const char *p = ev->kind; *p && k + 1 < sizeof(kind); p++)
+        kind[k++] = (*p == '\r' || *p == '\n') ? '_' : *p;
+    kind[k] = '\0';
+    ft_buf_reset(b);
+    ft_buf_addf(b, "id: %lld\nevent: %s\n", (long long)ev->seq, kind);
+    if (!envelope) {
+        add_data(b, ev->payload);
+    } else {
+        json_t *o = ft_event_json(ev);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        add_data(b, s ? s : "{}");
+        free(s);
+        json_decref(o);
+    }
+    ft_buf_addc(b, '\n');
+}
+
+/* Deliver one event of the log to f (which wants it). 0, or -1 when f ended. */
+static int deliver(struct ft_feed *f, const struct ft_event *ev, const struct wire *w, int64_t now)
+{
+    if (ft_channel_send(&f->ch, w, now))
+        return -1;
+    set_pos(f, ev->seq);
+    f->ch.events++;
+    f->ch.last_event_ms = now;
+    f->ch.srv->m.events_delivered++;
+    if (f->tid && strcmp(ev->kind, "tracker.delete") == 0) {
+        ft_channel_end(&f->ch, FT_END_COMPLETE); /* nothing more will come */
+        return -1;
+    }
+    return 0;
+}
+
+/* The event is framed (and chunked) at most once per format, and the clock read once. */
+static void fanout(struct ft_server *srv, const struct ft_event *ev)
+{
+    struct ft_buf bare, env, bare_chunk, env_chunk;
+    struct wire w_bare, w_env;
+    int have_bare = 0, have_env = 0;
+    int64_t now = ft_mono_ms();
+    ft_buf_init(&bare, 0);
+    ft_buf_init(&env, 0);
+    ft_buf_init(&bare_chunk, 0);
+    ft_buf_init(&env_chunk, 0);
+    for (struct ft_channel *ch = srv->live, *next; ch; ch = next) {
+        next = ch->next;
+        if (ch->ops != &feed_ops)
+            continue;
+        struct ft_feed *f = (struct ft_feed *)ch;
+        if (f->behind || ev->seq <= f->pos)
+            continue;
+        if (f->tid && ev->tracker_id != f->tid) {
+            set_pos(f, ev->seq);
+            continue;
+        }
+        struct ft_buf *b = f->envelope ? &env : &bare;
+        struct wire *w = f->envelope ? &w_env : &w_bare;
+        int *have = f->envelope ? &have_env : &have_bare;
+        if (!*have) {
+            format_event(b, ev, f->envelope);
+            wire_make(w, f->envelope ? &env_chunk : &bare_chunk, b->buf, b->len);
+            *have = 1;
+        }
+        deliver(f, ev, w, now);
+    }
+    ft_buf_release(&bare);
+    ft_buf_release(&env);
+    ft_buf_release(&bare_chunk);
+    ft_buf_release(&env_chunk);
+}
+
+/* ---- replay --------------------------------------------------------------------------- */
+
+struct replay {
+    struct ft_feed *f;
+    struct ft_buf frame, chunk;
+    int64_t now;
+    int n, paused, beyond, ended;
+};
+
+static int replay_cb(const struct ft_event *ev, void *u)
+{
+    struct replay *r = u;
+    struct ft_feed *f = r->f;
+    struct ft_server *srv = f->ch.srv;
+    if (ev->seq > srv->head) { /* not fanned out yet: fan-out will bring it */
+        r->beyond = 1;
+        return 1;
+    }
+    format_event(&r->frame, ev, f->envelope);
+    size_t q = ft_channel_queued(&f->ch);
+    if (q > 0 && q + r->frame.len > srv->o->stream_buffer) {
+        r->paused = 1; /* would not fit yet: the client is reading, not slow */
+        return 1;
+    }
+    r->n++;
+    struct wire w;
+    wire_make(&w, &r->chunk, r->frame.buf, r->frame.len);
+    if (deliver(f, ev, &w, r->now)) {
+        r->ended = 1;
+        return 1;
+    }
+    if (ft_channel_queued(&f->ch) > srv->o->stream_buffer / 2) {
+        r->paused = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void catch_up(struct ft_feed *f)
+{
+    struct ft_server *srv = f->ch.srv;
+    f->behind = 0;
+    while (!f->ch.ended && f->pos < srv->head) {
+        struct replay r;
+        struct ft_err err;
+        memset(&r, 0, sizeof(r));
+        r.f = f;
+        r.now = ft_mono_ms();
+        ft_buf_init(&r.frame, 0);
+        ft_buf_init(&r.chunk, 0);
+        int rc =
+            ft_store_events(srv->st, f->tid, NULL, f->pos, REPLAY_BATCH, 0, replay_cb, &r, &err);
+        ft_buf_release(&r.frame);
+        ft_buf_release(&r.chunk);
+        if (rc < 0) {
+            static const char msg[] = "event: error\ndata: {\"error\":\"cannot read the events "
+                                      "log\"}\n\n";
+            struct ft_buf b;
+            struct wire w;
+            srv->m.store_errors++;
+            srv_log(srv, "error", "store", "what=replay msg=\"%s\"", err.msg);
+            ft_buf_init(&b, 0);
+            wire_make(&w, &b, msg, sizeof(msg) - 1);
+            ft_channel_send(&f->ch, &w, r.now);
+            ft_buf_release(&b);
+            ft_channel_end(&f->ch, FT_END_ERROR);
+            return;
+        }
+        if (r.ended)
+            return;
+        if (r.paused) {
+            f->behind = 1; /* feed_drained resumes when the output has drained */
+            return;
+        }
+        if (r.beyond || r.n < REPLAY_BATCH)
+            set_pos(f, srv->head); /* every event up to the head is served */
+    }
+}
+
+/* ---- pulling the log ------------------------------------------------------------------ */
+
+struct pulled {
+    struct ft_event *v;
+    char **strs;
+    size_t n, cap, nstrs, strs_cap;
+};
+
+static const char *keep(struct pulled *p, const char *s)
+{
+    char *c = ft_xstrdup(s ? s : "");
+    ft_xgrow((void **)&p->strs, &p->strs_cap, p->nstrs + 1, sizeof(char *));
+    p->strs[p->nstrs++] = c;
+    return c;
+}
+
+static int pull_cb(const struct ft_event *ev, void *u)
+{
+    struct pulled *p = u;
+    ft_xgrow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+    struct ft_event *e = &p->v[p->n++];
+    *e = *ev;
+    e->slug = keep(p, ev->slug);
+    e->actor = keep(p, ev->actor);
+    e->kind = keep(p, ev->kind);
+    e->payload = keep(p, ev->payload);
+    return 0;
+}
+
+void srv_pull(struct ft_server *srv)
+{
+    struct pulled p;
+    struct ft_err err;
+    memset(&p, 0, sizeof(p));
+    for (;;) {
+        p.n = 0;
+        int rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
+        if (rc) {
+            srv->m.store_errors++;
+            srv_log(srv, "error", "store", "what=read_events msg=\"%s\"", err.msg);
+        }
+        /* Copies first, then fan-out: a feed's replay may use the store again. */
+        for (size_t i = 0; i < p.n; i++) {
+            fanout(srv, &p.v[i]);
+            srv->head = p.v[i].seq;
+        }
+        for (size_t i = 0; i < p.nstrs; i++)
+            free(p.strs[i]);
+        p.nstrs = 0;
+        if (rc || p.n < PULL_BATCH)
+            break;
+    }
+    free(p.v);
+    free(p.strs);
+}
+
+/* ---- the store's change watch --------------------------------------------------------- */
+
+static void arm_poll(struct ft_server *srv)
+{
+    struct timeval tv = {0, 20000};
+    if (!evtimer_pending(srv->ev_poll, NULL))
+        evtimer_add(srv->ev_poll, &tv);
+}
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct ft_server *srv = arg;
+    int64_t recheck = 0;
+    (void)fd;
+    (void)what;
+    if (!ft_store_watch_read(srv->st, &recheck))
+        return;
+    srv_pull(srv);
+    /* The backend may signal a write shortly before its commit is visible: look again a few
+     * times over the window it asks for. */
+    if (recheck > 0) {
+        srv->watch_until = ft_mono_ms() + recheck;
+        arm_poll(srv);
+    }
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct ft_server *srv = arg;
+    (void)fd;
+    (void)what;
+    srv_pull(srv);
+    if (srv->watch_fd < 0) { /* no change watch: a plain 100 ms poll */
+        struct timeval tv = {0, 100000};
+        evtimer_add(srv->ev_poll, &tv);
+    } else if (ft_mono_ms() < srv->watch_until) {
+        arm_poll(srv);
+    }
+}
+
+void feed_watch_start(struct ft_server *srv)
+{
+    struct ft_err err;
+    srv->ev_poll = evtimer_new(srv->base, on_poll, srv);
+    if (ft_store_watch_open(srv->st, &srv->watch_fd, &err))
+        srv->watch_fd = -1;
+    if (srv->watch_fd >= 0) {
+        srv->ev_watch = event_new(srv->base, srv->watch_fd, EV_READ | EV_PERSIST, on_watch, srv);
+        event_add(srv->ev_watch, NULL);
+    } else {
+        srv_log(srv, "warn", "store_watch", "msg=\"no change watch: polling every 100 ms\"");
+        struct timeval tv = {0, 100000};
+        evtimer_add(srv->ev_poll, &tv);
+    }
+}
+
+void feed_watch_stop(struct ft_server *srv)
+{
+    if (srv->ev_watch)
+        event_free(srv->ev_watch);
+    if (srv->ev_poll)
+        event_free(srv->ev_poll);
+    srv->ev_watch = srv->ev_poll = NULL;
+    ft_store_watch_close(srv->st);
+    srv->watch_fd = -1;
+}
+
+/* ---- opening -------------------------------------------------------------------------- */
+
+/* A non-negative decimal sequence number; -1 when not one. */
+static int64_t parse_seq(const char *s)
+{
+    int64_t v = 0;
+    if (!*s || strlen(s) > 18)
+        return -1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,
+               int64_t t0)
+{
+    struct evkeyvalq q;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    int64_t last = -1;
+
+    TAILQ_INIT(&q);
+    if (qs && evhttp_parse_query_str(qs, &q) != 0) {
+        srv_error(srv, req, R_EVENTS, 400, "query", t0, "the query string is malformed");
+        return;
+    }
+    const char *hdr = evhttp_find_header(in, "Last-Event-ID");
+    const char *qlast = evhttp_find_header(&q, "last_event_id");
+    const char *env = evhttp_find_header(&q, "envelope");
+    const char *lv = hdr && *hdr ? hdr : qlast;
+    const char *field = hdr && *hdr ? "Last-Event-ID" : "last_event_id";
+    if (lv && (last = parse_seq(lv)) < 0) {
+        srv_error(srv, req, R_EVENTS, 400, field, t0,
+                  "%s must be an event sequence number, not '%.40s'", field, lv);
+        evhttp_clear_headers(&q);
+        return;
+    }
+    int envelope = env && (strcmp(env, "1") == 0 || strcmp(env, "true") == 0);
+    evhttp_clear_headers(&q);
+    srv_pull(srv); /* the head is current before this feed takes its place */
+
+    struct ft_feed *f = ft_xcalloc(1, sizeof(*f));
+    if (ft_channel_start(&f->ch, srv, req, &feed_ops, "text/event-stream", what, t0)) {
+        free(f);
+        return;
+    }
+    f->tid = tid;
+    f->envelope = envelope;
+    {
+        char hello[64];
+        struct ft_buf b;
+        struct wire w;
+        snprintf(hello, sizeof(hello), "retry: %d\n\n", FT_SERVE_RETRY_MS);
+        ft_buf_init(&b, 0);
+        wire_make(&w, &b, hello, strlen(hello));
+        ft_channel_send_raw(&f->ch, &w, f->ch.started_ms);
+        ft_buf_release(&b);
+    }
+    if (last < 0) {
+        set_pos(f, srv->head);
+    } else {
+        set_pos(f, last);
+        catch_up(f);
+    }
+}

@@ -1,0 +1,186 @@
+/*
+ * metrics.c: the server's counters and their Prometheus text (GET /metrics).
+ * Counters live in struct ft_metrics and are bumped on the loop thread; a scrape reads them
+ * and a few process figures from /proc/self. docs/operations.md says what each one means.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/banned.h"
+
+const int ft_codes[FT_NCODES] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                 409, 411, 413, 415, 500, 501, 503, 0};
+
+const double ft_buckets[FT_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                        0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+static int code_index(int code)
+{
+    for (int i = 0; i < FT_NCODES - 1; i++)
+        if (ft_codes[i] == code)
+            return i;
+    return FT_NCODES - 1; /* "other" */
+}
+
+void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0)
+{
+    double secs = (double)(srv_now_us() - t0) / 1e6;
+    srv->m.requests[route][code_index(code)]++;
+    srv->m.duration_count++;
+    srv->m.duration_sum += secs;
+    for (int i = 0; i < FT_NBUCKETS; i++)
+        if (secs <= ft_buckets[i]) {
+            srv->m.duration_buckets[i]++;
+            break;
+        }
+}
+
+static long count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    long n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* not the directory's own fd */
+}
+
+static long long rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    long long size = 0, res = 0;
+    if (!f)
+        return -1;
+    if (fscanf(f, "%lld %lld", &size, &res) != 2)
+        res = -1;
+    fclose(f);
+    return res < 0 ? -1 : res * sysconf(_SC_PAGESIZE);
+}
+
+/* Threads and anonymous resident memory (RssAnon, bytes) from /proc/self/status. */
+static void proc_status(long *threads, long long *anon)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    *threads = -1;
+    *anon = -1;
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "Threads:", 8) == 0)
+            *threads = strtol(line + 8, NULL, 10);
+        else if (strncmp(line, "RssAnon:", 8) == 0)
+            *anon = strtoll(line + 8, NULL, 10) * 1024;
+    }
+    fclose(f);
+}
+
+static void metric_head(struct ft_buf *b, const char *name, const char *type, const char *help)
+{
+    ft_buf_addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void srv_metrics(struct call *c)
+{
+    struct ft_server *srv = c->srv;
+    struct ft_buf b;
+    struct ft_metrics *m = &srv->m;
+    ft_buf_init(&b, 0);
+    metric_head(&b, "flowtrack_build_info", "gauge", "Build metadata; always 1.");
+    ft_buf_addf(&b, "flowtrack_build_info{version=\"%s\"} 1\n", FT_VERSION);
+    metric_head(&b, "flowtrack_streams_open", "gauge", "Event streams currently open.");
+    ft_buf_addf(&b, "flowtrack_streams_open %d\n", srv->streams_open);
+    metric_head(&b, "flowtrack_streams_opened_total", "counter", "Event streams started.");
+    ft_buf_addf(&b, "flowtrack_streams_opened_total %llu\n", (unsigned long long)m->streams_opened);
+    metric_head(&b, "flowtrack_streams_closed_total", "counter",
+                "Event streams ended, by how they ended.");
+    for (int i = 0; i < FT_END__COUNT; i++)
+        ft_buf_addf(&b, "flowtrack_streams_closed_total{reason=\"%s\"} %llu\n",
+                    ft_end_name((enum ft_end)i), (unsigned long long)m->streams_closed[i]);
+    metric_head(&b, "flowtrack_streams_rejected_total", "counter",
+                "Event streams refused with 503 at --max-streams.");
+    ft_buf_addf(&b, "flowtrack_streams_rejected_total %llu\n",
+                (unsigned long long)m->streams_rejected);
+    metric_head(&b, "flowtrack_stream_queued_bytes", "gauge",
+                "Bytes queued on open streams, not yet taken by the kernel.");
+    ft_buf_addf(&b, "flowtrack_stream_queued_bytes %zu\n", ft_channel_queued_total(srv));
+    metric_head(&b, "flowtrack_stream_flushing", "gauge",
+                "Ended streams whose last bytes are still being written.");
+    ft_buf_addf(&b, "flowtrack_stream_flushing %d\n", srv->flushing);
+    metric_head(&b, "flowtrack_events_delivered_total", "counter",
+                "Events written to streams (replayed and live).");
+    ft_buf_addf(&b, "flowtrack_events_delivered_total %llu\n",
+                (unsigned long long)m->events_delivered);
+    metric_head(&b, "flowtrack_heartbeats_sent_total", "counter", "Heartbeat comment frames.");
+    ft_buf_addf(&b, "flowtrack_heartbeats_sent_total %llu\n", (unsigned long long)m->heartbeats);
+    metric_head(&b, "flowtrack_stream_sent_bytes_total", "counter", "Bytes queued on streams.");
+    ft_buf_addf(&b, "flowtrack_stream_sent_bytes_total %llu\n",
+                (unsigned long long)m->stream_bytes);
+    metric_head(&b, "flowtrack_log_head_sequence", "gauge",
+                "Newest event sequence number fanned out to streams.");
+    ft_buf_addf(&b, "flowtrack_log_head_sequence %lld\n", (long long)srv->head);
+    metric_head(&b, "flowtrack_render_cache_hits_total", "counter",
+                "Tracker GETs answered from the rendered-document cache.");
+    ft_buf_addf(&b, "flowtrack_render_cache_hits_total %llu\n",
+                (unsigned long long)srv->cache.hits);
+    metric_head(&b, "flowtrack_render_cache_misses_total", "counter",
+                "Tracker GETs that had to load and render the tracker.");
+    ft_buf_addf(&b, "flowtrack_render_cache_misses_total %llu\n",
+                (unsigned long long)srv->cache.misses);
+    metric_head(&b, "flowtrack_render_cache_bytes", "gauge",
+                "Bytes of rendered documents held by the cache.");
+    ft_buf_addf(&b, "flowtrack_render_cache_bytes %zu\n", srv->cache.bytes);
+    metric_head(&b, "flowtrack_http_requests_total", "counter",
+                "HTTP requests answered, by route and status (a stream counts when it starts).");
+    for (int r = 0; r < R__COUNT; r++)
+        for (int k = 0; k < FT_NCODES; k++)
+            if (m->requests[r][k] || (k == 0 && r != R_OTHER))
+                ft_buf_addf(&b, "flowtrack_http_requests_total{route=\"%s\",code=\"%s%d\"} %llu\n",
+                            ft_route_label[r], ft_codes[k] ? "" : "other", ft_codes[k],
+                            (unsigned long long)m->requests[r][k]);
+    metric_head(&b, "flowtrack_http_request_duration_seconds", "histogram",
+                "Time from routing a request to its reply (a stream: to its first bytes).");
+    uint64_t cum = 0;
+    for (int i = 0; i < FT_NBUCKETS; i++) {
+        cum += m->duration_buckets[i];
+        ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                    ft_buckets[i], (unsigned long long)cum);
+    }
+    ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                (unsigned long long)m->duration_count);
+    ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_sum %.6f\n", m->duration_sum);
+    ft_buf_addf(&b, "flowtrack_http_request_duration_seconds_count %llu\n",
+                (unsigned long long)m->duration_count);
+    metric_head(&b, "flowtrack_store_handles_open", "gauge", "Store handles open in the process.");
+    ft_buf_addf(&b, "flowtrack_store_handles_open %d\n", ft_store_handles_open());
+    metric_head(&b, "flowtrack_store_statements_open", "gauge",
+                "Prepared statements held by the store handle (a fixed cache).");
+    ft_buf_addf(&b, "flowtrack_store_statements_open %d\n",
+                srv->st ? ft_store_open_statements(srv->st) : 0);
+    metric_head(&b, "flowtrack_store_errors_total", "counter", "Failed reads of the events log.");
+    ft_buf_addf(&b, "flowtrack_store_errors_total %llu\n", (unsigned long long)m->store_errors);
+    metric_head(&b, "flowtrack_process_open_fds", "gauge", "Open file descriptors.");
+    ft_buf_addf(&b, "flowtrack_process_open_fds %ld\n", count_fds());
+    long nthreads;
+    long long anon;
+    proc_status(&nthreads, &anon);
+    metric_head(&b, "flowtrack_process_threads", "gauge", "Threads of the process.");
+    ft_buf_addf(&b, "flowtrack_process_threads %ld\n", nthreads);
+    metric_head(&b, "flowtrack_process_resident_memory_bytes", "gauge",
+                "Resident set size, including store file pages mapped by SQLite.");
+    ft_buf_addf(&b, "flowtrack_process_resident_memory_bytes %lld\n", rss_bytes());
+    metric_head(&b, "flowtrack_process_resident_anon_memory_bytes", "gauge",
+                "Anonymous resident memory (heap, stacks): where a memory leak shows.");
+    ft_buf_addf(&b, "flowtrack_process_resident_anon_memory_bytes %lld\n", anon);
+    srv_reply(srv, c->req, R_METRICS, 200, "text/plain; version=0.0.4; charset=utf-8", b.buf, b.len,
+              c->t0);
+    ft_buf_release(&b);
+}
