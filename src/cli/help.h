@@ -11,6 +11,9 @@
     "                      then the one set by 'flowtrack use', then the only tracker\n"           \
     "      --db PATH       the store file; default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
     "                      found upward from the working directory\n"                              \
+    "      --server URL    work on the 'flowtrack serve' at URL, not on a file; default:\n"        \
+    "                      FLOWTRACK_SERVER (unless --db is given)\n"                              \
+    "      --token TOKEN   the server's token; default: FLOWTRACK_TOKEN\n"                         \
     "      --actor NAME    who the change is recorded as; default: FLOWTRACK_ACTOR, then $USER\n"  \
     "      --json          machine-readable output (writes too)\n"                                 \
     "      --no-color      no colour (also when NO_COLOR is set or stdout is not a terminal)\n"    \
@@ -21,11 +24,16 @@
     "  0 success; 1 failure; 2 usage error; 3 not found (store, tracker, entry)\n"
 
 #define HELP_MAIN_HEAD                                                                             \
-    "usage: flowtrack [--db PATH] [--actor NAME] [-t TRACKER] [--json] COMMAND [ARGS]\n"           \
+    "usage: flowtrack [--db PATH | --server URL [--token TOKEN]] [--actor NAME] [-t TRACKER]\n"    \
+    "                 [--json] COMMAND [ARGS]\n"                                                   \
     "\n"                                                                                           \
     "flowtrack keeps the record of an engineering investigation: objective, ground rules,\n"       \
     "workflow, progress, reproduction, symptoms, hypotheses, a dated results log and the\n"        \
     "final fix. Every change is kept as an event (who, when, what).\n"                             \
+    "\n"                                                                                           \
+    "Commands work on a store file (--db, FLOWTRACK_DB, or .flowtrack/ found upward), or on a\n"   \
+    "running 'flowtrack serve' (--server URL, FLOWTRACK_SERVER) with the same output and exit\n"   \
+    "status: then viewers of the server see every change at once.\n"                               \
     "\n"                                                                                           \
     "COMMANDS\n"
 #define HELP_MAIN_TAIL                                                                             \
@@ -40,7 +48,9 @@
     "DESCRIPTION\n"                                                                                \
     "  Creates .flowtrack/flowtrack.db in the working directory (or the file given by --db or\n"   \
     "  FLOWTRACK_DB). Later commands find it from this directory or any below it, as git\n"        \
-    "  finds its repository. Running it again on an existing store changes nothing.\n\n"           \
+    "  finds its repository. Running it again on an existing store changes nothing. It always\n"   \
+    "  makes a file (FLOWTRACK_SERVER does not apply; --server is refused): a server keeps\n"      \
+    "  its own store.\n\n"                                                                         \
     "EXAMPLES\n  flowtrack init\n  flowtrack --db /tmp/t.db init\n\n" HELP_COMMON "\n" HELP_EXIT
 
 #define HELP_CREATE                                                                                \
@@ -356,7 +366,8 @@
     "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n"       \
     "                              then $USER)\n"                                                     \
     "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"      \
-    "      --token TOKEN           the bearer token (default: FLOWTRACK_TOKEN; none)\n"               \
+    "      --token TOKEN           the bearer token clients must send (default: FLOWTRACK_TOKEN;\n"   \
+    "                              none)\n"                                                           \
     "      --private               reads need the token too (not /healthz)\n"                         \
     "      --heartbeat DURATION    comment frame on idle streams every DURATION (default 15s;\n"      \
     "                              0 = none)\n"                                                       \
