@@ -37,24 +37,15 @@ struct ft_ctx {
     struct ft_ops *ops;  /* made by cli_ops() and freed by main */
 };
 
-/* Options every subcommand accepts besides its own; 'J', 't', 'h', 'D', 'A', 'N' and the
- * codes below are taken. */
-enum { CLI_OPT_SERVER = 0x100, CLI_OPT_TOKEN };
-#define CLI_COMMON_OPTS                                                                            \
-    {"json", no_argument, NULL, 'J'}, {"tracker", required_argument, NULL, 't'},                   \
-        {"help", no_argument, NULL, 'h'}, {"db", required_argument, NULL, 'D'},                    \
-        {"actor", required_argument, NULL, 'A'}, {"no-color", no_argument, NULL, 'N'},             \
-        {"server", required_argument, NULL, CLI_OPT_SERVER},                                       \
-    {                                                                                              \
-        "token", required_argument, NULL, CLI_OPT_TOKEN                                            \
-    }
-#define CLI_COMMON_SHORT "t:h"
+typedef int cli_cmd_fn(int argc, char **argv, json_t *opt, struct ft_ctx *ctx);
 
 struct cli_cmd {
     const char *name;
-    int (*fn)(int argc, char **argv, struct ft_ctx *ctx);
+    cli_cmd_fn *fn;      /* argv[0..argc) are the operands, opt the options (cli_options.c) */
     const char *summary; /* one line for `flowtrack --help` */
     const char *help;    /* the whole manual page for `flowtrack NAME --help` */
+    int stop_at_operand; /* options only before the first operand (run: the rest is its command) */
+    int usage_exit;      /* the exit status of a usage error (0: FT_EXIT_USAGE) */
 };
 
 /* The command table (main.c) and lookup. */
@@ -62,19 +53,26 @@ extern const struct cli_cmd cli_cmds[];
 const struct cli_cmd *cli_find(const char *name);
 
 /*
- * Handle an option common to every subcommand (c as getopt_long returned it).
- * Returns 1 when handled, 0 when c is not a common option, or -1 after
- * printing help (the caller then returns FT_EXIT_OK).
+ * Parse ctx->cmd's options (cli_options.c: one table of every option) from argv (argv[0] is the
+ * command) into opt, each value checked and stored under its key. 0 with *first at the first
+ * operand, or FT_EXIT_USAGE after saying what was wrong.
  */
-int cli_common(struct ft_ctx *ctx, int c, const char *arg);
+int cli_parse(struct ft_ctx *ctx, int argc, char **argv, int stop_at_operand, json_t *opt,
+              int *first);
+/* Copy serve's options into a struct ft_server_opts. */
+void cli_serve_opts(json_t *opt, void *target);
 /*
- * Parse argv with the subcommand's options, calling on_opt for its own ones.
- * Returns -1 and prints the error for an unknown option (exit 2), 1 when help
- * was printed (exit 0), else 0 with *first set to the first operand's index.
+ * Apply the options every command takes (--json, --tracker, --db, --server...) to ctx; ctx
+ * then points at strings of opt, which must outlive it. 1 when --help was given (the page is
+ * printed), else 0.
  */
-int cli_getopt(struct ft_ctx *ctx, int argc, char **argv, const char *shortopts,
-               const struct option *longopts, int (*on_opt)(int c, const char *arg, void *u),
-               void *u, int *first);
+int cli_apply_common(struct ft_ctx *ctx, json_t *opt);
+/* More than max operands is a usage error (printed); 0 or FT_EXIT_USAGE. */
+int cli_operands(struct ft_ctx *ctx, int argc, char **argv, int max);
+/* At most one operand, the tracker to act on (it beats --tracker). 0 or FT_EXIT_USAGE. */
+int cli_tracker_operand(struct ft_ctx *ctx, int argc, char **argv);
+/* The "fields" object of opt (a new reference; an empty object when none). */
+json_t *cli_fields(json_t *opt);
 
 /* Open the store file (creating it when `create`); prints the error. 0 or an exit code. */
 int cli_store(struct ft_ctx *ctx, int create);
@@ -100,6 +98,8 @@ int cli_failf(int exit_code, const char *fmt, ...) __attribute__((format(printf,
 int cli_usage(struct ft_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print a JSON value on stdout (indented, final newline) and drop the reference. */
 void cli_print_json(json_t *v);
+/* With --json, print res's JSON (taking it) and return 1; else 0: print it for people. */
+int cli_json_out(struct ft_ctx *ctx, struct ft_result *res);
 /* Members of an operation's JSON result. */
 const char *cli_jstr(json_t *o, const char *path); /* "tracker.slug": "" when absent */
 long long cli_jint(json_t *o, const char *path);   /* 0 when absent */
@@ -110,24 +110,9 @@ int cli_num(const char *s);
 /* Join argv[from..argc) with spaces into a new string. */
 char *cli_join(int argc, char **argv, int from);
 
-/* Subcommands. */
-int cmd_init(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_create(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_import(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_list(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_show(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_use(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_edit(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_delete(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_entry(int argc, char **argv, struct ft_ctx *ctx); /* item, rule, step, ... */
-int cmd_repro(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_run(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_runs(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_fix(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_history(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_serve(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_check(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_help(int argc, char **argv, struct ft_ctx *ctx);
-int cmd_version(int argc, char **argv, struct ft_ctx *ctx);
+/* Subcommands: argv[0..argc) are the operands, opt the options (see struct cli_cmd). */
+cli_cmd_fn cmd_init, cmd_create, cmd_import, cmd_list, cmd_show, cmd_use, cmd_edit, cmd_delete,
+    cmd_entry, cmd_repro, cmd_run, cmd_runs, cmd_fix, cmd_history, cmd_serve, cmd_check, cmd_help,
+    cmd_version;
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "../util/ft_buf.h"
+#include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
@@ -51,11 +52,12 @@ int cli_fail(struct ft_ctx *ctx, const struct ft_err *err)
 int cli_usage(struct ft_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "flowtrack %s: ", ctx->cmd);
+    const char *cmd = ctx->cmd ? ctx->cmd : "";
+    fprintf(stderr, "flowtrack%s%s: ", *cmd ? " " : "", cmd);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nsee 'flowtrack %s --help'\n", ctx->cmd);
+    fprintf(stderr, "\nsee 'flowtrack%s%s --help'\n", *cmd ? " " : "", cmd);
     return FT_EXIT_USAGE;
 }
 
@@ -72,11 +74,7 @@ void cli_print_json(json_t *v)
 
 int cli_num(const char *s)
 {
-    if (*s == '#')
-        s++;
-    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
-        return -1;
-    long v = strtol(s, NULL, 10);
+    long long v = ft_parse_digits(s, 9, 1);
     return v > 0 ? (int)v : -1;
 }
 
@@ -92,76 +90,52 @@ char *cli_join(int argc, char **argv, int from)
     return ft_buf_detach(&b, NULL);
 }
 
-static void print_help(struct ft_ctx *ctx)
+int cli_apply_common(struct ft_ctx *ctx, json_t *opt)
 {
-    const struct cli_cmd *c = cli_find(ctx->cmd);
-    fputs(c && c->help ? c->help : "no help\n", stdout);
-}
-
-int cli_common(struct ft_ctx *ctx, int c, const char *arg)
-{
-    switch (c) {
-    case 'J':
+    const char *v;
+    if (json_is_true(json_object_get(opt, "json")))
         ctx->json = 1;
-        return 1;
-    case 't':
-        ctx->tracker = arg;
-        return 1;
-    case 'D':
-        ctx->db = arg;
-        ctx->db_given = 1;
-        return 1;
-    case CLI_OPT_SERVER:
-        ctx->server = arg;
-        ctx->server_given = 1;
-        return 1;
-    case CLI_OPT_TOKEN:
-        ctx->token = arg;
-        return 1;
-    case 'A':
-        ctx->actor = arg;
-        return 1;
-    case 'N':
+    if (json_is_true(json_object_get(opt, "no_color")))
         ctx->color = 0;
+    if ((v = json_string_value(json_object_get(opt, "tracker"))))
+        ctx->tracker = v;
+    if ((v = json_string_value(json_object_get(opt, "actor"))))
+        ctx->actor = v;
+    if ((v = json_string_value(json_object_get(opt, "token"))))
+        ctx->token = v;
+    if ((v = json_string_value(json_object_get(opt, "db")))) {
+        ctx->db = v;
+        ctx->db_given = 1;
+    }
+    if ((v = json_string_value(json_object_get(opt, "server")))) {
+        ctx->server = v;
+        ctx->server_given = 1;
+    }
+    if (json_is_true(json_object_get(opt, "help"))) {
+        const struct cli_cmd *c = cli_find(ctx->cmd);
+        fputs(c && c->help ? c->help : "no help\n", stdout);
         return 1;
-    case 'h':
-        print_help(ctx);
-        return -1;
     }
     return 0;
 }
 
-int cli_getopt(struct ft_ctx *ctx, int argc, char **argv, const char *shortopts,
-               const struct option *longopts, int (*on_opt)(int c, const char *arg, void *u),
-               void *u, int *first)
+int cli_operands(struct ft_ctx *ctx, int argc, char **argv, int max)
 {
-    int c;
-    char spec[64];
-    snprintf(spec, sizeof(spec), ":%s%s", CLI_COMMON_SHORT, shortopts ? shortopts : "");
-    optind = 0; /* GNU: full re-initialisation for each subcommand */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, spec, longopts, NULL)) != -1) {
-        if (c == '?') {
-            if (optopt)
-                cli_usage(ctx, "unknown option '-%c'", optopt);
-            else
-                cli_usage(ctx, "unknown option '%s'", argv[optind - 1]);
-            return -1;
-        }
-        if (c == ':') {
-            cli_usage(ctx, "option '%s' needs a value", argv[optind - 1]);
-            return -1;
-        }
-        int h = cli_common(ctx, c, optarg);
-        if (h < 0)
-            return 1;
-        if (h)
-            continue;
-        if (!on_opt || on_opt(c, optarg, u) != 0)
-            return -1;
-    }
-    *first = optind;
-    return 0;
+    return argc > max ? cli_usage(ctx, "unexpected argument '%s'", argv[max]) : 0;
+}
+
+int cli_tracker_operand(struct ft_ctx *ctx, int argc, char **argv)
+{
+    int rc = cli_operands(ctx, argc, argv, 1);
+    if (!rc && argc == 1)
+        ctx->tracker = argv[0];
+    return rc;
+}
+
+json_t *cli_fields(json_t *opt)
+{
+    json_t *f = json_object_get(opt, "fields");
+    return f ? json_incref(f) : json_object();
 }
 
 /* Search upward from the working directory for .flowtrack/flowtrack.db. */
@@ -261,12 +235,19 @@ int cli_call_print(struct ft_ctx *ctx, enum ft_op op, json_t *args)
 {
     struct ft_result res;
     int rc = cli_call(ctx, op, args, &res);
-    if (!rc && ctx->json) {
-        cli_print_json(res.json);
-        res.json = NULL;
-    }
+    if (!rc)
+        cli_json_out(ctx, &res);
     ft_result_release(&res);
     return rc;
+}
+
+int cli_json_out(struct ft_ctx *ctx, struct ft_result *res)
+{
+    if (!ctx->json)
+        return 0;
+    cli_print_json(res->json);
+    res->json = NULL;
+    return 1;
 }
 
 /* The member at a dotted path ("tracker.slug"), or NULL. */

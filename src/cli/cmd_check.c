@@ -9,31 +9,15 @@
 
 #include "../util/banned.h"
 
-static int check_opt(int c, const char *arg, void *u)
+int cmd_check(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
-    int64_t *doing_max = u;
-    if (c != 'm')
-        return -1;
-    if (ft_duration_parse(arg, doing_max))
-        return cli_failf(FT_EXIT_USAGE, "check: --doing-max '%s' is not a duration (12h, 3d)", arg);
-    return 0;
-}
-
-int cmd_check(int argc, char **argv, struct ft_ctx *ctx)
-{
-    static const struct option opts[] = {
-        CLI_COMMON_OPTS, {"doing-max", required_argument, NULL, 'm'}, {0}};
-    int64_t doing_max = FT_CHECK_DOING_MAX_DEFAULT;
+    json_t *dm = json_object_get(opt, "doing_max");
     struct ft_result res;
-    int first, rc = cli_getopt(ctx, argc, argv, NULL, opts, check_opt, &doing_max, &first);
-    if (rc)
-        return rc < 0 ? FT_EXIT_USAGE : 0;
-    if (first + 1 < argc)
-        return cli_usage(ctx, "unexpected argument '%s'", argv[first + 1]);
-    if (first < argc)
-        ctx->tracker = argv[first];
-    if ((rc = cli_call(ctx, FT_OP_CHECK, json_pack("{s:I}", "doing_max", (json_int_t)doing_max),
-                       &res)))
+    int rc = cli_tracker_operand(ctx, argc, argv);
+    if (rc || (rc = cli_call(ctx, FT_OP_CHECK,
+                             json_pack("{s:I}", "doing_max",
+                                       dm ? json_integer_value(dm) : FT_CHECK_DOING_MAX_DEFAULT),
+                             &res)))
         return rc;
     json_t *findings = json_object_get(res.json, "findings");
     size_t n = json_array_size(findings);

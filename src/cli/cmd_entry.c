@@ -22,32 +22,6 @@ struct entry_opts {
     json_t *fields; /* options given, as entry fields */
 };
 
-static int entry_opt(int c, const char *arg, void *u)
-{
-    static const char *const names[] = {
-        ['s'] = "state",    ['T'] = "title",   ['x'] = "text",  ['v'] = "verdict",
-        ['e'] = "evidence", ['o'] = "outcome", ['n'] = "notes", ['d'] = "date",
-    };
-    struct entry_opts *o = u;
-    if (c < 0 || (size_t)c >= sizeof(names) / sizeof(names[0]) || !names[c])
-        return -1;
-    json_object_set_new(o->fields, names[c], json_string(arg));
-    return 0;
-}
-
-static const struct option entry_longopts[] = {
-    CLI_COMMON_OPTS,
-    {"state", required_argument, NULL, 's'},
-    {"title", required_argument, NULL, 'T'},
-    {"text", required_argument, NULL, 'x'},
-    {"verdict", required_argument, NULL, 'v'},
-    {"evidence", required_argument, NULL, 'e'},
-    {"outcome", required_argument, NULL, 'o'},
-    {"notes", required_argument, NULL, 'n'},
-    {"date", required_argument, NULL, 'd'},
-    {0},
-};
-
 /* Which tracker field holds the prose note of a kind's section, or NULL. */
 static const char *note_field(enum ft_kind k)
 {
@@ -95,9 +69,8 @@ static void report(struct ft_ctx *ctx, struct ft_result *res)
     const char *kind = cli_jstr(r, "kind");
     long long num = cli_jint(r, "num");
     const char *verb = strchr(action, '.') ? strchr(action, '.') + 1 : action;
-    if (ctx->json) {
-        cli_print_json(r);
-        res->json = NULL;
+    if (cli_json_out(ctx, res)) {
+        /* printed */
     } else if (strcmp(verb, "add") == 0) {
         printf("added %s %lld\n", kind, num);
     } else if (strcmp(verb, "move") == 0) {
@@ -170,10 +143,7 @@ static int do_list(struct ft_ctx *ctx, enum ft_kind kind)
     int rc = cli_call(ctx, FT_OP_ENTRY_LIST, json_pack("{s:s}", "kind", ft_kind_name(kind)), &res);
     if (rc)
         return rc;
-    if (ctx->json) {
-        cli_print_json(res.json);
-        res.json = NULL;
-    } else {
+    if (!cli_json_out(ctx, &res)) {
         size_t i;
         json_t *o;
         json_array_foreach(res.json, i, o)
@@ -211,18 +181,12 @@ static int hyp_verb(const char *verb)
     return -1;
 }
 
-int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
+int cmd_entry(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
     enum ft_kind kind = (enum ft_kind)ft_kind_parse(ctx->cmd);
-    struct entry_opts o = {json_object()};
-    int first,
-        rc = cli_getopt(ctx, argc, argv, "s:e:o:n:d:", entry_longopts, entry_opt, &o, &first);
-    if (rc) {
-        rc = rc < 0 ? FT_EXIT_USAGE : 0;
-        goto out;
-    }
-    const char *verb = first < argc ? argv[first] : "list";
-    int i = first + 1, num;
+    struct entry_opts o = {cli_fields(opt)};
+    const char *verb = argc > 0 ? argv[0] : "list";
+    int rc = 0, i = 1, num;
 
     if (strcmp(verb, "add") == 0) {
         if (i >= argc && !json_object_get(o.fields, "text") &&
@@ -239,10 +203,7 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
         json_t *args = json_pack("{s:{s:s}}", "fields", note_field(kind), text);
         free(text);
         if (!(rc = cli_call(ctx, FT_OP_TRACKER_EDIT, args, &res))) {
-            if (ctx->json) {
-                cli_print_json(res.json);
-                res.json = NULL;
-            } else {
+            if (!cli_json_out(ctx, &res)) {
                 printf("updated the %s note\n", ctx->cmd);
             }
             ft_result_release(&res);
@@ -261,10 +222,7 @@ int cmd_entry(int argc, char **argv, struct ft_ctx *ctx)
         } else if (!(rc = cli_call(ctx, FT_OP_ENTRY_SHOW,
                                    json_pack("{s:s, s:i}", "kind", ft_kind_name(kind), "num", num),
                                    &res))) {
-            if (ctx->json) {
-                cli_print_json(res.json);
-                res.json = NULL;
-            } else {
+            if (!cli_json_out(ctx, &res)) {
                 print_entry_line(res.json);
             }
             ft_result_release(&res);

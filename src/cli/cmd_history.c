@@ -7,39 +7,6 @@
 
 #include "../util/banned.h"
 
-struct history_opts {
-    const char *kind;
-    long long since;
-    int limit;
-    int all;
-};
-
-static int history_opt(int c, const char *arg, void *u)
-{
-    struct history_opts *o = u;
-    char *end;
-    switch (c) {
-    case 'k':
-        o->kind = arg;
-        return 0;
-    case 'a':
-        o->all = 1;
-        return 0;
-    case 's':
-        o->since = strtoll(arg, &end, 10);
-        if (*end || o->since < 0)
-            return cli_failf(FT_EXIT_USAGE, "history: --since takes a sequence number, not '%s'",
-                             arg);
-        return 0;
-    case 'n':
-        o->limit = (int)strtol(arg, &end, 10);
-        if (*end || o->limit < 0)
-            return cli_failf(FT_EXIT_USAGE, "history: --limit takes a count, not '%s'", arg);
-        return 0;
-    }
-    return -1;
-}
-
 /* One event: a compact JSON line with --json, else a line for people. */
 static void print_event(struct ft_ctx *ctx, json_t *ev)
 {
@@ -85,29 +52,21 @@ static void print_event(struct ft_ctx *ctx, json_t *ev)
     putchar('\n');
 }
 
-int cmd_history(int argc, char **argv, struct ft_ctx *ctx)
+int cmd_history(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS,
-                                         {"kind", required_argument, NULL, 'k'},
-                                         {"since", required_argument, NULL, 's'},
-                                         {"limit", required_argument, NULL, 'n'},
-                                         {"all", no_argument, NULL, 'a'},
-                                         {0}};
-    struct history_opts o = {NULL, 0, 0, 0};
-    int first, rc = cli_getopt(ctx, argc, argv, "k:s:n:a", opts, history_opt, &o, &first);
+    int rc = cli_operands(ctx, argc, argv, 0);
+    int all = json_is_true(json_object_get(opt, "all"));
+    int64_t limit = json_integer_value(json_object_get(opt, "limit"));
+    int64_t since = json_integer_value(json_object_get(opt, "since"));
     if (rc)
-        return rc < 0 ? FT_EXIT_USAGE : 0;
-    if (first < argc)
-        return cli_usage(ctx, "unexpected argument '%s'", argv[first]);
+        return rc;
     /* One call answers a page of events: without --limit, page on with --since until done. */
-    long long since = o.since;
     for (;;) {
         struct ft_result res;
         json_t *args =
-            json_pack("{s:b, s:s?, s:I}", "all", o.all, "kind", o.kind, "since", (json_int_t)since);
-        if (o.limit > 0)
-            json_object_set_new(args, "limit", json_integer(o.limit));
-        if (o.all)
+            json_pack("{s:b, s:O?, s:I, s:I}", "all", all, "kind", json_object_get(opt, "kind"),
+                      "since", (json_int_t)since, "limit", (json_int_t)limit);
+        if (all)
             json_object_set_new(args, "tracker", json_null()); /* not the default tracker's */
         if ((rc = cli_call(ctx, FT_OP_HISTORY, args, &res)))
             return rc;
@@ -119,7 +78,7 @@ int cmd_history(int argc, char **argv, struct ft_ctx *ctx)
             since = cli_jint(ev, "seq");
         }
         ft_result_release(&res);
-        if (o.limit > 0 || n == 0 || n < FT_HISTORY_PAGE)
+        if (limit > 0 || n == 0 || n < FT_HISTORY_PAGE)
             return 0;
     }
 }

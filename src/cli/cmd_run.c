@@ -41,51 +41,23 @@ struct run_args {
     int allow_leak;
 };
 
-static int run_opt(struct ft_ctx *ctx, struct run_args *a, int c, const char *arg)
+/* The runner's options from the command's. */
+static void run_args_from(json_t *opt, struct run_args *a)
 {
-    int64_t ms;
-    switch (c) {
-    case 'T':
-    case 'g':
-    case 'k':
-    case 'E':
-        if (ft_duration_parse(arg, &ms)) {
-            cli_usage(ctx, "'%s' is not a duration (30, 2.5s, 5m, 1h)", arg);
-            return -1;
-        }
-        if (c == 'T') {
-            a->o.timeout_ms = ms;
-            a->timeout_given = 1;
-        } else if (c == 'g' || c == 'k') {
-            a->o.grace_ms = ms;
-        } else {
-            a->o.settle_ms = ms;
-        }
-        return 0;
-    case 's':
-    case 'S':
-        if ((a->o.signal = ft_signal_parse(arg)) < 0) {
-            cli_usage(ctx, "'%s' is not a signal (TERM, INT, KILL, 15...)", arg);
-            return -1;
-        }
-        return 0;
-    case 'l':
-        a->label = arg;
-        return 0;
-    case 'n':
-        a->no_record = 1;
-        return 0;
-    case 'i':
-        a->o.no_stdin = 1;
-        return 0;
-    case 'K':
-        a->o.stacks = 0;
-        return 0;
-    case 'L':
-        a->allow_leak = 1;
-        return 0;
-    }
-    return -1;
+    json_t *t = json_object_get(opt, "timeout"), *g = json_object_get(opt, "grace");
+    json_t *st = json_object_get(opt, "settle"), *sig = json_object_get(opt, "signal");
+    memset(a, 0, sizeof(*a));
+    ft_run_opts_init(&a->o);
+    a->timeout_given = t != NULL;
+    a->o.timeout_ms = t ? json_integer_value(t) : a->o.timeout_ms;
+    a->o.grace_ms = g ? json_integer_value(g) : a->o.grace_ms;
+    a->o.settle_ms = st ? json_integer_value(st) : a->o.settle_ms;
+    a->o.signal = sig ? (int)json_integer_value(sig) : a->o.signal;
+    a->o.no_stdin = json_is_true(json_object_get(opt, "no_stdin"));
+    a->o.stacks = !json_is_true(json_object_get(opt, "no_stacks"));
+    a->label = json_string_value(json_object_get(opt, "label"));
+    a->no_record = json_is_true(json_object_get(opt, "no_record"));
+    a->allow_leak = json_is_true(json_object_get(opt, "allow_leak"));
 }
 
 /* Quote one argument for a POSIX shell when it needs it. */
@@ -144,45 +116,10 @@ static void print_stderr(const struct ft_buf *b)
     fwrite(b->buf, 1, b->len, stderr);
 }
 
-int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
+int cmd_run(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS,
-                                         {"timeout", required_argument, NULL, 'T'},
-                                         {"grace", required_argument, NULL, 'g'},
-                                         {"kill-after", required_argument, NULL, 'g'},
-                                         {"settle", required_argument, NULL, 'E'},
-                                         {"signal", required_argument, NULL, 'S'},
-                                         {"label", required_argument, NULL, 'l'},
-                                         {"no-record", no_argument, NULL, 'n'},
-                                         {"no-stdin", no_argument, NULL, 'i'},
-                                         {"no-stacks", no_argument, NULL, 'K'},
-                                         {"allow-leak", no_argument, NULL, 'L'},
-                                         {0}};
     struct run_args a;
-    memset(&a, 0, sizeof(a));
-    ft_run_opts_init(&a.o);
-
-    /* "+": stop at the first operand, so the command's own options are its own. */
-    int c;
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:t:hs:k:l:", opts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            if (c == ':')
-                cli_usage(ctx, "option '%s' needs a value", argv[optind - 1]);
-            else
-                cli_usage(ctx, "unknown option '%s'", argv[optind - 1]);
-            return EXIT_RUN_ERROR;
-        }
-        int h = cli_common(ctx, c, optarg);
-        if (h < 0)
-            return 0;
-        if (h)
-            continue;
-        if (run_opt(ctx, &a, c, optarg))
-            return EXIT_RUN_ERROR;
-    }
-    int first = optind;
+    run_args_from(opt, &a);
 
     struct ft_err err;
     struct ft_result hdr;
@@ -192,7 +129,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     int rc = EXIT_RUN_ERROR;
 
     ft_result_init(&hdr);
-    if (first >= argc && a.no_record) {
+    if (argc == 0 && a.no_record) {
         cli_usage(ctx, "no command: give one after '--' (the stored one needs the store)");
         return EXIT_RUN_ERROR;
     }
@@ -201,7 +138,7 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     if (!a.no_record && cli_call(ctx, FT_OP_TRACKER_HEADER, json_object(), &hdr))
         return EXIT_RUN_ERROR;
     const char *slug = cli_jstr(hdr.json, "slug");
-    if (first >= argc) {
+    if (argc == 0) {
         const char *stored = cli_jstr(hdr.json, "reproduction.command");
         if (!*stored) {
             cli_failf(EXIT_RUN_ERROR, "no command given and the tracker has no reproduction "
@@ -219,13 +156,13 @@ int cmd_run(int argc, char **argv, struct ft_ctx *ctx)
     } else {
         struct ft_buf b;
         ft_buf_init(&b, 0);
-        for (int i = first; i < argc; i++) {
-            if (i > first)
+        for (int i = 0; i < argc; i++) {
+            if (i > 0)
                 ft_buf_addc(&b, ' ');
             shell_quote(&b, argv[i]);
         }
         command = ft_buf_detach(&b, NULL);
-        a.o.argv = argv + first;
+        a.o.argv = argv;
     }
     a.o.notify = notify_stderr;
     /* With --json, stdout carries only the JSON: the command's stdout goes to stderr. */
@@ -334,13 +271,9 @@ static int runs_list(struct ft_ctx *ctx)
         return rc;
     size_t i;
     json_t *r;
-    if (ctx->json) {
-        cli_print_json(res.json);
-        res.json = NULL;
-    } else if (!json_array_size(res.json)) {
+    if (!cli_json_out(ctx, &res) && !json_array_size(res.json))
         printf("no runs yet: 'flowtrack run -- CMD' records one\n");
-    }
-    json_array_foreach(res.json, i, r)
+    json_array_foreach(res.json, i, r) /* none left after --json */
     {
         char dur[32], code[16];
         const char *label = cli_jstr(r, "label");
@@ -404,23 +337,16 @@ static int runs_one(struct ft_ctx *ctx, const char *verb, const char *ref)
     return 0;
 }
 
-int cmd_runs(int argc, char **argv, struct ft_ctx *ctx)
+int cmd_runs(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
-    int first;
-    int rc = cli_getopt(ctx, argc, argv, NULL, (const struct option[]){CLI_COMMON_OPTS, {0}}, NULL,
-                        NULL, &first);
-    if (rc)
-        return rc < 0 ? FT_EXIT_USAGE : 0;
-    const char *verb = first < argc ? argv[first] : "list";
-    if (strcmp(verb, "list") == 0) {
-        if (first + 1 < argc)
-            return cli_usage(ctx, "unexpected argument '%s'", argv[first + 1]);
-        return runs_list(ctx);
-    }
+    const char *verb = argc > 0 ? argv[0] : "list";
+    (void)opt;
+    if (strcmp(verb, "list") == 0)
+        return cli_operands(ctx, argc, argv, 1) ? FT_EXIT_USAGE : runs_list(ctx);
     if (strcmp(verb, "show") == 0 || strcmp(verb, "log") == 0) {
-        if (first + 2 != argc)
+        if (argc != 2)
             return cli_usage(ctx, "'runs %s' takes one run number", verb);
-        return runs_one(ctx, verb, argv[first + 1]);
+        return runs_one(ctx, verb, argv[1]);
     }
     return cli_usage(ctx, "unknown verb '%s' (list, show N, log N)", verb);
 }

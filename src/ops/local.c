@@ -336,72 +336,77 @@ static int tracker_delete(struct local *l, json_t *a, struct ft_result *res, str
 
 /* ---- entries -------------------------------------------------------------------------- */
 
-/* The tracker and the entry kind (and number, when num is not NULL) the arguments name. */
-static int entry_target(struct local *l, json_t *a, int64_t *tid, enum ft_kind *kind, int *num,
+/* What an entry operation is about: the tracker, the entry kind, and the entry's number. */
+struct target {
+    int64_t tid;
+    enum ft_kind kind;
+    int num;
+};
+
+/* How an entry operation names its target, and whether it writes. */
+enum { T_KIND = 0, T_NUM = 1, T_WRITE = 2 };
+
+/*
+ * The target the arguments name (with T_NUM, an entry's number too); for a write (T_WRITE),
+ * also its version precondition and its actor.
+ */
+static int entry_target(struct local *l, json_t *a, int how, struct target *t,
                         struct ft_result *res, struct ft_err *err)
 {
-    int rc = arg_kind(a, kind, err);
-    if (!rc && num)
-        rc = arg_num(a, num, err);
+    memset(t, 0, sizeof(*t));
+    int rc = arg_kind(a, &t->kind, err);
+    if (!rc && (how & T_NUM))
+        rc = arg_num(a, &t->num, err);
     if (!rc)
-        rc = resolve(l, a, tid, res, err);
+        rc = resolve(l, a, &t->tid, res, err);
+    if (!rc && (how & T_WRITE)) {
+        rc = set_if_version(l, a, err);
+        set_actor(l, a);
+    }
     return rc;
 }
 
 static int entry_list(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0;
-    enum ft_kind kind = FT_K_RULE;
-    struct ft_tracker *t = NULL;
-    int rc = entry_target(l, a, &tid, &kind, NULL, res, err);
+    struct target t;
+    struct ft_tracker *tr = NULL;
+    int rc = entry_target(l, a, T_KIND, &t, res, err);
     if (!rc)
-        rc = ft_store_tracker_load(l->st, tid, &t, err);
+        rc = ft_store_tracker_load(l->st, t.tid, &tr, err);
     if (rc)
         return rc;
     res->json = json_array();
-    const struct ft_entry_list *list = &t->lists[kind];
+    const struct ft_entry_list *list = &tr->lists[t.kind];
     for (size_t i = 0; i < list->n; i++)
         json_array_append_new(res->json, ft_entry_to_json(&list->v[i]));
-    ft_tracker_free(t);
+    ft_tracker_free(tr);
     return 0;
 }
 
 static int entry_add(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0;
-    enum ft_kind kind = FT_K_RULE;
+    struct target t;
     struct ft_entry e;
     json_t *fields;
-    int rc = arg_kind(a, &kind, err);
-    if (!rc)
-        rc = arg_fields(a, &fields, err);
-    if (!rc)
-        rc = resolve(l, a, &tid, res, err);
-    if (!rc)
-        rc = set_if_version(l, a, err);
-    if (rc)
+    int rc = arg_fields(a, &fields, err);
+    if (rc || (rc = entry_target(l, a, T_KIND | T_WRITE, &t, res, err)))
         return rc;
-    ft_entry_init(&e, kind, ft_now_ms()); /* a "date" field replaces today's date */
-    set_actor(l, a);
+    ft_entry_init(&e, t.kind, ft_now_ms()); /* a "date" field replaces today's date */
     rc = ft_entry_patch(&e, fields, err);
     if (!rc)
-        rc = ft_store_entry_add(l->st, tid, &e, err);
+        rc = ft_store_entry_add(l->st, t.tid, &e, err);
     if (!rc)
-        rc = entry_envelope(l, "add", tid, &e, res, err);
+        rc = entry_envelope(l, "add", t.tid, &e, res, err);
     ft_entry_release(&e);
     return rc;
 }
 
 static int entry_show(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0;
-    enum ft_kind kind = FT_K_RULE;
-    int num = 0;
+    struct target t;
     struct ft_entry e;
-    int rc = entry_target(l, a, &tid, &kind, &num, res, err);
-    if (!rc)
-        rc = ft_store_entry_get(l->st, tid, kind, num, &e, err);
-    if (rc)
+    int rc = entry_target(l, a, T_NUM, &t, res, err);
+    if (rc || (rc = ft_store_entry_get(l->st, t.tid, t.kind, t.num, &e, err)))
         return rc;
     res->json = ft_entry_to_json(&e);
     ft_entry_release(&e);
@@ -410,45 +415,32 @@ static int entry_show(struct local *l, json_t *a, struct ft_result *res, struct 
 
 static int entry_edit(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0;
-    enum ft_kind kind = FT_K_RULE;
-    int num = 0;
+    struct target t;
     struct ft_entry e;
     json_t *fields;
     int rc = arg_fields(a, &fields, err);
-    if (!rc)
-        rc = entry_target(l, a, &tid, &kind, &num, res, err);
-    if (!rc)
-        rc = set_if_version(l, a, err);
-    if (rc)
+    if (rc || (rc = entry_target(l, a, T_NUM | T_WRITE, &t, res, err)) ||
+        (rc = ft_store_entry_update(l->st, t.tid, t.kind, t.num, fields, &e, err)))
         return rc;
-    set_actor(l, a);
-    if ((rc = ft_store_entry_update(l->st, tid, kind, num, fields, &e, err)))
-        return rc;
-    rc = entry_envelope(l, "update", tid, &e, res, err);
+    rc = entry_envelope(l, "update", t.tid, &e, res, err);
     ft_entry_release(&e);
     return rc;
 }
 
 static int entry_move(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0, pos = 0;
-    enum ft_kind kind = FT_K_RULE;
-    int num = 0;
+    struct target t;
     struct ft_entry e;
+    int64_t pos = 0;
     int rc = ft_arg_int(a, "position", 1, 1000000000, &pos, err);
     if (rc == 0)
         rc = ft_err_field(err, FT_EINVAL, "position",
                           "field 'position' must be a positive integer (1 = first)");
-    if (rc < 0)
+    if (rc < 0 || (rc = entry_target(l, a, T_NUM | T_WRITE, &t, res, err)) ||
+        (rc = ft_store_entry_move(l->st, t.tid, t.kind, t.num, (int)pos, err)) ||
+        (rc = ft_store_entry_get(l->st, t.tid, t.kind, t.num, &e, err)))
         return rc;
-    if ((rc = entry_target(l, a, &tid, &kind, &num, res, err)) || (rc = set_if_version(l, a, err)))
-        return rc;
-    set_actor(l, a);
-    if ((rc = ft_store_entry_move(l->st, tid, kind, num, (int)pos, err)) ||
-        (rc = ft_store_entry_get(l->st, tid, kind, num, &e, err)))
-        return rc;
-    rc = entry_envelope(l, "move", tid, &e, res, err);
+    rc = entry_envelope(l, "move", t.tid, &e, res, err);
     if (!rc)
         json_object_set_new(res->json, "position", json_integer(pos));
     ft_entry_release(&e);
@@ -457,21 +449,14 @@ static int entry_move(struct local *l, json_t *a, struct ft_result *res, struct 
 
 static int entry_remove(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
-    int64_t tid = 0;
-    enum ft_kind kind = FT_K_RULE;
-    int num = 0;
+    struct target t;
     struct ft_entry e;
-    int rc = entry_target(l, a, &tid, &kind, &num, res, err);
-    if (!rc)
-        rc = set_if_version(l, a, err);
-    if (!rc)
-        rc = ft_store_entry_get(l->st, tid, kind, num, &e, err);
-    if (rc)
+    int rc = entry_target(l, a, T_NUM | T_WRITE, &t, res, err);
+    if (rc || (rc = ft_store_entry_get(l->st, t.tid, t.kind, t.num, &e, err)))
         return rc;
-    set_actor(l, a);
-    rc = ft_store_entry_remove(l->st, tid, kind, num, err);
+    rc = ft_store_entry_remove(l->st, t.tid, t.kind, t.num, err);
     if (!rc)
-        rc = entry_envelope(l, "remove", tid, &e, res, err);
+        rc = entry_envelope(l, "remove", t.tid, &e, res, err);
     ft_entry_release(&e);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "../core/render.h"
 #include "../store/store.h"
 #include "../util/ft_err.h"
+#include "../util/ft_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +113,8 @@ int ft_arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t 
         x = json_integer_value(v);
         ok = 1;
     } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        ok = *s && strlen(s) <= 18 && strspn(s, "0123456789") == strlen(s);
-        x = ok ? strtoll(s, NULL, 10) : 0;
+        x = ft_parse_digits(json_string_value(v), 18, 0);
+        ok = x >= 0;
     }
     if (!ok || x < min || x > max)
         return ft_err_field(err, FT_EINVAL, key, "'%s' must be a whole number from %lld to %lld",
@@ -160,20 +160,23 @@ static const struct {
     {FT_ENOMEM, 500, "no_memory"},
 };
 
-int ft_code_http_status(int code)
+/* The row of code (an unknown code is an I/O error). */
+static size_t code_row(int code)
 {
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         if (codes[i].code == code)
-            return codes[i].status;
-    return 500;
+            return i;
+    return code_row(FT_EIO);
+}
+
+int ft_code_http_status(int code)
+{
+    return codes[code_row(code)].status;
 }
 
 const char *ft_code_reason(int code)
 {
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-        if (codes[i].code == code)
-            return codes[i].reason;
-    return "io";
+    return codes[code_row(code)].reason;
 }
 
 int ft_code_from_reason(const char *reason, int status)

@@ -50,16 +50,15 @@ static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 void ft_run_opts_init(struct ft_run_opts *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->timeout_ms = FT_RUN_DEFAULT_TIMEOUT_MS;
-    o->grace_ms = FT_RUN_DEFAULT_GRACE_MS;
-    o->settle_ms = FT_RUN_DEFAULT_SETTLE_MS;
-    o->signal = SIGTERM;
-    o->out_fd = STDOUT_FILENO;
-    o->err_fd = STDERR_FILENO;
-    o->log_max = FT_RUN_DEFAULT_LOG_MAX;
-    o->stacks = 1;
-    o->stacks_budget_ms = FT_RUN_STACKS_BUDGET_MS;
+    *o = (struct ft_run_opts){.timeout_ms = FT_RUN_DEFAULT_TIMEOUT_MS,
+                              .grace_ms = FT_RUN_DEFAULT_GRACE_MS,
+                              .settle_ms = FT_RUN_DEFAULT_SETTLE_MS,
+                              .signal = SIGTERM,
+                              .out_fd = STDOUT_FILENO,
+                              .err_fd = STDERR_FILENO,
+                              .log_max = FT_RUN_DEFAULT_LOG_MAX,
+                              .stacks = 1,
+                              .stacks_budget_ms = FT_RUN_STACKS_BUDGET_MS};
 }
 
 /* ---- pure parts ---------------------------------------------------------------------- */

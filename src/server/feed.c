@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include "../util/ft_err.h"
+#include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
@@ -359,15 +360,7 @@ void feed_watch_stop(struct ft_server *srv)
 /* A non-negative decimal sequence number; -1 when not one. */
 static int64_t parse_seq(const char *s)
 {
-    int64_t v = 0;
-    if (!*s || strlen(s) > 18)
-        return -1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
+    return ft_parse_digits(s, 18, 0);
 }
 
 void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,

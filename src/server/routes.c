@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include "../core/render.h"
+#include "../util/ft_text.h"
 #include "../util/ft_xalloc.h"
 
 #include <stdio.h>
@@ -187,16 +188,7 @@ static int method_is(enum evhttp_cmd_type cmd, const char *m)
 /* A positive entry or run number ("3" or "#3"); -1 when not one. */
 static int parse_num(const char *s)
 {
-    long v = 0;
-    if (*s == '#')
-        s++;
-    if (!*s || strlen(s) > 9)
-        return -1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
+    long long v = ft_parse_digits(s, 9, 1);
     return v > 0 ? (int)v : -1;
 }
 

@@ -31,16 +31,18 @@
 
 void ft_server_opts_init(struct ft_server_opts *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->listen = FT_SERVE_DEFAULT_LISTEN;
-    o->heartbeat_ms = FT_SERVE_DEFAULT_HEARTBEAT_MS;
-    o->max_streams = FT_SERVE_DEFAULT_MAX_STREAMS;
-    o->stream_buffer = FT_SERVE_DEFAULT_STREAM_BUFFER;
-    o->write_timeout_ms = FT_SERVE_DEFAULT_WRITE_TIMEOUT;
-    o->idle_timeout_ms = FT_SERVE_DEFAULT_IDLE_TIMEOUT;
-    o->grace_ms = FT_SERVE_DEFAULT_GRACE_MS;
-    o->request_timeout_s = FT_SERVE_DEFAULT_REQ_TIMEOUT;
-    o->busy_ms = FT_SERVE_DEFAULT_BUSY_MS;
+    static const struct ft_server_opts defaults = {
+        .listen = FT_SERVE_DEFAULT_LISTEN,
+        .heartbeat_ms = FT_SERVE_DEFAULT_HEARTBEAT_MS,
+        .max_streams = FT_SERVE_DEFAULT_MAX_STREAMS,
+        .stream_buffer = FT_SERVE_DEFAULT_STREAM_BUFFER,
+        .write_timeout_ms = FT_SERVE_DEFAULT_WRITE_TIMEOUT,
+        .idle_timeout_ms = FT_SERVE_DEFAULT_IDLE_TIMEOUT,
+        .grace_ms = FT_SERVE_DEFAULT_GRACE_MS,
+        .request_timeout_s = FT_SERVE_DEFAULT_REQ_TIMEOUT,
+        .busy_ms = FT_SERVE_DEFAULT_BUSY_MS,
+    };
+    *o = defaults;
 }
 
 static void maybe_finish(struct ft_server *srv)

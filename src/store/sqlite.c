@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,33 +171,85 @@ static sqlite3_stmt *stmt(struct sq *q, const char *sql, struct ft_err *err)
     return s;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
-}
-
-static void bind_id(sqlite3_stmt *s, int i, int64_t id)
-{
-    if (id)
-        sqlite3_bind_int64(s, i, id);
-    else
-        sqlite3_bind_null(s, i);
-}
-
 static const char *col_text(sqlite3_stmt *s, int i)
 {
     const char *v = (const char *)sqlite3_column_text(s, i);
     return v ? v : "";
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
+/*
+ * Bind a statement's parameters (?1, ?2...) from the arguments, one letter each:
+ *   i  int          I  int64_t          n  int64_t row id, NULL when 0
+ *   t  const char * (NULL binds '')
+ */
+static void vbind(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
-    return ft_xstrdup(col_text(s, i));
+    for (int i = 1; *fmt; fmt++, i++) {
+        switch (*fmt) {
+        case 'i':
+            sqlite3_bind_int(s, i, va_arg(ap, int));
+            break;
+        case 'I':
+            sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+            break;
+        case 'n': {
+            int64_t id = va_arg(ap, int64_t);
+            if (id)
+                sqlite3_bind_int64(s, i, id);
+            else
+                sqlite3_bind_null(s, i);
+            break;
+        }
+        default: {
+            const char *v = va_arg(ap, const char *);
+            sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+            break;
+        }
+        }
+    }
+}
+
+/* The cached statement for sql, bound from fmt and the arguments (vbind); NULL on error. */
+static sqlite3_stmt *prep(struct sq *q, const char *sql, struct ft_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    sqlite3_stmt *s = stmt(q, sql, err);
+    if (s) {
+        va_start(ap, fmt);
+        vbind(s, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+/*
+ * Read the current row's columns from `first` on into the arguments, one letter each:
+ *   i  int *   I  int64_t *   s  char ** (a copy replaces the string there, which is freed)
+ *   c  const char ** (the column's own text: valid until the statement steps or resets)
+ *   -  skip a column (no argument)
+ */
+static void cols(sqlite3_stmt *s, int first, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    for (int i = first; *fmt; fmt++, i++) {
+        if (*fmt == 'i')
+            *va_arg(ap, int *) = sqlite3_column_int(s, i);
+        else if (*fmt == 'I')
+            *va_arg(ap, int64_t *) = sqlite3_column_int64(s, i);
+        else if (*fmt == 's')
+            ft_set_str(va_arg(ap, char **), col_text(s, i));
+        else if (*fmt == 'c')
+            *va_arg(ap, const char **) = col_text(s, i);
+    }
+    va_end(ap);
 }
 
 /* Step a statement that returns no rows. */
 static int exec_step(struct sq *q, sqlite3_stmt *s, struct ft_err *err, const char *what)
 {
+    if (!s)
+        return FT_EIO;
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
@@ -204,21 +257,26 @@ static int exec_step(struct sq *q, sqlite3_stmt *s, struct ft_err *err, const ch
     return 0;
 }
 
-/* Run a cached statement that returns no rows, bound by the caller through s. */
-#define EXEC(q, sql, err, what, binds)                                                             \
-    do {                                                                                           \
-        sqlite3_stmt *s_ = stmt(q, sql, err);                                                      \
-        if (!s_)                                                                                   \
-            return FT_EIO;                                                                         \
-        sqlite3_stmt *s = s_;                                                                      \
-        binds;                                                                                     \
-        return exec_step(q, s, err, what);                                                         \
-    } while (0)
+/* Run a cached statement that returns no rows, bound from fmt and the arguments (vbind). */
+static int execf(struct sq *q, const char *sql, struct ft_err *err, const char *what,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    sqlite3_stmt *s = stmt(q, sql, err);
+    if (!s)
+        return FT_EIO;
+    va_start(ap, fmt);
+    vbind(s, fmt, ap);
+    va_end(ap);
+    return exec_step(q, s, err, what);
+}
 
-/* Step a cached statement expected to give one row of one integer: *out, or 0 when no row. */
+/* Step a statement expected to give one row of one integer: *out, or 0 when no row. */
 static int one_int64(struct sq *q, sqlite3_stmt *s, int64_t *out, struct ft_err *err,
                      const char *what)
 {
+    if (!s)
+        return FT_EIO;
     int rc = sqlite3_step(s);
     *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     sqlite3_reset(s);
@@ -244,22 +302,19 @@ static const char SQL_ROLLBACK[] = "ROLLBACK";
 
 static int sq_begin(void *db, struct ft_err *err)
 {
-    EXEC(db, SQL_BEGIN, err, "begin", (void)s);
+    return execf(db, SQL_BEGIN, err, "begin", "");
 }
 
 static int sq_commit(void *db, struct ft_err *err)
 {
-    EXEC(db, SQL_COMMIT, err, "commit", (void)s);
+    return execf(db, SQL_COMMIT, err, "commit", "");
 }
 
 static void sq_rollback(void *db)
 {
     struct sq *q = db;
-    if (!sqlite3_get_autocommit(q->db)) {
-        sqlite3_stmt *s = stmt(q, SQL_ROLLBACK, NULL);
-        if (s)
-            exec_step(q, s, NULL, "rollback");
-    }
+    if (!sqlite3_get_autocommit(q->db))
+        execf(q, SQL_ROLLBACK, NULL, "rollback", "");
 }
 
 /* ---- open / close -------------------------------------------------------------------- */
@@ -412,16 +467,8 @@ static int sq_event_append(void *db, int64_t tid, const char *slug, int64_t at, 
                            const char *kind, const char *payload, int64_t *seq, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, SQL_EVENT_ADD, err);
-    if (!s)
-        return FT_EIO;
-    bind_id(s, 1, tid);
-    bind_text(s, 2, slug);
-    sqlite3_bind_int64(s, 3, at);
-    bind_text(s, 4, actor);
-    bind_text(s, 5, kind);
-    bind_text(s, 6, payload);
-    int rc = exec_step(q, s, err, "append event");
+    int rc =
+        execf(q, SQL_EVENT_ADD, err, "append event", "ntIttt", tid, slug, at, actor, kind, payload);
     if (!rc)
         *seq = sqlite3_last_insert_rowid(q->db);
     return rc;
@@ -440,24 +487,15 @@ static int sq_events(void *db, int64_t tid, const char *kind_prefix, int64_t aft
                      int newest_first, ft_event_cb cb, void *ctx, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, newest_first ? SQL_EVENTS_DESC : SQL_EVENTS_ASC, err);
+    sqlite3_stmt *s = prep(q, newest_first ? SQL_EVENTS_DESC : SQL_EVENTS_ASC, err, "IItI",
+                           after_seq, tid, kind_prefix, (int64_t)(limit > 0 ? limit : -1));
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, after_seq);
-    sqlite3_bind_int64(s, 2, tid);
-    bind_text(s, 3, kind_prefix ? kind_prefix : "");
-    sqlite3_bind_int64(s, 4, limit > 0 ? limit : -1);
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct ft_event ev = {
-            .seq = sqlite3_column_int64(s, 0),
-            .tracker_id = sqlite3_column_int64(s, 1),
-            .slug = col_text(s, 2),
-            .at = sqlite3_column_int64(s, 3),
-            .actor = col_text(s, 4),
-            .kind = col_text(s, 5),
-            .payload = col_text(s, 6),
-        };
+        struct ft_event ev;
+        cols(s, 0, "IIcIccc", &ev.seq, &ev.tracker_id, &ev.slug, &ev.at, &ev.actor, &ev.kind,
+             &ev.payload);
         if ((ret = cb(&ev, ctx)) != 0)
             break;
     }
@@ -473,17 +511,12 @@ static const char SQL_LAST_SEQ[] = "SELECT coalesce(max(seq), 0) FROM events";
 
 static int sq_tracker_version(void *db, int64_t tid, int64_t *seq, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_TRACKER_VERSION, err);
-    if (!s)
-        return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    return one_int64(db, s, seq, err, "read events");
+    return one_int64(db, prep(db, SQL_TRACKER_VERSION, err, "I", tid), seq, err, "read events");
 }
 
 static int sq_last_seq(void *db, int64_t *seq, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_LAST_SEQ, err);
-    return s ? one_int64(db, s, seq, err, "read events") : FT_EIO;
+    return one_int64(db, prep(db, SQL_LAST_SEQ, err, ""), seq, err, "read events");
 }
 
 /* ---- trackers ------------------------------------------------------------------------ */
@@ -493,13 +526,8 @@ static const char SQL_FIND_ID[] = "SELECT id FROM trackers WHERE id = ?1";
 
 static int sq_tracker_find(void *db, const char *slug, int64_t id, int64_t *out, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, slug ? SQL_FIND_SLUG : SQL_FIND_ID, err);
-    if (!s)
-        return FT_EIO;
-    if (slug)
-        bind_text(s, 1, slug);
-    else
-        sqlite3_bind_int64(s, 1, id);
+    sqlite3_stmt *s =
+        slug ? prep(db, SQL_FIND_SLUG, err, "t", slug) : prep(db, SQL_FIND_ID, err, "I", id);
     int rc = one_int64(db, s, out, err, "find tracker");
     if (!rc && !*out)
         return ft_err_set(err, FT_ENOTFOUND, "no tracker");
@@ -538,13 +566,8 @@ static int sq_tracker_rows(void *db, ft_tracker_row_cb cb, void *ctx, struct ft_
         return FT_EIO;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct ft_tracker_row r = {
-            .id = sqlite3_column_int64(s, 0),
-            .slug = col_text(s, 1),
-            .title = col_text(s, 2),
-            .status = sqlite3_column_int(s, 3),
-            .updated_at = sqlite3_column_int64(s, 4),
-        };
+        struct ft_tracker_row r;
+        cols(s, 0, "IcciI", &r.id, &r.slug, &r.title, &r.status, &r.updated_at);
         for (int k = 0; k < FT_ST__COUNT; k++)
             r.progress[k] = sqlite3_column_int(s, 5 + k);
         cb(&r, ctx);
@@ -560,26 +583,15 @@ static const char SQL_TRACKER_GET[] =
 
 static int sq_header_load(void *db, int64_t id, struct ft_tracker *t, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_TRACKER_GET, err);
+    sqlite3_stmt *s = prep(db, SQL_TRACKER_GET, err, "I", id);
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        t->id = sqlite3_column_int64(s, 0);
-        char **strs[] = {&t->slug, &t->org, &t->title, &t->started, &t->owner, &t->objective};
-        for (int i = 0; i < 6; i++)
-            ft_set_str(strs[i], col_text(s, 1 + i));
-        t->status = sqlite3_column_int(s, 7);
-        ft_set_str(&t->repro_command, col_text(s, 8));
-        t->repro_timeout_ms = sqlite3_column_int64(s, 9);
-        char **more[] = {&t->repro_expect, &t->repro_note,  &t->symptoms_note, &t->hyps_note,
-                         &t->results_note, &t->fix_summary, &t->fix_why,       &t->fix_evidence};
-        for (int i = 0; i < 8; i++)
-            ft_set_str(more[i], col_text(s, 10 + i));
-        t->created_at = sqlite3_column_int64(s, 18);
-        t->updated_at = sqlite3_column_int64(s, 19);
-    }
+    if (rc == SQLITE_ROW)
+        cols(s, 0, "IssssssisIssssssssII", &t->id, &t->slug, &t->org, &t->title, &t->started,
+             &t->owner, &t->objective, &t->status, &t->repro_command, &t->repro_timeout_ms,
+             &t->repro_expect, &t->repro_note, &t->symptoms_note, &t->hyps_note, &t->results_note,
+             &t->fix_summary, &t->fix_why, &t->fix_evidence, &t->created_at, &t->updated_at);
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
         return ft_err_set(err, FT_ENOTFOUND, "no tracker with id %lld", (long long)id);
@@ -599,36 +611,20 @@ static const char SQL_TRACKER_WRITE[] =
 static const char SQL_TOUCH[] = "UPDATE trackers SET updated_at = ?1 WHERE id = ?2";
 static const char SQL_TRACKER_DELETE[] = "DELETE FROM trackers WHERE id = ?1";
 
-static void bind_header(sqlite3_stmt *s, const struct ft_tracker *t, int64_t now)
+/* The header's 17 fields as ?1..?17 and now as ?18; returns the statement (NULL on error). */
+static sqlite3_stmt *prep_header(struct sq *q, const char *sql, const struct ft_tracker *t,
+                                 int64_t now, struct ft_err *err)
 {
-    bind_text(s, 1, t->slug);
-    bind_text(s, 2, t->org);
-    bind_text(s, 3, t->title);
-    bind_text(s, 4, t->started);
-    bind_text(s, 5, t->owner);
-    bind_text(s, 6, t->objective);
-    sqlite3_bind_int(s, 7, t->status);
-    bind_text(s, 8, t->repro_command);
-    sqlite3_bind_int64(s, 9, t->repro_timeout_ms);
-    bind_text(s, 10, t->repro_expect);
-    bind_text(s, 11, t->repro_note);
-    bind_text(s, 12, t->symptoms_note);
-    bind_text(s, 13, t->hyps_note);
-    bind_text(s, 14, t->results_note);
-    bind_text(s, 15, t->fix_summary);
-    bind_text(s, 16, t->fix_why);
-    bind_text(s, 17, t->fix_evidence);
-    sqlite3_bind_int64(s, 18, now);
+    return prep(q, sql, err, "ttttttitIttttttttI", t->slug, t->org, t->title, t->started, t->owner,
+                t->objective, t->status, t->repro_command, t->repro_timeout_ms, t->repro_expect,
+                t->repro_note, t->symptoms_note, t->hyps_note, t->results_note, t->fix_summary,
+                t->fix_why, t->fix_evidence, now);
 }
 
 static int sq_tracker_insert(void *db, struct ft_tracker *t, int64_t now, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, SQL_TRACKER_INSERT, err);
-    if (!s)
-        return FT_EIO;
-    bind_header(s, t, now);
-    int rc = exec_step(q, s, err, "insert tracker");
+    int rc = exec_step(q, prep_header(q, SQL_TRACKER_INSERT, t, now, err), err, "insert tracker");
     if (!rc)
         t->id = sqlite3_last_insert_rowid(q->db);
     return rc;
@@ -636,23 +632,20 @@ static int sq_tracker_insert(void *db, struct ft_tracker *t, int64_t now, struct
 
 static int sq_tracker_write(void *db, const struct ft_tracker *t, int64_t now, struct ft_err *err)
 {
-    EXEC(db, SQL_TRACKER_WRITE, err, "update tracker", {
-        bind_header(s, t, now);
+    sqlite3_stmt *s = prep_header(db, SQL_TRACKER_WRITE, t, now, err);
+    if (s)
         sqlite3_bind_int64(s, 19, t->id);
-    });
+    return exec_step(db, s, err, "update tracker");
 }
 
 static int sq_tracker_touch(void *db, int64_t id, int64_t now, struct ft_err *err)
 {
-    EXEC(db, SQL_TOUCH, err, "update tracker", {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int64(s, 2, id);
-    });
+    return execf(db, SQL_TOUCH, err, "update tracker", "II", now, id);
 }
 
 static int sq_tracker_delete(void *db, int64_t id, struct ft_err *err)
 {
-    EXEC(db, SQL_TRACKER_DELETE, err, "delete tracker", sqlite3_bind_int64(s, 1, id));
+    return execf(db, SQL_TRACKER_DELETE, err, "delete tracker", "I", id);
 }
 
 static const char SQL_SLUG_TAKEN[] = "SELECT 1 FROM trackers WHERE slug = ?1";
@@ -660,11 +653,7 @@ static const char SQL_SLUG_TAKEN[] = "SELECT 1 FROM trackers WHERE slug = ?1";
 static int sq_slug_taken(void *db, const char *slug, int *taken, struct ft_err *err)
 {
     int64_t one = 0;
-    sqlite3_stmt *s = stmt(db, SQL_SLUG_TAKEN, err);
-    if (!s)
-        return FT_EIO;
-    bind_text(s, 1, slug);
-    int rc = one_int64(db, s, &one, err, "check slug");
+    int rc = one_int64(db, prep(db, SQL_SLUG_TAKEN, err, "t", slug), &one, err, "check slug");
     *taken = one != 0;
     return rc;
 }
@@ -701,16 +690,12 @@ static const char SQL_ENTRY_DELETE[] = "DELETE FROM entries WHERE id = ?1";
 static int sq_entry_next(void *db, int64_t tid, enum ft_kind kind, int *num, int *pos,
                          struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_NEXT_NUM, err);
+    sqlite3_stmt *s = prep(db, SQL_NEXT_NUM, err, "Ii", tid, (int)kind);
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, kind);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *num = sqlite3_column_int(s, 0);
-        *pos = sqlite3_column_int(s, 1);
-    }
+    if (rc == SQLITE_ROW)
+        cols(s, 0, "ii", num, pos);
     sqlite3_reset(s);
     return rc == SQLITE_ROW ? 0 : db_err(db, err, "number entry");
 }
@@ -719,21 +704,8 @@ static int sq_entry_insert(void *db, int64_t tid, struct ft_entry *e, int pos, i
                            struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, SQL_ENTRY_INSERT, err);
-    if (!s)
-        return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, e->kind);
-    sqlite3_bind_int(s, 3, e->num);
-    sqlite3_bind_int(s, 4, pos);
-    bind_text(s, 5, e->title);
-    bind_text(s, 6, e->text);
-    sqlite3_bind_int(s, 7, e->state);
-    bind_text(s, 8, e->detail);
-    bind_text(s, 9, e->date);
-    bind_id(s, 10, e->run_id);
-    sqlite3_bind_int64(s, 11, now);
-    int rc = exec_step(q, s, err, "insert entry");
+    int rc = execf(q, SQL_ENTRY_INSERT, err, "insert entry", "IiiittittnI", tid, (int)e->kind,
+                   e->num, pos, e->title, e->text, e->state, e->detail, e->date, e->run_id, now);
     if (!rc)
         e->id = sqlite3_last_insert_rowid(q->db);
     return rc;
@@ -741,45 +713,30 @@ static int sq_entry_insert(void *db, int64_t tid, struct ft_entry *e, int pos, i
 
 static int sq_state_change(void *db, int64_t entry_id, int state, int64_t at, struct ft_err *err)
 {
-    EXEC(db, SQL_STATE_CHANGE, err, "record state change", {
-        sqlite3_bind_int64(s, 1, entry_id);
-        sqlite3_bind_int(s, 2, state);
-        sqlite3_bind_int64(s, 3, at);
-    });
+    return execf(db, SQL_STATE_CHANGE, err, "record state change", "IiI", entry_id, state, at);
 }
 
 /* Fill e's numbers and times from a row (strings are read by the caller). */
 static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
 {
-    e->id = sqlite3_column_int64(s, 0);
-    e->num = sqlite3_column_int(s, 1);
+    cols(s, 0, "Ii", &e->id, &e->num);
     if (pos)
         *pos = sqlite3_column_int(s, 2);
-    e->state = sqlite3_column_int(s, 5);
-    e->run_id = sqlite3_column_int64(s, 8);
-    e->created_at = sqlite3_column_int64(s, 9);
-    e->updated_at = sqlite3_column_int64(s, 10);
-    e->state_at = sqlite3_column_int64(s, 11);
-    e->run_num = sqlite3_column_int(s, 12);
+    cols(s, 5, "i", &e->state);
+    cols(s, 8, "IIIIi", &e->run_id, &e->created_at, &e->updated_at, &e->state_at, &e->run_num);
 }
 
 static int sq_entry_get(void *db, int64_t tid, enum ft_kind kind, int num, struct ft_entry *out,
                         int *pos, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_ENTRY_GET, err);
+    sqlite3_stmt *s = prep(db, SQL_ENTRY_GET, err, "Iii", tid, (int)kind, num);
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, kind);
-    sqlite3_bind_int(s, 3, num);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof(*out));
         out->kind = kind;
-        out->title = col_dup(s, 3);
-        out->text = col_dup(s, 4);
-        out->detail = col_dup(s, 6);
-        out->date = col_dup(s, 7);
+        cols(s, 3, "ss-ss", &out->title, &out->text, &out->detail, &out->date);
         entry_nums_from_row(s, out, pos);
     }
     sqlite3_reset(s);
@@ -791,54 +748,32 @@ static int sq_entry_get(void *db, int64_t tid, enum ft_kind kind, int num, struc
 static int sq_entry_count(void *db, int64_t tid, enum ft_kind kind, int *count, struct ft_err *err)
 {
     int64_t n = 0;
-    sqlite3_stmt *s = stmt(db, SQL_COUNT_KIND, err);
-    if (!s)
-        return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, kind);
-    int rc = one_int64(db, s, &n, err, "count entries");
+    int rc = one_int64(db, prep(db, SQL_COUNT_KIND, err, "Ii", tid, (int)kind), &n, err,
+                       "count entries");
     *count = (int)n;
     return rc;
 }
 
 static int sq_entry_write(void *db, const struct ft_entry *e, struct ft_err *err)
 {
-    EXEC(db, SQL_ENTRY_WRITE, err, "update entry", {
-        bind_text(s, 1, e->title);
-        bind_text(s, 2, e->text);
-        sqlite3_bind_int(s, 3, e->state);
-        bind_text(s, 4, e->detail);
-        bind_text(s, 5, e->date);
-        sqlite3_bind_int64(s, 6, e->updated_at);
-        sqlite3_bind_int64(s, 7, e->state_at);
-        sqlite3_bind_int64(s, 8, e->id);
-    });
+    return execf(db, SQL_ENTRY_WRITE, err, "update entry", "ttittIII", e->title, e->text, e->state,
+                 e->detail, e->date, e->updated_at, e->state_at, e->id);
 }
 
 static int sq_entry_shift(void *db, int64_t tid, enum ft_kind kind, int by, int lo, int hi,
                           struct ft_err *err)
 {
-    EXEC(db, SQL_SHIFT, err, "reorder entries", {
-        sqlite3_bind_int(s, 1, by);
-        sqlite3_bind_int64(s, 2, tid);
-        sqlite3_bind_int(s, 3, kind);
-        sqlite3_bind_int(s, 4, lo);
-        sqlite3_bind_int(s, 5, hi);
-    });
+    return execf(db, SQL_SHIFT, err, "reorder entries", "iIiii", by, tid, (int)kind, lo, hi);
 }
 
 static int sq_entry_set_pos(void *db, int64_t id, int pos, int64_t now, struct ft_err *err)
 {
-    EXEC(db, SQL_SET_POS, err, "move entry", {
-        sqlite3_bind_int(s, 1, pos);
-        sqlite3_bind_int64(s, 2, now);
-        sqlite3_bind_int64(s, 3, id);
-    });
+    return execf(db, SQL_SET_POS, err, "move entry", "iII", pos, now, id);
 }
 
 static int sq_entry_delete(void *db, int64_t id, struct ft_err *err)
 {
-    EXEC(db, SQL_ENTRY_DELETE, err, "remove entry", sqlite3_bind_int64(s, 1, id));
+    return execf(db, SQL_ENTRY_DELETE, err, "remove entry", "I", id);
 }
 
 /* ---- whole tracker ------------------------------------------------------------------- */
@@ -867,12 +802,11 @@ static int load_changes(struct sq *q, struct ft_tracker *t, struct ft_err *err)
     for (size_t i = 0; i < items->n; i++)
         by_id[i] = &items->v[i];
     qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
-    sqlite3_stmt *s = stmt(q, SQL_CHANGES_ALL, err);
+    sqlite3_stmt *s = prep(q, SQL_CHANGES_ALL, err, "I", t->id);
     if (!s) {
         free(by_id);
         return FT_EIO;
     }
-    sqlite3_bind_int64(s, 1, t->id);
     size_t ii = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -893,20 +827,32 @@ static int load_changes(struct sq *q, struct ft_tracker *t, struct ft_err *err)
     return rc == SQLITE_DONE ? 0 : db_err(q, err, "load state changes");
 }
 
+/* A run from a row of SQL_RUNS_ALL or (with_log) SQL_RUN_GET. */
+static void run_from_row(sqlite3_stmt *s, struct ft_run *r, int with_log)
+{
+    cols(s, 0,
+         "Iisss"
+         "IIiiii",
+         &r->id, &r->num, &r->command, &r->cwd, &r->label, &r->started_at, &r->duration_ms,
+         &r->exit_code, &r->signal, &r->outcome, &r->log_truncated);
+    if (with_log)
+        cols(s, 11, "ss", &r->log, &r->diagnosis);
+}
+
 static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, SQL_ENTRIES_ALL, err);
+    sqlite3_stmt *s = prep(q, SQL_ENTRIES_ALL, err, "I", t->id);
     int rc;
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, t->id);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int kind = sqlite3_column_int(s, 13);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
-        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, col_dup(s, 3), col_dup(s, 4),
-                                             col_dup(s, 6), col_dup(s, 7));
+        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, ft_xstrdup(col_text(s, 3)),
+                                             ft_xstrdup(col_text(s, 4)), ft_xstrdup(col_text(s, 6)),
+                                             ft_xstrdup(col_text(s, 7)));
         entry_nums_from_row(s, e, NULL);
     }
     sqlite3_reset(s);
@@ -914,23 +860,10 @@ static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_
         return db_err(q, err, "load entries");
     if ((flags & FT_LOAD_CHANGES) && (rc = load_changes(q, t, err)))
         return rc;
-    if (!(s = stmt(q, SQL_RUNS_ALL, err)))
+    if (!(s = prep(q, SQL_RUNS_ALL, err, "I", t->id)))
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, t->id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct ft_run *r = ft_tracker_add_run(t);
-        r->id = sqlite3_column_int64(s, 0);
-        r->num = sqlite3_column_int(s, 1);
-        ft_set_str(&r->command, col_text(s, 2));
-        ft_set_str(&r->cwd, col_text(s, 3));
-        ft_set_str(&r->label, col_text(s, 4));
-        r->started_at = sqlite3_column_int64(s, 5);
-        r->duration_ms = sqlite3_column_int64(s, 6);
-        r->exit_code = sqlite3_column_int(s, 7);
-        r->signal = sqlite3_column_int(s, 8);
-        r->outcome = sqlite3_column_int(s, 9);
-        r->log_truncated = sqlite3_column_int(s, 10);
-    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        run_from_row(s, ft_tracker_add_run(t), 0);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : db_err(q, err, "load runs");
 }
@@ -950,11 +883,7 @@ static const char SQL_RUN_GET[] =
 static int sq_run_next(void *db, int64_t tid, int *num, struct ft_err *err)
 {
     int64_t n = 0;
-    sqlite3_stmt *s = stmt(db, SQL_RUN_NEXT, err);
-    if (!s)
-        return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    int rc = one_int64(db, s, &n, err, "number run");
+    int rc = one_int64(db, prep(db, SQL_RUN_NEXT, err, "I", tid), &n, err, "number run");
     *num = (int)n;
     return rc;
 }
@@ -962,23 +891,9 @@ static int sq_run_next(void *db, int64_t tid, int *num, struct ft_err *err)
 static int sq_run_insert(void *db, int64_t tid, struct ft_run *r, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = stmt(q, SQL_RUN_INSERT, err);
-    if (!s)
-        return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, r->num);
-    bind_text(s, 3, r->command);
-    bind_text(s, 4, r->cwd);
-    bind_text(s, 5, r->label);
-    sqlite3_bind_int64(s, 6, r->started_at);
-    sqlite3_bind_int64(s, 7, r->duration_ms);
-    sqlite3_bind_int(s, 8, r->exit_code);
-    sqlite3_bind_int(s, 9, r->signal);
-    sqlite3_bind_int(s, 10, r->outcome);
-    bind_text(s, 11, r->log);
-    sqlite3_bind_int(s, 12, r->log_truncated);
-    bind_text(s, 13, r->diagnosis);
-    int rc = exec_step(q, s, err, "record run");
+    int rc = execf(q, SQL_RUN_INSERT, err, "record run", "IitttIIiiitit", tid, r->num, r->command,
+                   r->cwd, r->label, r->started_at, r->duration_ms, r->exit_code, r->signal,
+                   r->outcome, r->log, r->log_truncated, r->diagnosis);
     if (!rc)
         r->id = sqlite3_last_insert_rowid(q->db);
     return rc;
@@ -986,27 +901,13 @@ static int sq_run_insert(void *db, int64_t tid, struct ft_run *r, struct ft_err 
 
 static int sq_run_get(void *db, int64_t tid, int num, struct ft_run *r, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_RUN_GET, err);
+    sqlite3_stmt *s = prep(db, SQL_RUN_GET, err, "Ii", tid, num);
     if (!s)
         return FT_EIO;
-    sqlite3_bind_int64(s, 1, tid);
-    sqlite3_bind_int(s, 2, num);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         memset(r, 0, sizeof(*r));
-        r->id = sqlite3_column_int64(s, 0);
-        r->num = sqlite3_column_int(s, 1);
-        r->command = col_dup(s, 2);
-        r->cwd = col_dup(s, 3);
-        r->label = col_dup(s, 4);
-        r->started_at = sqlite3_column_int64(s, 5);
-        r->duration_ms = sqlite3_column_int64(s, 6);
-        r->exit_code = sqlite3_column_int(s, 7);
-        r->signal = sqlite3_column_int(s, 8);
-        r->outcome = sqlite3_column_int(s, 9);
-        r->log_truncated = sqlite3_column_int(s, 10);
-        r->log = col_dup(s, 11);
-        r->diagnosis = col_dup(s, 12);
+        run_from_row(s, r, 1);
     }
     sqlite3_reset(s);
     if (rc == SQLITE_DONE)
@@ -1023,23 +924,20 @@ static const char SQL_SETTING_DEL[] = "DELETE FROM settings WHERE key = ?1";
 
 static int sq_setting_get(void *db, const char *key, char **val, struct ft_err *err)
 {
-    sqlite3_stmt *s = stmt(db, SQL_SETTING_GET, err);
+    sqlite3_stmt *s = prep(db, SQL_SETTING_GET, err, "t", key);
     if (!s)
         return FT_EIO;
-    bind_text(s, 1, key);
     int rc = sqlite3_step(s);
-    *val = rc == SQLITE_ROW ? col_dup(s, 0) : NULL;
+    *val = rc == SQLITE_ROW ? ft_xstrdup(col_text(s, 0)) : NULL;
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_err(db, err, "read setting");
 }
 
 static int sq_setting_set(void *db, const char *key, const char *val, struct ft_err *err)
 {
-    EXEC(db, val ? SQL_SETTING_SET : SQL_SETTING_DEL, err, "write setting", {
-        bind_text(s, 1, key);
-        if (val)
-            bind_text(s, 2, val);
-    });
+    if (!val)
+        return execf(db, SQL_SETTING_DEL, err, "write setting", "t", key);
+    return execf(db, SQL_SETTING_SET, err, "write setting", "tt", key, val);
 }
 
 /* ---- the change watch ---------------------------------------------------------------- */

@@ -121,3 +121,16 @@ int ft_slug_valid(const char *s)
         return 0;
     return strspn(s, "0123456789") != n;
 }
+
+long long ft_parse_digits(const char *s, int max_digits, int hash)
+{
+    long long v = 0;
+    if (hash && *s == '#')
+        s++;
+    size_t n = strlen(s);
+    if (n == 0 || n > (size_t)max_digits || strspn(s, "0123456789") != n)
+        return -1;
+    for (; *s; s++)
+        v = v * 10 + (*s - '0');
+    return v;
+}

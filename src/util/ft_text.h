@@ -20,4 +20,10 @@ char *ft_slugify(const char *title, size_t max);
 /* 1 when s is a valid slug: [a-z0-9][a-z0-9-]*, not all digits, at most 64 bytes. */
 int ft_slug_valid(const char *s);
 
+/*
+ * A decimal number of at most max_digits digits (no sign, no space, nothing else), or -1.
+ * With `hash`, a leading '#' is allowed ("#3", as entries are written).
+ */
+long long ft_parse_digits(const char *s, int max_digits, int hash);
+
 #endif
