@@ -12,7 +12,8 @@
 #   FT            the flowtrack binary; H the directory of the helper programs (FT_HELPERS)
 #   OUTER         `timeout -k 5 90`, the outer bound of a command that could hang
 #   LIB           the directory of sse.py, the Python clients of the server tests
-#   FT_E2E_TAG    exported: every process the test starts carries it in its environment
+#   FT_E2E_TAG    exported: every program the test starts carries it in its environment (a
+#                 subshell of the test itself, `f &`, shows the test's own environment: t_track it)
 #
 # Ending
 #   fail MSG              print "FAIL [T_NAME]: MSG" on the test's stderr (fd 3: also from inside
