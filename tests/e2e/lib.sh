@@ -137,7 +137,8 @@ t_exit() {
         ;;
     *:fail | *:skip) ;;
     *)
-        t_report "exit status $rc${T_LAST_ERR:+ after a failed command ($T_LAST_ERR)}"
+        # the command's first line only (a here-document follows it)
+        t_report "exit status $rc${T_LAST_ERR:+ after a failed command (${T_LAST_ERR%%$'\n'*})}"
         [ "$rc" -ne 77 ] || rc=1 # 77 is a skip only through skip
         ;;
     esac
