@@ -54,7 +54,8 @@
 #
 # At exit a trap kills the tracked pids, kills a server still running (the test fails), kills
 # the processes still carrying FT_E2E_TAG (the test fails), removes T_DIR and exits 0 (passed),
-# 77 (skipped) or 1 (failed). Every wait of the harness is bounded.
+# 77 (skipped, through skip only) or 1 (failed, also by set -e: the failed command is named).
+# Every wait of the harness is bounded.
 set -eEuo pipefail
 
 : "${FLOWTRACK_BIN:?FLOWTRACK_BIN must point at the built flowtrack}"
@@ -139,7 +140,7 @@ t_exit() {
     *)
         # the command's first line only (a here-document follows it)
         t_report "exit status $rc${T_LAST_ERR:+ after a failed command (${T_LAST_ERR%%$'\n'*})}"
-        [ "$rc" -ne 77 ] || rc=1 # 77 is a skip only through skip
+        rc=1 # even for 77: a skip is only through skip
         ;;
     esac
     # the test's background processes
