@@ -1,32 +1,254 @@
-# Shared helpers of the end-to-end tests. Each test sources this file, works in
-# its own temporary directory and leaves nothing behind: the EXIT trap kills
-# every process the test registered and removes the directory.
-set -euo pipefail
+# The harness of every end-to-end test (tests/e2e/t*.sh). Each test starts with
+#     . "$(dirname "$0")/lib.sh"
+# and ends with t_done. ctest gives it FLOWTRACK_BIN, FT_HELPERS, FT_SOURCE_DIR, FT_SHARED_DIR
+# and FT_SANITIZED (tests/CMakeLists.txt). The test runs under `set -eEuo pipefail`, in its own
+# temporary directory, which is also its working directory.
+#
+# Variables
+#   T_NAME        the test's name (t1000-cli-basics)
+#   T_DIR         its temporary directory, removed at exit
+#   T_DB          its store, $T_DIR/store.db, exported as FLOWTRACK_DB (with FLOWTRACK_ACTOR=tester,
+#                 NO_COLOR=1 and FLOWTRACK_TRACKER unset)
+#   FT            the flowtrack binary; H the directory of the helper programs (FT_HELPERS)
+#   OUTER         `timeout -k 5 90`, the outer bound of a command that could hang
+#   LIB           the directory of sse.py, the Python clients of the server tests
+#   FT_E2E_TAG    exported: every program the test starts carries it in its environment (a
+#                 subshell of the test itself, `f &`, shows the test's own environment: t_track it)
+#
+# Ending
+#   fail MSG              print "FAIL [T_NAME]: MSG" on the test's stderr (fd 3: also from inside
+#                         a command whose stderr is redirected), then the tail of the server log
+#                         when a server was started, and exit 1 at once
+#   skip REASON           print "SKIP [T_NAME]: REASON" and exit 77 (ctest counts a skip)
+#   t_done                the last line of every test: prints "T_NAME: ok" (a test that exits 0
+#                         without reaching it fails)
+# Checks
+#   expect_code CODE CMD...     run CMD with its stdout and stderr captured in $OUT and $ERR;
+#                               another exit status prints both, then fails
+#   expect_rc CODE CMD...       run CMD with the caller's redirections (expect_rc 0 cmd >out 2>err);
+#                               another exit status prints the tail of the files its output went
+#                               to, then fails
+#   contains STRING NEEDLE [WHAT]   STRING contains NEEDLE
+#   file_contains FILE TEXT     FILE contains TEXT (a fixed string)
+#   equals GOT WANT [WHAT]      GOT is WANT
+#   CMD | has [grep options] PATTERN   CMD's output matches PATTERN (all of it is read: no SIGPIPE)
+#   json EXPR <JSON             print a Python expression over the JSON on stdin, bound to d
+#   jget FILE EXPR              the same over the JSON in FILE
+# Processes
+#   t_track PID                 kill PID at exit, whatever happens
+#   tagged_pids                 the live processes carrying this test's FT_E2E_TAG
+#   assert_no_survivors         fail when one of them is left
+#   assert_gone PID             fail when PID is alive (a zombie is gone)
+# The server (flowtrack serve on 127.0.0.1:0, its stderr in $T_DIR/server.log)
+#   start_server [OPTIONS]      start it (as `$SERVE_WRAPPER flowtrack ...`; READY_TRIES x 50 ms
+#                               for its ready file); sets SRV_PID and URL
+#   stop_server [SECONDS]       SIGTERM, a bounded wait, exit status 0 and every stream released
+#   wait_exit SECONDS           wait for the exit of a server the test signalled; sets SRV_RC
+#   ft ARGS...                  the CLI on the test's store, as 'tester'
+#   api METHOD PATH [JSON]      print the HTTP status; the body is in $T_DIR/body
+#   expect_status WANT GOT WHAT the HTTP status GOT is WANT
+#   metric NAME                 one sample's value from /metrics ('' when absent)
+#   fd_count, wait_fds N        the server's open descriptors; wait (1 s at most) until N
+#   sse SCENARIO ARGS...        run a scenario of lib/sse.py
+#   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
+#
+# At exit a trap kills the tracked pids, kills a server still running (the test fails), kills
+# the processes still carrying FT_E2E_TAG (the test fails), removes T_DIR and exits 0 (passed),
+# 77 (skipped, through skip only) or 1 (failed, also by set -e: the failed command is named).
+# Every wait of the harness is bounded.
+set -eEuo pipefail
 
 : "${FLOWTRACK_BIN:?FLOWTRACK_BIN must point at the built flowtrack}"
 FT=$FLOWTRACK_BIN
-T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-e2e.XXXXXX")
-T_PIDS=()
-T_FAILS=0
+H=${FT_HELPERS:-}
 T_NAME=$(basename "$0" .sh)
-export FLOWTRACK_DB="$T_DIR/store.db" FLOWTRACK_ACTOR=tester NO_COLOR=1
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/lib" && pwd)
+OUTER="timeout -k 5 90"
+FT_E2E_TAG="ft-e2e-$$-$RANDOM"
+export FT_E2E_TAG
+T_PIDS=()
+T_ENDED=    # how the test ended: done, fail or skip
+T_LAST_ERR= # the last command that failed, for a test ended by set -e
+SRV_PID=
+SRV_RC=
+URL=
+SERVE_WRAPPER=${SERVE_WRAPPER:-}
+
+# fd 3 is the test's own stderr, even inside a command whose stderr is redirected.
+exec 3>&2
+
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-e2e.XXXXXX")
+T_DB=$T_DIR/store.db
+export FLOWTRACK_DB=$T_DB FLOWTRACK_ACTOR=tester NO_COLOR=1
 unset FLOWTRACK_TRACKER
 
-t_cleanup() {
-    local rc=$?
+# ---- ending ------------------------------------------------------------------------------
+
+t_report() {
+    echo "FAIL [$T_NAME]: $*" >&3
+}
+
+fail() {
+    t_report "$@"
+    if [ -f "$T_DIR/server.log" ]; then
+        echo "--- last lines of the server log" >&3
+        tail -n 25 "$T_DIR/server.log" >&3
+    fi
+    T_ENDED=fail
+    exit 1
+}
+
+skip() {
+    echo "SKIP [$T_NAME]: $*" >&3
+    T_ENDED=skip
+    exit 77
+}
+
+t_done() {
+    T_ENDED=done
+    echo "$T_NAME: ok"
+}
+
+# "CMDLINE(pid) ..." of the given pids.
+t_describe() {
+    local p
+    for p in "$@"; do
+        printf '%s(%s) ' "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" "$p"
+    done
+}
+
+# Live (not zombie) among the given pids.
+t_alive() {
+    local p st
+    for p in "$@"; do
+        st=$(sed 's/.*) \(.\).*/\1/' "/proc/$p/stat" 2>/dev/null) || continue
+        case "$st" in Z | X | '') ;; *) echo "$p" ;; esac
+    done
+}
+
+t_exit() {
+    local rc=$? pid left i
+    set +eE
+    trap - ERR
+    case "$rc:$T_ENDED" in
+    0:done | 1:fail | 77:skip) ;;
+    0:*)
+        t_report "the test ended before t_done"
+        rc=1
+        ;;
+    *:fail | *:skip) ;;
+    *)
+        # the command's first line only (a here-document follows it)
+        t_report "exit status $rc${T_LAST_ERR:+ after a failed command (${T_LAST_ERR%%$'\n'*})}"
+        rc=1 # even for 77: a skip is only through skip
+        ;;
+    esac
+    # the test's background processes
     for pid in "${T_PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
     done
     for pid in "${T_PIDS[@]:-}"; do
-        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null
     done
-    rm -rf "$T_DIR"
-    if [ $rc -eq 0 ] && [ "$T_FAILS" -gt 0 ]; then
+    # a server the test did not stop
+    if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+        if [ -z "$(t_alive "$SRV_PID")" ]; then
+            t_report "the server (pid $SRV_PID) exited but the test did not wait for it"
+        else
+            t_report "the server (pid $SRV_PID) was still running when the test ended"
+        fi
+        kill -KILL "$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+        if [ "$T_ENDED" != fail ] && [ -f "$T_DIR/server.log" ]; then
+            echo "--- last lines of the server log" >&3
+            tail -n 25 "$T_DIR/server.log" >&3
+        fi
         rc=1
     fi
-    exit $rc
+    # anything else the test started
+    left=$(tagged_pids)
+    if [ -n "$left" ]; then
+        t_report "killing processes that survived the test: $(t_describe $left)"
+        kill -KILL $left 2>/dev/null
+        for ((i = 0; i < 100; i++)); do
+            [ -z "$(t_alive $left)" ] && break
+            sleep 0.02
+        done
+        left=$(t_alive $left)
+        [ -z "$left" ] || t_report "still alive after SIGKILL: $left"
+        rc=1
+    fi
+    cd /
+    rm -rf "$T_DIR"
+    exit "$rc"
 }
-trap t_cleanup EXIT
+trap t_exit EXIT
+trap 'T_LAST_ERR="${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
+trap 't_report "interrupted by SIGHUP"; T_ENDED=fail; exit 1' HUP
+trap 't_report "interrupted by SIGINT"; T_ENDED=fail; exit 1' INT
+trap 't_report "interrupted by SIGTERM"; T_ENDED=fail; exit 1' TERM
+
+# ---- checks ------------------------------------------------------------------------------
+
+# expect_code CODE CMD...: run CMD, check its exit status; stdout/stderr kept in $OUT/$ERR.
+expect_code() {
+    local want=$1 got=0
+    shift
+    "$@" >"$T_DIR/.out" 2>"$T_DIR/.err" || got=$?
+    OUT=$(cat "$T_DIR/.out")
+    ERR=$(cat "$T_DIR/.err")
+    if [ "$got" != "$want" ]; then
+        echo "--- stdout (last 40 lines)" >&3
+        tail -n 40 "$T_DIR/.out" >&3
+        echo "--- stderr (last 40 lines)" >&3
+        tail -n 40 "$T_DIR/.err" >&3
+        fail "exit status $got, want $want: $*"
+    fi
+}
+
+# The last lines of the files this shell's stdout and stderr are redirected to.
+t_show_output() {
+    local fd f seen= me=$BASHPID
+    for fd in 1 2; do
+        f=$(readlink "/proc/$me/fd/$fd" 2>/dev/null) || continue
+        [ -f "$f" ] && [ "$f" != "$seen" ] || continue
+        seen=$f
+        echo "--- $f (fd $fd, last 40 lines)" >&3
+        tail -n 40 "$f" >&3
+    done
+}
+
+# expect_rc CODE CMD...: run CMD as redirected by the caller, check its exit status.
+expect_rc() {
+    local want=$1 got=0
+    shift
+    "$@" || got=$?
+    if [ "$got" != "$want" ]; then
+        t_show_output
+        fail "exit status $got, want $want: $*"
+    fi
+}
+
+# contains STRING NEEDLE [WHAT]
+contains() {
+    case "$1" in
+    *"$2"*) ;;
+    *) fail "${3:-output} does not contain '$2': ${1:0:400}" ;;
+    esac
+}
+
+# file_contains FILE TEXT: the file contains TEXT (a fixed string).
+file_contains() {
+    grep -qF -- "$2" "$1" || {
+        echo "--- $1 (last 200 lines)" >&3
+        tail -n 200 "$1" >&3
+        fail "'$1' lacks: $2"
+    }
+}
+
+equals() {
+    [ "$1" == "$2" ] || fail "${3:-value}: got '${1:0:200}', want '${2:0:200}'"
+}
 
 # `cmd | has [grep options] PATTERN`: true when cmd's output matches. It reads all
 # of its input first, so the writer never gets SIGPIPE (with pipefail, `cmd | grep -q`
@@ -36,52 +258,150 @@ has() {
     s=$(cat)
     grep -q "$@" <<<"$s"
 }
-cd "$T_DIR"
-
-# Remember a background pid so that it is killed whatever happens.
-t_track() { T_PIDS+=("$1"); }
-
-fail() {
-    echo "FAIL [$T_NAME]: $*" >&2
-    T_FAILS=$((T_FAILS + 1))
-}
-
-# expect_code CODE CMD...: run CMD, check its exit status; stdout/stderr kept in $OUT/$ERR.
-expect_code() {
-    local want=$1
-    shift
-    set +e
-    "$@" >"$T_DIR/.out" 2>"$T_DIR/.err"
-    local got=$?
-    set -e
-    OUT=$(cat "$T_DIR/.out")
-    ERR=$(cat "$T_DIR/.err")
-    if [ "$got" != "$want" ]; then
-        fail "exit $got (want $want): $*"
-        echo "  stdout: ${OUT:0:400}" >&2
-        echo "  stderr: ${ERR:0:400}" >&2
-    fi
-}
-
-# contains HAYSTACK NEEDLE [WHAT]
-contains() {
-    case "$1" in
-    *"$2"*) ;;
-    *) fail "${3:-output} does not contain '$2': ${1:0:400}" ;;
-    esac
-}
-
-equals() {
-    [ "$1" == "$2" ] || fail "${3:-value}: got '${1:0:200}', want '${2:0:200}'"
-}
 
 # json EXPR: evaluate a Python expression over the JSON on stdin (bound to d).
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-t_done() {
-    if [ "$T_FAILS" -gt 0 ]; then
-        echo "$T_NAME: $T_FAILS failure(s)" >&2
-        exit 1
-    fi
-    echo "$T_NAME: ok"
+# jget FILE EXPR: the same over the JSON in FILE.
+jget() {
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+# ---- processes ---------------------------------------------------------------------------
+
+# Remember a background pid so that it is killed whatever happens.
+t_track() { T_PIDS+=("$1"); }
+
+# Pids of live (not zombie) processes carrying this test's tag.
+tagged_pids() {
+    env -u FT_E2E_TAG python3 - "$FT_E2E_TAG" <<'PY'
+import os, sys
+tag = ("FT_E2E_TAG=" + sys.argv[1]).encode()
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        env = open("/proc/%s/environ" % d, "rb").read().split(b"\0")
+        st = open("/proc/%s/stat" % d).read()
+    except OSError:
+        continue
+    if tag in env and st[st.rindex(")") + 2] not in "ZX":
+        print(d)
+PY
+}
+
+# Fail when a process started by this test is still alive.
+assert_no_survivors() {
+    local left
+    left=$(tagged_pids)
+    [ -z "$left" ] || fail "processes survived: $(t_describe $left)"
+}
+
+# A pid is gone (kill -0 fails), or is a zombie waiting for its reaper.
+assert_gone() {
+    local p=$1
+    if kill -0 "$p" 2>/dev/null; then
+        local st
+        st=$(sed 's/.*) \(.\).*/\1/' /proc/$p/stat 2>/dev/null || echo gone)
+        [ "$st" = Z ] || [ "$st" = gone ] || fail "pid $p is still alive (state $st)"
+    fi
+}
+
+# ---- the server --------------------------------------------------------------------------
+
+# true when the binary is built with AddressSanitizer.
+is_asan() {
+    [ "${FT_SANITIZED:-0}" = 1 ]
+}
+
+ft() {
+    "$FT" --db "$T_DB" --actor tester "$@"
+}
+
+# start_server [serve options...]: sets SRV_PID and URL. The server is a direct child of the
+# test's shell: stop_server and wait_exit reap it, so a server stopped by the test is gone.
+start_server() {
+    [ -z "$SRV_PID" ] || fail "start_server: the server $SRV_PID is still running"
+    rm -f "$T_DIR/ready"
+    # shellcheck disable=SC2086
+    $SERVE_WRAPPER "$FT" --db "$T_DB" --actor api serve --listen 127.0.0.1:0 \
+        --ready-file "$T_DIR/ready" "$@" 2>"$T_DIR/server.log" &
+    SRV_PID=$!
+    local i
+    for i in $(seq 1 "${READY_TRIES:-200}"); do
+        [ -s "$T_DIR/ready" ] && break
+        kill -0 "$SRV_PID" 2>/dev/null || fail "the server exited before listening"
+        sleep 0.05
+    done
+    [ -s "$T_DIR/ready" ] || fail "the server did not write its ready file"
+    URL=$(cat "$T_DIR/ready")
+    grep -q "^flowtrack: listening on $URL\$" "$T_DIR/server.log" ||
+        fail "no 'flowtrack: listening on $URL' line on stderr"
+}
+
+# wait_exit SECONDS: wait for the server to exit; sets SRV_RC; fails past the bound.
+wait_exit() {
+    local limit=$1 i n
+    n=$(awk -v s="$limit" 'BEGIN { print int(s * 50) }')
+    for ((i = 0; i < n; i++)); do
+        kill -0 "$SRV_PID" 2>/dev/null || break
+        sleep 0.02
+    done
+    kill -0 "$SRV_PID" 2>/dev/null && fail "the server did not exit within ${limit}s"
+    SRV_RC=0
+    wait "$SRV_PID" || SRV_RC=$?
+    SRV_PID=
+}
+
+# stop_server [SECONDS]: SIGTERM, bounded wait, exit status 0 and a clean stop line.
+stop_server() {
+    kill -TERM "$SRV_PID"
+    wait_exit "${1:-10}"
+    [ "$SRV_RC" -eq 0 ] || fail "the server exited with status $SRV_RC"
+    grep -q 'event=stop streams_open=0 flushing=0' "$T_DIR/server.log" ||
+        fail "the server did not stop with every stream released"
+}
+
+# metric NAME: one sample's value from /metrics ('' when absent).
+metric() {
+    curl -sS --max-time 5 "$URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+fd_count() {
+    ls "/proc/$SRV_PID/fd" | wc -l
+}
+
+# wait_fds N: the server's descriptor count returns to N within 1 s (a client's connection
+# may take a moment to be closed on the server's side).
+wait_fds() {
+    local i n
+    for i in $(seq 1 50); do
+        n=$(fd_count)
+        [ "$n" = "$1" ] && return 0
+        sleep 0.02
+    done
+    fail "the server holds $n descriptors, baseline $1"
+}
+
+sse() {
+    python3 "$LIB/sse.py" "$@"
+}
+
+# api METHOD PATH [JSON]: print the HTTP status; the body is in $T_DIR/body.
+api() {
+    local m=$1 p=$2
+    shift 2
+    if [ $# -gt 0 ]; then
+        curl -sS --max-time 10 -o "$T_DIR/body" -w '%{http_code}' -X "$m" \
+            -H 'Content-Type: application/json' --data-binary "$1" "$URL$p"
+    else
+        curl -sS --max-time 10 -o "$T_DIR/body" -w '%{http_code}' -X "$m" "$URL$p"
+    fi
+}
+
+expect_status() {
+    local want=$1 got=$2 what=$3
+    [ "$got" = "$want" ] || fail "$what: status $got, expected $want: $(cat "$T_DIR/body" 2>/dev/null)"
+}
+
+cd "$T_DIR"

@@ -3,11 +3,10 @@
 # Skipped in the sanitizer build (ASan and valgrind do not mix).
 . "$(dirname "$0")/lib.sh"
 
-if [ "${FT_SANITIZED:-0}" = 1 ]; then
-    echo "t0200-valgrind-cli: skipped in the sanitizer build"
-    exit 77
+if is_asan; then
+    skip "valgrind cannot run the sanitizer build"
 fi
-command -v valgrind >/dev/null || { fail "valgrind is not installed"; t_done; }
+command -v valgrind >/dev/null || fail "valgrind is not installed"
 vg() {
     valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 "$FT" "$@"

@@ -34,8 +34,8 @@ while IFS= read -r line; do
     want=0
     case "$line" in "flowtrack check"*) [ $rc -le 1 ] && want=$rc ;; esac
     if [ $rc -ne $want ]; then
-        fail "tour line failed (exit $rc): $line"
         sed 's/^/    /' "$T_DIR/err" >&2
+        fail "tour line failed (exit $rc): $line"
     fi
 done <"$T_DIR/tour.txt"
 [ $n -ge 12 ] || fail "only $n tour commands ran"

@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # A child keeps the output pipe open after its parent exits 0: outcome leak,
 # exit 122, and the diagnosis names the child (pid, command) and the pipe.
-. "$(dirname "$0")/run_lib.sh"
-cd "$TMP"
+. "$(dirname "$0")/lib.sh"
 
 expect_rc 122 $OUTER $FT run --no-record --json --settle 0.3 -- $H/sc_pipe_holder >j 2>err
-contains err "keeps stdout"
+file_contains err "keeps stdout"
 child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
 [ -n "$child" ] || fail "no child pid in the output"
 [ "$(jget j 'd["outcome"]')" = leak ] || fail "outcome"
@@ -18,16 +17,16 @@ child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
     fail "snapshot of the pipe holder"
 [ "$(jget j 'd["diagnosis"]["end"]["survivors"]')" = "[]" ] || fail "survivors"
 [ "$(jget j "$child in d['diagnosis']['end']['signalled']")" = True ] || fail "child not signalled"
-contains err "likely culprit: pid $child (sc_pipe_holder): keeps the command's output open"
-contains err "fd 1: pipe:["
-contains err "the command's stdout, read by flowtrack"
+file_contains err "likely culprit: pid $child (sc_pipe_holder): keeps the command's output open"
+file_contains err "fd 1: pipe:["
+file_contains err "the command's stdout, read by flowtrack"
 assert_gone "$child"
 
 # --allow-leak: the command's own status, still recorded as a leak and cleaned up
 expect_rc 0 $OUTER $FT run --no-record --allow-leak --settle 0.2 -- $H/sc_pipe_holder >out 2>err
-contains err "flowtrack: leak:"
+file_contains err "flowtrack: leak:"
 child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' out)
 assert_gone "$child"
 
 assert_no_survivors
-echo ok
+t_done

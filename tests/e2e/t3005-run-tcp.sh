@@ -2,8 +2,7 @@
 # A process blocked reading a TCP socket whose peer never answers: outcome
 # hang, and the diagnosis names the reader, the socket (addresses, state
 # ESTABLISHED) and the process holding the other end.
-. "$(dirname "$0")/run_lib.sh"
-cd "$TMP"
+. "$(dirname "$0")/lib.sh"
 
 expect_rc 124 $OUTER $FT run --no-record --json --timeout 1 -- $H/sc_tcp_block >j 2>err
 client=$(sed -n 's/.*client \([0-9]*\) reads.*/\1/p' err)
@@ -21,9 +20,9 @@ done
     fail "client socket in the snapshot"
 [ "$(jget j '[f["state"] for p in d["diagnosis"]["processes"] if p["pid"] == '$listener' for f in p["fds"] if f["type"] == "tcp" and f["local"] == "127.0.0.1:'$port'"]')" = "['LISTEN', 'ESTABLISHED']" ] ||
     fail "listener sockets in the snapshot"
-contains err "likely culprit: pid $client (sc_tcp_block): thread $client (sc_tcp_block) blocked in read"
+file_contains err "likely culprit: pid $client (sc_tcp_block): thread $client (sc_tcp_block) blocked in read"
 assert_gone "$client"
 assert_gone "$listener"
 
 assert_no_survivors
-echo ok
+t_done

@@ -2,8 +2,7 @@
 # A leak by a process flowtrack may not inspect (not dumpable, and flowtrack without
 # CAP_SYS_PTRACE): the diagnosis says its descriptors are not readable and stacks
 # were refused, instead of showing it as holding nothing; it is still found and ended.
-. "$(dirname "$0")/run_lib.sh"
-cd "$TMP"
+. "$(dirname "$0")/lib.sh"
 
 # As root, drop CAP_SYS_PTRACE for flowtrack and what it starts (eu-stack, gdb).
 # CAP_SYS_PTRACE is bit 19 of the effective set.
@@ -16,8 +15,7 @@ NOCAP=
 if has_ptrace_cap; then
     NOCAP="setpriv --bounding-set -sys_ptrace --inh-caps -sys_ptrace --"
     if ! $NOCAP true 2>/dev/null; then
-        echo "skipped: cannot drop CAP_SYS_PTRACE here (setpriv needs CAP_SETPCAP)"
-        exit 77
+        skip "cannot drop CAP_SYS_PTRACE here (setpriv needs CAP_SETPCAP)"
     fi
 fi
 
@@ -31,11 +29,11 @@ child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
 if command -v eu-stack >/dev/null || command -v gdb >/dev/null; then
     [ "$(jget j '"ptrace refused" in d["diagnosis"]["stacks"]["error"]')" = True ] ||
         fail "stacks: $(jget j 'd["diagnosis"]["stacks"]')"
-    contains err "pid $child: ptrace refused"
+    file_contains err "pid $child: ptrace refused"
 fi
-contains err "descriptors: not readable: permission denied"
+file_contains err "descriptors: not readable: permission denied"
 [ "$(jget j 'd["diagnosis"]["end"]["survivors"]')" = "[]" ] || fail "survivors"
 assert_gone "$child"
 
 assert_no_survivors
-echo ok
+t_done

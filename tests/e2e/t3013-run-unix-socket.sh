@@ -2,12 +2,11 @@
 # A process blocked reading a unix stream socket whose peer never writes: outcome
 # hang, and the diagnosis names the reader, the unix socket (CONNECTED) and the
 # process holding the other end (found through sock_diag's UNIX_DIAG_PEER).
-. "$(dirname "$0")/run_lib.sh"
-cd "$TMP"
+. "$(dirname "$0")/lib.sh"
 
 expect_rc 124 $OUTER $FT run --no-record --json --timeout 1 -- $H/sc_unix_block >j 2>err
 reader=$(sed -n 's/.*reader \([0-9]*\) waits.*/\1/p' err)
-child=$(sed -n 's/.*peer held by \([0-9]*\)$/\1/p' err | head -1)
+child=$(sed -n 's/.*peer held by \([0-9]*\)$/\1/p' err | sed -n 1p)
 [ -n "$reader" ] && [ -n "$child" ] || fail "the helper did not say its pids"
 [ "$(jget j 'd["outcome"]')" = hang ] || fail "outcome"
 [ "$(jget j 'd["diagnosis"]["culprit"]["pid"]')" = "$reader" ] || fail "culprit pid"
@@ -24,4 +23,4 @@ assert_gone "$reader"
 assert_gone "$child"
 
 assert_no_survivors
-echo ok
+t_done

@@ -3,10 +3,10 @@
 # field, 404, 405 with Allow, 409 on an existing slug and on a stale If-Match, 413 for a body
 # over the limit, 415 for a wrong content type, 400 for a garbage request line or oversized
 # headers, 501 for an unknown method.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 field() {
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"].get("field",""))' "$T/body"
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"].get("field",""))' "$T_DIR/body"
 }
 
 start_server
@@ -40,35 +40,35 @@ expect_status 404 "$(api GET /api/trackers/one/widgets)" "unknown section"
 expect_status 404 "$(api GET /nowhere)" "unknown route"
 expect_status 404 "$(api GET /api/trackers/one/events/extra)" "deep route"
 
-s=$(curl -sS --max-time 5 -o "$T/body" -D "$T/h" -w '%{http_code}' -X PUT "$URL/api/trackers")
+s=$(curl -sS --max-time 5 -o "$T_DIR/body" -D "$T_DIR/h" -w '%{http_code}' -X PUT "$URL/api/trackers")
 expect_status 405 "$s" "PUT trackers"
-grep -qi '^allow: GET, HEAD, POST' "$T/h" || fail "405 without Allow"
+grep -qi '^allow: GET, HEAD, POST' "$T_DIR/h" || fail "405 without Allow"
 expect_status 405 "$(api POST /metrics '{}')" "POST metrics"
 expect_status 405 "$(api DELETE /api/trackers/one/events)" "DELETE events"
 
 expect_status 409 "$(api POST /api/trackers '{"title":"Again","slug":"one"}')" "slug taken"
 [ "$(field)" = slug ] || fail "slug taken: field $(field)"
-curl -sS --max-time 5 -D "$T/h" -o /dev/null "$URL/api/trackers/one"
-etag=$(awk 'tolower($1) == "etag:" { print $2 }' "$T/h" | tr -d '\r')
+curl -sS --max-time 5 -D "$T_DIR/h" -o /dev/null "$URL/api/trackers/one"
+etag=$(awk 'tolower($1) == "etag:" { print $2 }' "$T_DIR/h" | tr -d '\r')
 [ -n "$etag" ] || fail "no ETag"
-s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X PATCH -H "If-Match: $etag" \
+s=$(curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' -X PATCH -H "If-Match: $etag" \
     -H 'Content-Type: application/json' -d '{"owner":"bo"}' "$URL/api/trackers/one")
 expect_status 200 "$s" "PATCH with a current If-Match"
-s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X PATCH -H "If-Match: $etag" \
+s=$(curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' -X PATCH -H "If-Match: $etag" \
     -H 'Content-Type: application/json' -d '{"owner":"cy"}' "$URL/api/trackers/one")
 expect_status 409 "$s" "PATCH with a stale If-Match"
 [ "$(field)" = If-Match ] || fail "stale If-Match: field $(field)"
 ft show one --format json | has '"owner": "bo"' || fail "the stale write was applied"
 
-s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: text/html' \
+s=$(curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' -X POST -H 'Content-Type: text/html' \
     -d '<p>' "$URL/api/trackers/one/items")
 expect_status 415 "$s" "text/html body"
-s=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X POST \
+s=$(curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' -X POST \
     -d 'text=x' "$URL/api/trackers/one/items")
 expect_status 415 "$s" "form body"
-head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
-s=$(curl -sS --max-time 10 -o "$T/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-    --data-binary @"$T/big" "$URL/api/trackers/one/items" || true)
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T_DIR/big"
+s=$(curl -sS --max-time 10 -o "$T_DIR/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary @"$T_DIR/big" "$URL/api/trackers/one/items" || true)
 expect_status 413 "$s" "2 MiB body"
 
 # raw garbage and oversized headers over a socket
@@ -102,6 +102,6 @@ for data, want in ((b"\x16\x03\x01garbage\r\n\r\n", b" 400"),
 print("ok raw requests")
 PY
 [ "$(curl -sS --max-time 5 "$URL/healthz")" = ok ] || fail "the server did not survive"
-grep -q 'route=/api/trackers/{id}/{kind} status=415' "$T/server.log" || fail "415 not logged"
+grep -q 'route=/api/trackers/{id}/{kind} status=415' "$T_DIR/server.log" || fail "415 not logged"
 stop_server
-echo "ok"
+t_done

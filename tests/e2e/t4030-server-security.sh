@@ -2,19 +2,19 @@
 # Loopback by default; a Host that is not a loopback name is refused (DNS rebinding); a write
 # carrying a foreign Origin is refused (CSRF); with a token, writes (and with --private, reads)
 # need 'Authorization: Bearer'; listening on a non-loopback address without a token is refused.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
-code() { curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' "$@"; }
+code() { curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' "$@"; }
 J=(-H 'Content-Type: application/json')
 
 rc=0
-"$FLOWTRACK_BIN" --db "$DB" serve --listen 0.0.0.0:0 2>"$T/err" || rc=$?
-[ $rc -eq 2 ] && grep -q "needs a token" "$T/err" || fail "non-loopback without a token: status $rc"
+"$FT" --db "$T_DB" serve --listen 0.0.0.0:0 2>"$T_DIR/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "needs a token" "$T_DIR/err" || fail "non-loopback without a token: status $rc"
 
 start_server
 expect_status 201 "$(code -X POST "${J[@]}" -d '{"title":"S","slug":"s"}' "$URL/api/trackers")" "create"
 expect_status 403 "$(code -H 'Host: evil.example:80' "$URL/api/trackers")" "foreign Host"
-grep -q '"field": "Host"' "$T/body" || fail "Host not named"
+grep -q '"field": "Host"' "$T_DIR/body" || fail "Host not named"
 expect_status 200 "$(code -H 'Host: localhost' "$URL/api/trackers")" "Host localhost"
 expect_status 403 "$(code -X POST "${J[@]}" -H 'Origin: http://evil.example' -d '{"text":"x"}' \
     "$URL/api/trackers/s/items")" "foreign Origin"
@@ -49,4 +49,4 @@ stop_server
 # a non-loopback address with a token is allowed (and then any Host is fine)
 start_server --token tok --listen 0.0.0.0:0
 stop_server
-echo "ok"
+t_done

@@ -3,19 +3,19 @@
 # (its newest event) stays put, and never stale: a write by the API or by the
 # CLI on the same store changes the version and the body; If-None-Match with
 # the current version gets 304.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 ft create --slug c 'Cache test' >/dev/null
 ft item add 'first' >/dev/null
 start_server
 
-etag() { curl -sS --max-time 5 -D - -o "$T/body" "$@" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }'; }
+etag() { curl -sS --max-time 5 -D - -o "$T_DIR/body" "$@" | tr -d '\r' | awk 'tolower($1) == "etag:" { print $2 }'; }
 e1=$(etag "$URL/api/trackers/c")
-cp "$T/body" "$T/first.json"
-grep -q '"first"' "$T/first.json" || fail "the body lacks the item"
+cp "$T_DIR/body" "$T_DIR/first.json"
+grep -q '"first"' "$T_DIR/first.json" || fail "the body lacks the item"
 e1b=$(etag "$URL/api/trackers/c")
 [ "$e1" = "$e1b" ] || fail "the version moved without a write: $e1 then $e1b"
-cmp -s "$T/body" "$T/first.json" || fail "a cached body differs from the first"
+cmp -s "$T_DIR/body" "$T_DIR/first.json" || fail "a cached body differs from the first"
 [ "$(metric flowtrack_render_cache_hits_total)" -ge 1 ] || fail "no cache hit counted"
 
 # 304 for the current version, 200 for another one
@@ -28,7 +28,7 @@ code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'If-None-Match: "
 ft item add 'from the CLI' >/dev/null
 e2=$(etag "$URL/api/trackers/c")
 [ "$e2" != "$e1" ] || fail "the version did not move after a CLI write"
-grep -q '"from the CLI"' "$T/body" || fail "a GET after a CLI write served the old body"
+grep -q '"from the CLI"' "$T_DIR/body" || fail "a GET after a CLI write served the old body"
 
 # a write by the API, and the other formats
 expect_status 201 "$(api POST /api/trackers/c/items '{"text":"from the API"}')" "API write"
@@ -36,4 +36,4 @@ curl -sS --max-time 5 "$URL/api/trackers/c" | has '"from the API"' || fail "stal
 curl -sS --max-time 5 "$URL/api/trackers/c.md" | has 'from the API' || fail "stale Markdown"
 curl -sS --max-time 5 "$URL/api/trackers/c?format=text" | has '  • from the API' || fail "stale text"
 stop_server
-echo "t4040-server-render-cache: ok"
+t_done

@@ -4,7 +4,7 @@
 # resets or closes in the middle of a large event does not disturb the others; half-read
 # responses at every stage are freed. Policy for a half-closed client (shutdown(SHUT_WR)):
 # the stream ends as client_closed.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server --heartbeat 1h
 base_fds=$(fd_count)
@@ -17,4 +17,4 @@ sse half-read "$URL" bug
 [ "$(metric flowtrack_streams_open)" = 0 ] || fail "streams still open"
 wait_fds "$base_fds"
 stop_server
-echo "ok"
+t_done

@@ -2,7 +2,7 @@
 # Reconnect with Last-Event-ID (header or query) gets exactly the missed events, then the live
 # ones without gap or duplicate; a backlog far larger than the per-stream buffer is replayed in
 # paced batches (never treated as a slow reader); a bad Last-Event-ID is a 400 naming the field.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server --stream-buffer 16384
 sse resume "$URL" bug
@@ -23,4 +23,4 @@ PY
 sse resume-big "$URL" big 300
 [ "$(metric flowtrack_streams_open)" = 0 ] || fail "streams still open"
 stop_server
-echo "ok"
+t_done

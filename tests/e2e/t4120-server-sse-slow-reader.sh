@@ -2,7 +2,7 @@
 # A reader that stops reading (small receive buffer, never recv) hits the per-stream bound and
 # is closed as slow_reader, the server's queued bytes stay bounded, and the other readers keep
 # receiving every event promptly.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server --stream-buffer 65536
 sse slow-reader "$URL" bug 4
@@ -27,4 +27,4 @@ s.close()
 print("ok stalled reader closed")
 PY
 stop_server
-echo "ok"
+t_done

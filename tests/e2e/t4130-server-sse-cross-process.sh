@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Writes by another process (the CLI on the same store file) reach open streams within 200 ms,
 # and an idle server with open streams costs next to no CPU (no busy polling).
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server
-sse latency "$URL" bug "$FLOWTRACK_BIN --db $DB --actor cli"
+sse latency "$URL" bug "$FT --db $T_DB --actor cli"
 
 # Idle CPU: 100 open streams, no events, 3 s.
 python3 - "$URL" "$LIB" "$SRV_PID" <<'PY'
@@ -28,4 +28,4 @@ if share > 0.02:
     sse.die("an idle server used %.1f%% CPU" % (share * 100))
 PY
 stop_server
-echo "ok"
+t_done

@@ -3,7 +3,7 @@
 # event), a stream outlives 3x the request timeout, deleting its tracker ends a tracker stream
 # as complete, --idle-timeout ends it as idle_timeout, --max-streams answers 503 with
 # Retry-After and leaks nothing; /api/events carries every tracker (and the envelope on ask).
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server --heartbeat 200ms --request-timeout 1 --max-streams 3
 python3 - "$URL" "$LIB" <<'PY'
@@ -109,4 +109,4 @@ print("ok unread flush dropped after %.2fs" % (time.monotonic() - t0))
 s.close()
 PY
 stop_server
-echo "ok"
+t_done

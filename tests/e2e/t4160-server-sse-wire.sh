@@ -4,10 +4,10 @@
 # takes at once and queue behind each other for a slow reader; an HTTP/1.0 stream carries the
 # same frames without chunk framing. Every stream gets every event once, in order, and the
 # shutdown frame last.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server --heartbeat 1h --stream-buffer 16777216
-python3 - "$URL" "$LIB" >"$T/wire.out" <<'PY' &
+python3 - "$URL" "$LIB" >"$T_DIR/wire.out" <<'PY' &
 import json, socket, sys, time
 sys.path.insert(0, sys.argv[2])
 import sse
@@ -68,13 +68,13 @@ print("ok wire", flush=True)
 PY
 py=$!
 for _ in $(seq 1 300); do
-    grep -q "^streams ok" "$T/wire.out" && break
+    grep -q "^streams ok" "$T_DIR/wire.out" && break
     kill -0 "$py" 2>/dev/null || break
     sleep 0.1
 done
-grep -q "^streams ok" "$T/wire.out" || { wait "$py"; fail "the streams did not get their events"; }
+grep -q "^streams ok" "$T_DIR/wire.out" || { wait "$py"; fail "the streams did not get their events"; }
 kill -TERM "$SRV_PID"
 wait "$py" || fail "wire check failed"
-grep -q "^ok wire" "$T/wire.out" || fail "wire check did not finish"
+grep -q "^ok wire" "$T_DIR/wire.out" || fail "wire check did not finish"
 wait_exit 10
-echo "ok"
+t_done

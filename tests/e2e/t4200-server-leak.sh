@@ -6,7 +6,7 @@
 # noise bound, /metrics shows 0 open streams and every stream's end counted (as client_closed).
 # Under AddressSanitizer the quarantine of freed memory is capped at 16 MiB and the RSS bound
 # loosened to match; LeakSanitizer checks the heap at exit as well.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 cycles=${FT_LEAK_CYCLES:-4000}
 export FT_RSS_NOISE=$((2 * 1024 * 1024))
@@ -19,4 +19,4 @@ start_server --heartbeat 1h
 sse probe "$URL" bug "$cycles" "$SRV_PID"
 [ "$(metric flowtrack_streams_open)" = 0 ] || fail "streams still open"
 stop_server
-echo "ok"
+t_done

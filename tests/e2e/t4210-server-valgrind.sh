@@ -3,32 +3,31 @@
 # idle and mid-event, then SIGTERM with streams open. valgrind --leak-check=full must report
 # no leak and no error (exit status 99 otherwise). Skipped (77) for a sanitizer build, which
 # valgrind cannot run.
-. "$(dirname "$0")/lib/server.sh"
+. "$(dirname "$0")/lib.sh"
 
 if is_asan; then
-    echo "skipped: an AddressSanitizer build cannot run under valgrind"
-    exit 77
+    skip "an AddressSanitizer build cannot run under valgrind"
 fi
 command -v valgrind >/dev/null || fail "valgrind is not installed (scripts/install-deps.sh)"
 SERVE_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
-    --log-file=$T/valgrind.log"
+    --log-file=$T_DIR/valgrind.log"
 READY_TRIES=600
 start_server --heartbeat 200ms
 export FT_RSS_NOISE=$((64 * 1024 * 1024)) FT_WARMUP=48
 sse probe "$URL" bug "${FT_VALGRIND_CYCLES:-240}" "$SRV_PID"
 # shutdown with streams open
-sse many "$URL" bug 20 "$T/clients-ready" shutdown >"$T/clients.out" 2>&1 &
+sse many "$URL" bug 20 "$T_DIR/clients-ready" shutdown >"$T_DIR/clients.out" 2>&1 &
 cpid=$!
-for i in $(seq 1 400); do [ -f "$T/clients-ready" ] && break; sleep 0.05; done
-[ -f "$T/clients-ready" ] || fail "streams not open"
+for i in $(seq 1 400); do [ -f "$T_DIR/clients-ready" ] && break; sleep 0.05; done
+[ -f "$T_DIR/clients-ready" ] || fail "streams not open"
 kill -TERM "$SRV_PID"
 wait_exit 30
-wait $cpid || { cat "$T/clients.out"; fail "clients"; }
+wait $cpid || { cat "$T_DIR/clients.out"; fail "clients"; }
 if [ "$SRV_RC" -ne 0 ]; then
-    cat "$T/valgrind.log" >&2
+    cat "$T_DIR/valgrind.log" >&2
     fail "valgrind reported errors or leaks (status $SRV_RC)"
 fi
-grep -E "definitely lost|indirectly lost|possibly lost|ERROR SUMMARY" "$T/valgrind.log" || true
-grep -q "ERROR SUMMARY: 0 errors" "$T/valgrind.log" || fail "valgrind errors"
-echo "ok"
+grep -E "definitely lost|indirectly lost|possibly lost|ERROR SUMMARY" "$T_DIR/valgrind.log" || true
+grep -q "ERROR SUMMARY: 0 errors" "$T_DIR/valgrind.log" || fail "valgrind errors"
+t_done
