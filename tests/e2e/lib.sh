@@ -52,6 +52,13 @@
 #   sse SCENARIO ARGS...        run a scenario of lib/sse.py
 #   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
 #
+# Remote mode
+#   FT_REMOTE=1 (the e2e.remote.* copies of the CLI tests): $FT is lib/ft-remote, which runs
+#   each command as `flowtrack --server URL ...` on a server of its store, started on first
+#   use; remote_mode is true then. A test whose subject has no server counterpart skips.
+#   The harness stops those servers at the end and fails the test when one did not stop
+#   cleanly or its log holds a sanitizer report.
+#
 # At exit a trap kills the tracked pids, kills a server still running (the test fails), kills
 # the processes still carrying FT_E2E_TAG (the test fails), removes T_DIR and exits 0 (passed),
 # 77 (skipped, through skip only) or 1 (failed, also by set -e: the failed command is named).
@@ -79,6 +86,11 @@ exec 3>&2
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-e2e.XXXXXX")
 T_DB=$T_DIR/store.db
+if [ "${FT_REMOTE:-0}" = 1 ]; then
+    export FT_REAL=$FLOWTRACK_BIN FT_REMOTE_DIR=$T_DIR/.remote
+    FT=$LIB/ft-remote
+    T_NAME=remote.$T_NAME
+fi
 export FLOWTRACK_DB=$T_DB FLOWTRACK_ACTOR=tester NO_COLOR=1
 unset FLOWTRACK_TRACKER
 
@@ -165,6 +177,12 @@ t_exit() {
         fi
         rc=1
     fi
+    # the servers of remote mode (a remote copy that ran nothing on a server proved nothing)
+    t_stop_remote || rc=1
+    if remote_mode && [ "$T_ENDED" = done ] && ! ls "$T_DIR"/.remote/*/log >/dev/null 2>&1; then
+        t_report "remote mode: no command ran on a server"
+        rc=1
+    fi
     # anything else the test started
     left=$(tagged_pids)
     if [ -n "$left" ]; then
@@ -182,6 +200,36 @@ t_exit() {
     rm -rf "$T_DIR"
     exit "$rc"
 }
+# Stop the servers ft-remote started (not children of the test: polled, not waited for);
+# false when one did not stop cleanly or reported a sanitizer error.
+t_stop_remote() {
+    local d pid i ok=0
+    for d in "$T_DIR"/.remote/*/; do
+        [ -f "$d/pid" ] || continue
+        pid=$(cat "$d/pid")
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < 500; i++)); do
+            [ -z "$(t_alive "$pid")" ] && break
+            sleep 0.02
+        done
+        if [ -n "$(t_alive "$pid")" ]; then
+            t_report "the server of $d did not stop within 10 s"
+            kill -KILL "$pid" 2>/dev/null
+            ok=1
+        fi
+        if grep -q 'Sanitizer\|runtime error' "$d/log" || ! grep -q 'event=stop streams_open=0' "$d/log"; then
+            t_report "the server of $d did not stop cleanly:"
+            tail -n 30 "$d/log" >&3
+            ok=1
+        fi
+    done
+    return $ok
+}
+
+remote_mode() {
+    [ "${FT_REMOTE:-0}" = 1 ]
+}
+
 trap t_exit EXIT
 trap 'T_LAST_ERR="${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
 trap 't_report "interrupted by SIGHUP"; T_ENDED=fail; exit 1' HUP

@@ -2,6 +2,7 @@
 # Which store a command uses (--db, FLOWTRACK_DB, .flowtrack/ upward), and a
 # store written by a newer flowtrack is refused and left untouched.
 . "$(dirname "$0")/lib.sh"
+remote_mode && skip "which store file a command opens is a property of the file mode: --server replaces it (t1800 tests which of --db, --server and FLOWTRACK_SERVER wins)"
 
 unset FLOWTRACK_DB
 mkdir -p proj/sub/deeper
