@@ -1,7 +1,8 @@
 /*
- * Unit tests of the server's pure helpers: the SSE frame encoder (stream.c is included to reach
+ * Unit tests of the server's pure helpers: the SSE frame encoder (feed.c is included to reach
  * its statics), sequence-number parsing, the constant-time token comparison, loopback host
- * names and logfmt quoting. Socket behaviour is tested end to end in tests/e2e/t4*.
+ * names, logfmt quoting, and the route table: which row a request finds, what it captures,
+ * and what 404 and 405 say. Socket behaviour is tested end to end in tests/e2e/t4*.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,13 +117,87 @@ static void logfmt_quoting(void **state)
     ft_buf_release(&b);
 }
 
+/* Route a request: 0 and the row's label and captures, or the status and what it says. */
+static int route(enum evhttp_cmd_type cmd, const char *path, struct call *c, int *status, char *msg)
+{
+    memset(c, 0, sizeof(*c));
+    c->cmd = cmd;
+    *status = 0;
+    msg[0] = '\0';
+    return srv_route(c, path, status, msg, 400);
+}
+
+static const char *cap(struct call *c, const char *k)
+{
+    json_t *v = json_object_get(c->caps, k);
+    return json_is_string(v) ? json_string_value(v) : json_is_true(v) ? "true" : "";
+}
+
+static void routes(void **state)
+{
+    (void)state;
+    struct call c;
+    int status;
+    char msg[400];
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/hang.md", &c, &status, msg), 0);
+    assert_int_equal(c.label, R_TRACKER);
+    assert_int_equal(c.route->op, FT_OP_TRACKER_SHOW);
+    assert_string_equal(cap(&c, "tracker"), "hang");
+    assert_string_equal(cap(&c, "view"), ".md");
+    json_decref(c.caps);
+    assert_int_equal(route(EVHTTP_REQ_POST, "/api/trackers/~/results/", &c, &status, msg), 0);
+    assert_int_equal(c.label, R_ENTRIES);
+    assert_string_equal(cap(&c, "kind"), "result");
+    assert_string_equal(cap(&c, "tracker"), "~");
+    json_decref(c.caps);
+    assert_int_equal(route(EVHTTP_REQ_PATCH, "/api/trackers/1/hypotheses/#3", &c, &status, msg), 0);
+    assert_int_equal(json_integer_value(json_object_get(c.caps, "num")), 3);
+    assert_int_equal(c.route->op, FT_OP_ENTRY_EDIT);
+    json_decref(c.caps);
+    assert_int_equal(route(EVHTTP_REQ_HEAD, "/api/history", &c, &status, msg), 0);
+    assert_string_equal(cap(&c, "all"), "true");
+    json_decref(c.caps);
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x/header", &c, &status, msg), 0);
+    assert_int_equal(c.label, R_HEADER);
+    json_decref(c.caps);
+
+    /* 405 with the methods of the path; HEAD is a GET except on the event streams */
+    assert_int_equal(route(EVHTTP_REQ_PUT, "/api/trackers", &c, &status, msg), -1);
+    assert_int_equal(status, 405);
+    assert_string_equal(msg, "GET, HEAD, POST");
+    assert_int_equal(route(EVHTTP_REQ_DELETE, "/api/trackers/x/events", &c, &status, msg), -1);
+    assert_string_equal(msg, "GET");
+    assert_int_equal(c.label, R_EVENTS);
+    assert_int_equal(route(EVHTTP_REQ_HEAD, "/api/events", &c, &status, msg), -1);
+    assert_int_equal(status, 405);
+    assert_int_equal(route(EVHTTP_REQ_POST, "/api/trackers/x/runs/2", &c, &status, msg), -1);
+    assert_string_equal(msg, "GET, HEAD");
+
+    /* 404 says what is there instead */
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x/widgets", &c, &status, msg), -1);
+    assert_int_equal(status, 404);
+    assert_non_null(strstr(msg, "no section 'widgets'"));
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x/items/abc", &c, &status, msg), -1);
+    assert_string_equal(msg, "no such items entry");
+    assert_int_equal(c.caps, NULL);
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x/runs/0", &c, &status, msg), -1);
+    assert_string_equal(msg, "no run '0'");
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x.pdf", &c, &status, msg), -1);
+    assert_non_null(strstr(msg, "no view '.pdf'"));
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x%2fy", &c, &status, msg), -1);
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api//trackers", &c, &status, msg), -1);
+    assert_int_equal(route(EVHTTP_REQ_GET, "/api/trackers/x/items/1/2/3", &c, &status, msg), -1);
+    assert_int_equal(status, 404);
+    assert_int_equal(c.label, R_OTHER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frame_one_line), cmocka_unit_test(frame_splits_every_line_break),
         cmocka_unit_test(frame_envelope), cmocka_unit_test(seq_parsing),
         cmocka_unit_test(token_compare),  cmocka_unit_test(loopback_names),
-        cmocka_unit_test(logfmt_quoting),
+        cmocka_unit_test(logfmt_quoting), cmocka_unit_test(routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
