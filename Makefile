@@ -9,7 +9,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http format clean
+.PHONY: all deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-ab format clean
 
 all: build
 
@@ -76,6 +76,10 @@ bench-sse: bench-deps
 
 bench-http: bench-deps
 	@bash bench/http/run.sh
+
+# An older commit against the working tree, paired in one run: make bench-ab REV=<commit>
+bench-ab: bench-deps
+	@bash bench/ab/run.sh $(REV)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,9 +3,12 @@
 # done and showing the tracker at 0, 1 000 and 10 000 items, side by side with
 # taskwarrior (`task add`, `task N done`, `task list`) at the same sizes, in
 # one hyperfine run per size. Prints medians and the taskwarrior/flowtrack ratio.
+# The same `item add` through a `flowtrack serve` on loopback (--server) is timed in the
+# same hyperfine run, beside the local one.
 #
 #   bench/cli/run.sh                 # sizes 0 1000 10000
 #   SIZES="0 1000" RUNS=10 bench/cli/run.sh
+#   FLOWTRACK=/path/to/flowtrack bench/cli/run.sh   # a given binary instead of building one
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 SIZES=${SIZES:-"0 1000 10000"}
@@ -15,13 +18,24 @@ TASK_RUNS=${TASK_RUNS:-10}
 for tool in hyperfine task python3; do
     command -v $tool >/dev/null || { echo "bench/cli: '$tool' is missing (run scripts/install-deps.sh --bench)" >&2; exit 1; }
 done
-if [ ! -x "$root/build-release/flowtrack" ]; then
+if [ -n "${FLOWTRACK:-}" ]; then
+    FT=$FLOWTRACK
+else
     cmake -S "$root" -B "$root/build-release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
     ninja -C "$root/build-release" >/dev/null
+    FT="$root/build-release/flowtrack"
 fi
-FT="$root/build-release/flowtrack"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ft-bench-cli.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+srv_pid=
+stop_server() {
+    [ -n "$srv_pid" ] || return 0
+    kill -TERM "$srv_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$srv_pid" 2>/dev/null
+    wait "$srv_pid" 2>/dev/null
+    srv_pid=
+}
+trap 'stop_server; rm -rf "$work"' EXIT
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), Debian $(cat /etc/debian_version 2>/dev/null || echo '?')"
 echo "flowtrack $("$FT" --version | cut -d' ' -f2), $(task --version | head -1 | sed 's/^/taskwarrior /'), $(hyperfine --version)"
@@ -67,10 +81,19 @@ PY
     task add 'the item that is marked done' >/dev/null
     tnum=$(task count status:pending)
 
+    # the same store served on loopback, for `item add` through the server
+    rm -f "$d/url"
+    "$FT" --db "$d/ft.db" serve --listen 127.0.0.1:0 --ready-file "$d/url" 2>"$d/serve.log" &
+    srv_pid=$!
+    for _ in $(seq 100); do [ -s "$d/url" ] && break; sleep 0.05; done
+    url=$(cat "$d/url")
+
     hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$d/ft.json" \
         -n "flowtrack add" "$FT item add 'a new item'" \
+        -n "flowtrack add (server)" "$FT --server $url item add 'a new item'" \
         --prepare "$FT item reopen $done_num" -n "flowtrack done" "$FT item done $done_num" \
         -n "flowtrack show" "$FT show" >/dev/null
+    stop_server
     hyperfine -N --style basic --warmup 1 --runs "$TASK_RUNS" --export-json "$d/task.json" \
         -n "task add" "task add 'a new item'" \
         --prepare "task $tnum modify status:pending" -n "task done" "task $tnum done" \
@@ -80,7 +103,7 @@ import json, sys
 n = sys.argv[1]
 ft = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
 tk = {r["command"]: r for r in json.load(open(sys.argv[3]))["results"]}
-for op, tkop in (("add", "add"), ("done", "done"), ("show", "list")):
+for op, tkop in (("add", "add"), ("add (server)", "add"), ("done", "done"), ("show", "list")):
     f = ft["flowtrack " + op]
     t = tk["task " + tkop]
     fm, tm = f["median"] * 1000, t["median"] * 1000
@@ -88,10 +111,11 @@ for op, tkop in (("add", "add"), ("done", "done"), ("show", "list")):
 PY
 done
 
-printf '%-7s %-5s %12s %19s %14s %8s\n' items op "flowtrack ms" "(min-max)" "taskwarrior ms" ratio
+printf '%-7s %-12s %12s %19s %14s %8s\n' items op "flowtrack ms" "(min-max)" "taskwarrior ms" ratio
 while IFS=$'\t' read -r n op fm fmin fmax tm ratio; do
-    printf '%-7s %-5s %12s %19s %14s %7sx\n' "$n" "$op" "$fm" "($fmin-$fmax)" "$tm" "$ratio"
+    printf '%-7s %-12s %12s %19s %14s %7sx\n' "$n" "$op" "$fm" "($fmin-$fmax)" "$tm" "$ratio"
 done <"$results"
 echo
 echo "medians of whole-process wall time; ratio = taskwarrior median / flowtrack median"
-echo "(flowtrack show = the default view of the whole tracker; task list = taskwarrior's report)"
+echo "(flowtrack show = the default view of the whole tracker; task list = taskwarrior's report;"
+echo " add (server) = the same item add as flowtrack --server URL through flowtrack serve on loopback)"
