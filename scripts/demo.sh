@@ -49,6 +49,7 @@ and change the tracker from another; each change arrives on the stream at once:
 Also:
   curl $url/api/trackers/sse                  # the tracker as JSON (.md: Markdown)
   curl $url/metrics                           # Prometheus metrics
+  $bin --server $url item add 'Through the server'   # any command, on the server's store
   $bin check                # the ground rules a machine can check
   $bin run --timeout 5 -- sleep 10   # a hang, recorded in the results log
 

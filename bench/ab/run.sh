@@ -27,7 +27,7 @@ if [ -z "${OLD:-}" ]; then
     git -C "$BENCH_ROOT" worktree add --detach "$BENCH_TMP/old-src" "$rev" >/dev/null 2>&1
     (cd "$BENCH_TMP/old-src" && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
         -DBUILD_TESTING=OFF -DFT_WERROR=OFF >/dev/null && ninja -C build >/dev/null)
-    OLD=$BENCH_TMP/old
+    OLD=$BENCH_TMP/flowtrack-old
     cp "$BENCH_TMP/old-src/build/flowtrack" "$OLD"
     git -C "$BENCH_ROOT" worktree remove --force "$BENCH_TMP/old-src"
     old_name=$rev
@@ -73,11 +73,12 @@ for r in $(seq "$rounds"); do
             bin=$OLD
             [ $v = new ] && bin=$NEW
             db=$BENCH_TMP/$v/ft.db
+            # hyperfine takes one --prepare per command or none: `true` where none is needed
             case $op in
-            add) args+=(-n "$v $op" "$bin --db $db item add 'a new item'") ;;
+            add) args+=(--prepare true -n "$v $op" "$bin --db $db item add 'a new item'") ;;
             done) args+=(--prepare "$bin --db $db item reopen $done_num" -n "$v $op"
                 "$bin --db $db item done $done_num") ;;
-            show) args+=(-n "$v $op" "$bin --db $db show") ;;
+            show) args+=(--prepare true -n "$v $op" "$bin --db $db show") ;;
             esac
         done
     done
@@ -98,12 +99,29 @@ done
 echo
 
 # ---- GET of a tracker ------------------------------------------------------------------
+# the document bench/http serves: 12 items, 4 rules, 6 results (about 8 KB of JSON)
+for v in old new; do
+    bin=$OLD
+    [ $v = new ] && bin=$NEW
+    db=$BENCH_TMP/get-$v/ft.db
+    mkdir -p "$(dirname "$db")"
+    "$bin" --db "$db" create --slug bench 'Bench tracker' >/dev/null
+    for i in $(seq 12); do
+        "$bin" --db "$db" item add "Progress item $i: measure, change one thing, measure again" >/dev/null
+    done
+    for i in $(seq 4); do
+        "$bin" --db "$db" rule add "Ground rule $i: every figure comes from a script anyone can run" >/dev/null
+    done
+    for i in $(seq 6); do
+        "$bin" --db "$db" result add --outcome pass --notes "notes for attempt $i" "Attempt $i at the benchmark" >/dev/null
+    done
+done
 declare -A rps
 for r in $(seq "$rounds"); do
     for v in old new; do
         bin=$OLD
         [ $v = new ] && bin=$NEW
-        flowtrack_start "get-$v-$r" "$bin" "$BENCH_TMP/$v/ft.db"
+        flowtrack_start "get-$v-$r" "$bin" "$BENCH_TMP/get-$v/ft.db"
         curl -s -o /dev/null "$FT_URL/api/trackers/bench" # the render cache warm, as in bench/http
         out=$BENCH_TMP/wrk-$v-$r.txt
         wrk -t1 -c50 -d"$duration" "$FT_URL/api/trackers/bench" >"$out" 2>&1 || true

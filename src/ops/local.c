@@ -49,42 +49,44 @@ static int set_if_version(struct local *l, json_t *a, struct ft_err *err)
     return rc < 0 ? rc : 0;
 }
 
-/* The tracker the arguments name: explicit, else the store's default, else its only one. */
+/* The tracker ref names: explicit, else the store's default, else its only one. */
+static int resolve_ref(struct local *l, const char *ref, int64_t *tid, struct ft_err *err)
+{
+    int rc, n = 0;
+    char *def = NULL;
+    if (ref && strcmp(ref, FT_TRACKER_RESOLVE) == 0)
+        ref = NULL;
+    if (ref)
+        return ft_store_tracker_find(l->st, ref, tid, err);
+    if ((rc = ft_store_setting_get(l->st, "default_tracker", &def, err)))
+        return rc;
+    if (def) {
+        rc = ft_store_tracker_find(l->st, def, tid, err);
+        if (rc == FT_ENOTFOUND)
+            ft_err_set(err, rc,
+                       "the default tracker '%s' no longer exists: pick one with 'flowtrack use'",
+                       def);
+        free(def);
+        return rc;
+    }
+    if ((rc = ft_store_tracker_single(l->st, tid, &n, err)))
+        return rc;
+    if (n == 0)
+        return ft_err_set(err, FT_ENOTFOUND,
+                          "the store has no tracker yet: 'flowtrack create TITLE' or 'flowtrack "
+                          "import FILE'");
+    if (n > 1)
+        return ft_err_field(err, FT_EAMBIGUOUS, "tracker",
+                            "several trackers and no default: give -t SLUG, or set one with "
+                            "'flowtrack use SLUG'");
+    return 0;
+}
+
+/* The tracker the arguments name (see resolve_ref); the result remembers it. */
 static int resolve(struct local *l, json_t *a, int64_t *tid, struct ft_result *res,
                    struct ft_err *err)
 {
-    const char *ref = ft_arg_str(a, "tracker");
-    int rc;
-    if (ref && strcmp(ref, FT_TRACKER_RESOLVE) == 0)
-        ref = NULL;
-    if (ref) {
-        rc = ft_store_tracker_find(l->st, ref, tid, err);
-    } else {
-        char *def = NULL;
-        if ((rc = ft_store_setting_get(l->st, "default_tracker", &def, err)))
-            return rc;
-        if (def) {
-            rc = ft_store_tracker_find(l->st, def, tid, err);
-            if (rc == FT_ENOTFOUND)
-                ft_err_set(err, rc,
-                           "the default tracker '%s' no longer exists: pick one with 'flowtrack "
-                           "use'",
-                           def);
-            free(def);
-        } else {
-            int n = 0;
-            if ((rc = ft_store_tracker_single(l->st, tid, &n, err)))
-                return rc;
-            if (n == 0)
-                return ft_err_set(err, FT_ENOTFOUND,
-                                  "the store has no tracker yet: 'flowtrack create TITLE' or "
-                                  "'flowtrack import FILE'");
-            if (n > 1)
-                return ft_err_field(err, FT_EAMBIGUOUS, "tracker",
-                                    "several trackers and no default: give -t SLUG, or set one "
-                                    "with 'flowtrack use SLUG'");
-        }
-    }
+    int rc = resolve_ref(l, ft_arg_str(a, "tracker"), tid, err);
     if (!rc)
         res->tracker_id = *tid;
     return rc;
@@ -133,16 +135,13 @@ static json_t *envelope(struct local *l, const char *action, int64_t tid, const 
                      "slug", slug);
 }
 
-/* The envelope of a write on tracker tid, reading its slug as stored now. */
+/* The envelope of the write just made on tracker tid (its slug as the write left it). */
 static int envelope_of(struct local *l, const char *action, int64_t tid, json_t **out,
                        struct ft_err *err)
 {
-    struct ft_tracker *t = NULL;
-    int rc = ft_store_tracker_header(l->st, tid, &t, err);
-    if (!rc)
-        *out = envelope(l, action, tid, t->slug);
-    ft_tracker_free(t);
-    return rc;
+    (void)err;
+    *out = envelope(l, action, tid, ft_store_last_write_slug(l->st));
+    return 0;
 }
 
 /* The envelope of an entry write: kind, num and the entry as it now is. */
@@ -704,15 +703,9 @@ static const struct ft_ops_impl local_impl = {local_call, local_free};
 
 int ft_ops_local_resolve(struct ft_ops *o, const char *ref, int64_t *tid, struct ft_err *err)
 {
-    struct local *l = (struct local *)o;
     if (o->impl != &local_impl)
         return ft_err_set(err, FT_EINVAL, "not operations over a store");
-    struct ft_result res;
-    json_t *a = json_pack("{s:s?}", "tracker", ref);
-    ft_result_init(&res);
-    int rc = resolve(l, a, tid, &res, err);
-    json_decref(a);
-    return rc;
+    return resolve_ref((struct local *)o, ref, tid, err);
 }
 
 struct ft_ops *ft_ops_local_new(struct ft_store *st, const char *actor)

@@ -130,11 +130,24 @@ static int view_of(const char *ext)
  * Match a pattern against the path's segments: 1 with the captures added to caps, 0 when
  * it does not match. A {tracker} with an extension matches only a ROUTE_VIEWS row.
  */
+/* Every route's pattern, split once (the loop's thread only). */
+static struct {
+    char buf[96];
+    char *seg[MAX_SEGS];
+    int n;
+} patterns[NROUTES];
+static int patterns_split;
+
 static int match(const struct route *r, char **seg, int nseg, json_t *caps)
 {
-    char pat[96];
-    char *pseg[MAX_SEGS];
-    int np = split(srv_route_pattern(r), pat, sizeof(pat), pseg);
+    if (!patterns_split) {
+        for (size_t i = 0; i < NROUTES; i++)
+            patterns[i].n = split(srv_route_pattern(&routes[i]), patterns[i].buf,
+                                  sizeof(patterns[i].buf), patterns[i].seg);
+        patterns_split = 1;
+    }
+    char **pseg = patterns[r - routes].seg;
+    int np = patterns[r - routes].n;
     if (np != nseg)
         return 0;
     for (int i = 0; i < np; i++) {

@@ -56,6 +56,8 @@ struct ft_store_backend {
     /* The first two trackers by id: *count (0, 1 or 2) and the first one's id. */
     int (*tracker_first_two)(void *db, int64_t *id, int *count, struct ft_err *err);
     int (*tracker_rows)(void *db, ft_tracker_row_cb cb, void *ctx, struct ft_err *err);
+    /* The slug of tracker id (the caller frees it); FT_ENOTFOUND when absent. */
+    int (*tracker_slug)(void *db, int64_t id, char **slug, struct ft_err *err);
     /* Header fields of tracker id into t; FT_ENOTFOUND when absent. */
     int (*header_load)(void *db, int64_t id, struct ft_tracker *t, struct ft_err *err);
     /* Entries (in kind and position order), runs (no log) and, with FT_LOAD_CHANGES, item

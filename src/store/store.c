@@ -34,6 +34,7 @@ struct ft_store {
     char *actor;
     int in_tx;
     int64_t last_seq;       /* the event of the last successful write */
+    char *last_slug;        /* the slug of its tracker then (NULL: none) */
     int64_t expect_version; /* precondition of the next write, -1 = none */
     int watching;
 };
@@ -67,6 +68,7 @@ void ft_store_close(struct ft_store *st)
     st->be->close(st->db);
     free(st->path);
     free(st->actor);
+    free(st->last_slug);
     free(st);
     atomic_fetch_sub(&handles_open, 1);
 }
@@ -101,6 +103,18 @@ int64_t ft_store_last_write(const struct ft_store *st)
     return st->last_seq;
 }
 
+const char *ft_store_last_write_slug(const struct ft_store *st)
+{
+    return st->last_slug ? st->last_slug : "";
+}
+
+/* A write committed: its event and its tracker's slug. */
+static void wrote(struct ft_store *st, int64_t seq, const char *slug)
+{
+    st->last_seq = seq;
+    ft_set_str(&st->last_slug, slug);
+}
+
 void ft_store_expect_version(struct ft_store *st, int64_t version)
 {
     st->expect_version = version < 0 ? -1 : version;
@@ -131,19 +145,23 @@ static int tx_end(struct ft_store *st, int rc, struct ft_err *err)
 
 /*
  * Every change to one tracker has the same frame: a write transaction, the
- * tracker's header (for the event's slug, and for changes to the header), one
- * clock reading; then, on success, the tracker's updated_at and exactly one
+ * tracker's slug (for the event) or whole header (for changes to the header),
+ * one clock reading; then, on success, the tracker's updated_at and exactly one
  * event before the commit.
  */
 struct write {
     struct ft_store *st;
-    struct ft_tracker *t; /* the header as stored at the start; owned */
+    struct ft_tracker *t; /* the header as stored at the start (with W_HEADER; else its slug and
+                           * id only); owned */
     int64_t now;
     int no_touch; /* the tracker is gone (delete) */
 };
 
+enum { W_SLUG, W_HEADER };
+
 /* Start a write on tracker tid. On error the transaction is already over. */
-static int write_begin(struct ft_store *st, int64_t tid, struct write *w, struct ft_err *err)
+static int write_begin(struct ft_store *st, int64_t tid, int what, struct write *w,
+                       struct ft_err *err)
 {
     int64_t expect = st->expect_version;
     st->expect_version = -1;
@@ -152,8 +170,16 @@ static int write_begin(struct ft_store *st, int64_t tid, struct write *w, struct
     w->now = ft_now_ms();
     w->no_touch = 0;
     int rc = tx_begin(st, err);
-    if (!rc)
+    if (!rc && what == W_HEADER) {
         rc = st->be->header_load(st->db, tid, w->t, err);
+    } else if (!rc) {
+        free(w->t->slug);
+        w->t->slug = NULL;
+        w->t->id = tid;
+        rc = st->be->tracker_slug(st->db, tid, &w->t->slug, err);
+        if (!w->t->slug)
+            w->t->slug = ft_xstrdup("");
+    }
     if (!rc && expect >= 0) {
         int64_t v = 0;
         rc = st->be->tracker_version(st->db, tid, &v, err);
@@ -193,7 +219,7 @@ static int write_end(struct write *w, int rc, const char *kind, json_t *payload,
     json_decref(payload);
     rc = tx_end(st, rc, err);
     if (!rc)
-        st->last_seq = seq;
+        wrote(st, seq, w->t->slug);
     ft_tracker_free(w->t);
     w->t = NULL;
     return rc;
@@ -393,7 +419,7 @@ int ft_store_tracker_create(struct ft_store *st, struct ft_tracker *t, const cha
 out:
     rc = tx_end(st, rc, err);
     if (!rc)
-        st->last_seq = seq;
+        wrote(st, seq, t->slug);
     return rc;
 }
 
@@ -401,7 +427,7 @@ int ft_store_tracker_update(struct ft_store *st, int64_t id, json_t *patch, stru
 {
     struct write w;
     json_t *changed = json_object();
-    int rc = write_begin(st, id, &w, err);
+    int rc = write_begin(st, id, W_HEADER, &w, err);
     if (rc)
         goto done;
     char *old_slug = ft_xstrdup(w.t->slug);
@@ -426,7 +452,7 @@ done:
 int ft_store_tracker_delete(struct ft_store *st, int64_t id, struct ft_err *err)
 {
     struct write w;
-    int rc = write_begin(st, id, &w, err);
+    int rc = write_begin(st, id, W_HEADER, &w, err);
     if (rc)
         return rc;
     w.no_touch = 1;
@@ -456,7 +482,7 @@ int ft_store_entry_add(struct ft_store *st, int64_t tid, struct ft_entry *e, str
     struct write w;
     char ek[32];
     int rc = norm_entry(e, err);
-    if (rc || (rc = write_begin(st, tid, &w, err)))
+    if (rc || (rc = write_begin(st, tid, W_SLUG, &w, err)))
         return rc;
     rc = entry_append(st, tid, e, w.now, err);
     return write_end(&w, rc, event_kind(e->kind, "add", ek, sizeof(ek)),
@@ -479,7 +505,7 @@ int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, i
 
     if (!json_is_object(patch) || json_object_size(patch) == 0)
         return ft_err_set(err, FT_EINVAL, "nothing to change");
-    int rc = write_begin(st, tid, &w, err);
+    int rc = write_begin(st, tid, W_SLUG, &w, err);
     if (rc)
         return rc;
     if ((rc = st->be->entry_get(st->db, tid, kind, num, &e, NULL, err)))
@@ -520,7 +546,7 @@ int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int
     struct ft_entry e;
     char ek[32];
     int from = 0, count = 0;
-    int rc = write_begin(st, tid, &w, err);
+    int rc = write_begin(st, tid, W_SLUG, &w, err);
     if (rc)
         return rc;
     if ((rc = st->be->entry_get(st->db, tid, kind, num, &e, &from, err)))
@@ -550,7 +576,7 @@ int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, i
     struct ft_entry e;
     char ek[32];
     int from = 0;
-    int rc = write_begin(st, tid, &w, err);
+    int rc = write_begin(st, tid, W_SLUG, &w, err);
     if (rc)
         return rc;
     if ((rc = st->be->entry_get(st->db, tid, kind, num, &e, &from, err)))
@@ -572,7 +598,7 @@ int ft_store_run_record(struct ft_store *st, int64_t tid, struct ft_run *r, stru
     int rc = 0;
     if (result && (rc = norm_entry(result, err)))
         return rc;
-    if ((rc = write_begin(st, tid, &w, err)))
+    if ((rc = write_begin(st, tid, W_SLUG, &w, err)))
         return rc;
     if ((rc = st->be->run_next(st->db, tid, &r->num, err)) ||
         (rc = st->be->run_insert(st->db, tid, r, err)))

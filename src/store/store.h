@@ -56,6 +56,8 @@ int ft_store_open_statements(const struct ft_store *st);
 int ft_store_handles_open(void);
 /* The sequence number of the event the last successful write of st appended, 0 before one. */
 int64_t ft_store_last_write(const struct ft_store *st);
+/* The slug of that write's tracker after it ("" before one); valid until the next write. */
+const char *ft_store_last_write_slug(const struct ft_store *st);
 /*
  * A precondition for the next write to a tracker: it commits only while that tracker's version
  * (ft_store_tracker_version) is still `version`, checked inside its transaction, and fails with
