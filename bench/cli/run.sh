@@ -29,10 +29,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ft-bench-cli.XXXXXX")
 srv_pid=
 stop_server() {
     [ -n "$srv_pid" ] || return 0
-    kill -TERM "$srv_pid" 2>/dev/null
+    kill -TERM "$srv_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$srv_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$srv_pid" 2>/dev/null
-    wait "$srv_pid" 2>/dev/null
+    kill -KILL "$srv_pid" 2>/dev/null || true
+    wait "$srv_pid" 2>/dev/null || true
     srv_pid=
 }
 trap 'stop_server; rm -rf "$work"' EXIT
