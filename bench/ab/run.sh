@@ -46,15 +46,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int(
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.3f", b / a; else print "-" }'; }
 
 # A tracker of $items pending items in each binary's own store.
-python3 - "$items" >"$BENCH_TMP/tracker.txt" <<'PY'
-import sys
-n = int(sys.argv[1])
-print("Bench tracker\n\nStarted: 2026-11-25\nOwner: bench\nObjective: measure\n\n")
-print("Ground Rules for Agents\n\nWorkflow\n\nProgress Tracker\n\n\u2705 Completed\n\n\U0001f504 In Progress\n\n\u23f3 Pending\n")
-for i in range(1, n + 1):
-    print(f"  \u2022 Pending item number {i} with some words in it")
-print("\n\U0001f6ab Out of Scope\n\nNotes & Follow-Ups\n")
-PY
+python3 "$BENCH_ROOT/bench/lib/tracker.py" "$items" >"$BENCH_TMP/tracker.txt"
 for v in old new; do
     bin=$OLD
     [ $v = new ] && bin=$NEW

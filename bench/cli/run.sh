@@ -49,15 +49,7 @@ for n in $SIZES; do
     mkdir -p "$d/task"
     export FLOWTRACK_DB="$d/ft.db" FLOWTRACK_ACTOR=bench
     # flowtrack: a tracker with n pending items, made by importing a generated file
-    python3 - "$n" >"$d/tracker.txt" <<'PY'
-import sys
-n = int(sys.argv[1])
-print("Bench tracker\n\nStarted: 2026-11-25\nOwner: bench\nObjective: measure\n\n")
-print("Ground Rules for Agents\n\nWorkflow\n\nProgress Tracker\n\n\u2705 Completed\n\n\U0001f504 In Progress\n\n\u23f3 Pending\n")
-for i in range(1, n + 1):
-    print(f"  \u2022 Pending item number {i} with some words in it")
-print("\n\U0001f6ab Out of Scope\n\nNotes & Follow-Ups\n")
-PY
+    python3 "$root/bench/lib/tracker.py" "$n" >"$d/tracker.txt"
     "$FT" import --slug bench "$d/tracker.txt" >/dev/null
     "$FT" item add 'the item that is marked done' >/dev/null
     done_num=$((n + 1))

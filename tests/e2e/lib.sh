@@ -34,6 +34,10 @@
 #   CMD | has [grep options] PATTERN   CMD's output matches PATTERN (all of it is read: no SIGPIPE)
 #   json EXPR <JSON             print a Python expression over the JSON on stdin, bound to d
 #   jget FILE EXPR              the same over the JSON in FILE
+#   json_content [KEY...] <JSON the JSON without ids and times (and KEYs), keys sorted: what
+#                               two copies of the same content share
+#   md_roundtrip FILE           FILE imported, its Markdown imported again: the same text and
+#                               JSON content (two trackers, a and b, made and deleted)
 # Processes
 #   t_track PID                 kill PID at exit, whatever happens
 #   tagged_pids                 the live processes carrying this test's FT_E2E_TAG
@@ -313,6 +317,35 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # jget FILE EXPR: the same over the JSON in FILE.
 jget() {
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+json_content() {
+    python3 -c '
+import json, sys
+drop = {"id", "at"} | set(sys.argv[1:])
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(w) for k, w in v.items() if k not in drop and not k.endswith("_at")}
+    if isinstance(v, list):
+        return [strip(w) for w in v]
+    return v
+print(json.dumps(strip(json.loads(sys.stdin.read())), sort_keys=True))' "$@"
+}
+
+md_roundtrip() {
+    local x
+    "$FT" import --slug a "$1" >/dev/null
+    "$FT" show --format md a >"$T_DIR/a.md"
+    "$FT" import --slug b "$T_DIR/a.md" >/dev/null
+    "$FT" show --format text a >"$T_DIR/a.txt"
+    "$FT" show --format text b >"$T_DIR/b.txt"
+    cmp "$T_DIR/a.txt" "$T_DIR/b.txt" || fail "$1: Markdown round trip differs"
+    for x in a b; do
+        "$FT" show --json $x | json_content slug >"$T_DIR/$x.j"
+    done
+    cmp "$T_DIR/a.j" "$T_DIR/b.j" || fail "$1: JSON content differs after the Markdown round trip"
+    "$FT" delete a >/dev/null
+    "$FT" delete b >/dev/null
 }
 
 # ---- processes ---------------------------------------------------------------------------

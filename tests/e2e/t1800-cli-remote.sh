@@ -21,24 +21,12 @@ both() {
     equals "$OUT" "$lo" "stdout of '$*' through the server"
     equals "$ERR" "$le" "stderr of '$*' through the server"
 }
-# JSON output, ids and times aside
-strip() {
-    python3 -c '
-import json, sys
-def strip(v):
-    if isinstance(v, dict):
-        return {k: strip(w) for k, w in v.items() if k not in ("id", "seq", "at") and not k.endswith("_at")}
-    if isinstance(v, list):
-        return [strip(w) for w in v]
-    return v
-print(json.dumps(strip(json.loads(sys.stdin.read())), sort_keys=True))'
-}
 both_json() {
     local lo
     expect_code 0 "$FT" --db "$LOCAL_DB" --json "$@"
-    lo=$(strip <<<"$OUT")
+    lo=$(json_content seq <<<"$OUT")
     expect_code 0 "$FT" "${R[@]}" --json "$@"
-    equals "$(strip <<<"$OUT")" "$lo" "JSON of '$*' through the server"
+    equals "$(json_content seq <<<"$OUT")" "$lo" "JSON of '$*' through the server"
 }
 
 "$FT" --db "$LOCAL_DB" init >/dev/null
