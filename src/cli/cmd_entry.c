@@ -43,7 +43,9 @@ static void print_entry_line(json_t *e)
     const char *kind = cli_jstr(e, "kind");
     long long num = cli_jint(e, "num");
     if (strcmp(kind, "item") == 0) {
-        printf("[%lld] %-7s %s\n", num, cli_jstr(e, "state"), cli_jstr(e, "text"));
+        const char *by = cli_jstr(e, "claimed_by");
+        printf("[%lld] %-7s %s%s%s%s\n", num, cli_jstr(e, "state"), cli_jstr(e, "text"),
+               *by ? " (claimed by " : "", by, *by ? ")" : "");
     } else if (strcmp(kind, "step") == 0) {
         const char *text = cli_jstr(e, "text");
         printf("[%lld] %s%s%s\n", num, cli_jstr(e, "title"), *text ? ": " : "", text);
@@ -77,6 +79,11 @@ static void report(struct ft_ctx *ctx, struct ft_result *res)
         printf("moved %s %lld to position %lld\n", kind, num, cli_jint(r, "position"));
     } else if (strcmp(verb, "remove") == 0) {
         printf("removed %s %lld\n", kind, num);
+    } else if (strcmp(verb, "claim") == 0) {
+        const char *from = cli_jstr(r, "stolen_from");
+        printf("claimed item %lld%s%s\n", num, *from ? ", taken over from " : "", from);
+    } else if (strcmp(verb, "release") == 0) {
+        printf("released item %lld (now %s)\n", num, cli_jstr(r, "entry.state"));
     } else if (strcmp(kind, "item") == 0) {
         printf("item %lld: %s\n", num, cli_jstr(r, "entry.state"));
     } else if (strcmp(kind, "hyp") == 0) {
@@ -188,6 +195,13 @@ int cmd_entry(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     const char *verb = argc > 0 ? argv[0] : "list";
     int rc = 0, i = 1, num;
 
+    if (strcmp(verb, "claim") && strcmp(verb, "release") &&
+        (json_object_get(opt, "steal") || json_object_get(opt, "stale_after") ||
+         json_object_get(opt, "force"))) {
+        rc = cli_usage(ctx, "%s: --steal, --stale-after and --force are for claim and release",
+                       verb);
+        goto out;
+    }
     if (strcmp(verb, "add") == 0) {
         if (i >= argc && !json_object_get(o.fields, "text") &&
             !json_object_get(o.fields, "title")) {
@@ -266,6 +280,26 @@ int cmd_entry(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
             rc = cli_usage(ctx, "rm: unexpected argument '%s'", argv[i + 1]);
         else
             rc = entry_write(ctx, FT_OP_ENTRY_REMOVE, kind, json_pack("{s:i}", "num", num));
+        goto out;
+    }
+    if (kind == FT_K_ITEM && (strcmp(verb, "claim") == 0 || strcmp(verb, "release") == 0)) {
+        int claim = verb[0] == 'c';
+        if ((num = need_num(ctx, argc, argv, i, verb)) < 0) {
+            rc = FT_EXIT_USAGE;
+        } else if (i + 1 < argc) {
+            rc = cli_usage(ctx, "%s: unexpected argument '%s'", verb, argv[i + 1]);
+        } else if (json_object_size(o.fields) || json_object_get(opt, claim ? "force" : "steal") ||
+                   (!claim && json_object_get(opt, "stale_after"))) {
+            rc = cli_usage(ctx, "%s: takes %s only", verb,
+                           claim ? "--steal and --stale-after" : "--force");
+        } else {
+            json_t *args = json_pack("{s:i}", "num", num);
+            const char *keys[] = {"steal", "stale_after", "force"};
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+                if (json_object_get(opt, keys[k]))
+                    json_object_set(args, keys[k], json_object_get(opt, keys[k]));
+            rc = entry_write(ctx, claim ? FT_OP_ITEM_CLAIM : FT_OP_ITEM_RELEASE, kind, args);
+        }
         goto out;
     }
     int st;

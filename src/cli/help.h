@@ -146,18 +146,28 @@
     "  prints the number it created or changed (with --json, the whole entry).\n\n" HELP_COMMON    \
     "\n" HELP_EXIT
 
-#define HELP_ITEM                                                                                         \
-    "NAME\n  flowtrack item - progress items\n\n"                                                         \
-    "SYNOPSIS\n"                                                                                          \
-    "  flowtrack item add [--state done|doing|pending|dropped] TEXT...\n"                                 \
-    "  flowtrack item start|done|drop|reopen N...\n" HELP_ENTRY_VERBS(                                    \
-        "item") "\nDESCRIPTION\n"                                                                         \
-                "  Items sit in four groups: done, doing (in progress), pending and dropped (out of\n"    \
-                "  scope). New items are pending. start moves to doing, done to done, drop to dropped,\n" \
-                "  reopen back to pending; every change of state is kept with its time.\n"                \
-                "  edit takes --state and --text.\n\n"                                                    \
-                "EXAMPLES\n  flowtrack item add 'Add regression tests for stream release'\n"              \
-                "  flowtrack item start 3\n  flowtrack item done 3 4\n\n" HELP_ENTRY_TAIL
+#define HELP_ITEM                                                                                  \
+    "NAME\n  flowtrack item - progress items, and claims on them\n\n"                              \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack item add [--state done|doing|pending|dropped] TEXT...\n"                          \
+    "  flowtrack item start|done|drop|reopen N...\n"                                               \
+    "  flowtrack item claim N [--steal] [--stale-after AGE]\n"                                     \
+    "  flowtrack item release N [--force]\n" HELP_ENTRY_VERBS(                                     \
+        "item") "\nDESCRIPTION\n"                                                                  \
+                "  Items sit in four groups: done, doing (in progress), pending and dropped\n"     \
+                "  (out of scope). New items are pending. start moves to doing, done to done,\n"   \
+                "  drop to dropped, reopen back to pending; every change of state is kept with\n"  \
+                "  its time. edit takes --state and --text.\n\n"                                   \
+                "  claim makes a pending item the work of the actor (--actor, FLOWTRACK_ACTOR):\n" \
+                "  it moves to doing and shows 'claimed by ACTOR' in every view. Of many agents\n" \
+                "  claiming one item at once exactly one wins; the others fail (exit 1) with\n"    \
+                "  'item N is claimed by ACTOR'. Claiming your own item again renews the claim.\n" \
+                "  --steal takes over another actor's claim once it is older than --stale-after\n" \
+                "  (default 30m). release gives the item back (pending again); --force releases\n" \
+                "  another actor's claim. Moving the item out of doing ends its claim.\n\n"        \
+                "EXAMPLES\n  flowtrack item add 'Add regression tests for stream release'\n"       \
+                "  flowtrack item start 3\n  flowtrack item done 3 4\n"                            \
+                "  flowtrack --actor agent-2 item claim 5\n\n" HELP_ENTRY_TAIL
 
 #define HELP_RULE                                                                                            \
     "NAME\n  flowtrack rule - ground rules for agents\n\n"                                                   \

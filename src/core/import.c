@@ -613,12 +613,12 @@ static int read_header(struct outline *o, struct ft_tracker *t, struct ft_err *e
                 return rc;
         } else if ((v = after_label(f->text.buf, "Status"))) {
             char *st = ft_text_norm(v);
-            int bad = strcmp(st, "open") != 0 && strcmp(st, "resolved") != 0;
-            t->status = strcmp(st, "resolved") == 0 ? FT_STATUS_RESOLVED : FT_STATUS_OPEN;
+            int status = ft_status_parse(st);
             free(st);
-            if (bad)
-                return ft_err_set(err, FT_EINVAL, "line %d: status must be open or resolved",
-                                  f->line);
+            if (status < 0)
+                return ft_err_set(err, FT_EINVAL,
+                                  "line %d: status must be open, waiting or resolved", f->line);
+            t->status = status;
         } else if ((v = after_label(f->text.buf, "Owner"))) {
             set_norm(&t->owner, v);
         } else if ((v = after_label(f->text.buf, "Objective"))) {

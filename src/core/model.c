@@ -68,6 +68,20 @@ int ft_outcome_parse(const char *s)
     return parse_name(outcome_names, FT_OUT__COUNT, s);
 }
 
+static const char *const status_names[] = {"open", "resolved", "waiting"};
+_Static_assert(sizeof(status_names) / sizeof(status_names[0]) == FT_STATUS__COUNT,
+               "a name per status");
+
+const char *ft_status_name(int s)
+{
+    return (unsigned)s < FT_STATUS__COUNT ? status_names[s] : "?";
+}
+
+int ft_status_parse(const char *s)
+{
+    return parse_name(status_names, FT_STATUS__COUNT, s);
+}
+
 void ft_set_str(char **slot, const char *s)
 {
     char *n = ft_xstrdup(s ? s : "");
@@ -114,6 +128,7 @@ void ft_entry_release(struct ft_entry *e)
     free(e->detail);
     free(e->date);
     free(e->changes);
+    free(e->claimed_by);
     memset(e, 0, sizeof(*e));
 }
 

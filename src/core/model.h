@@ -43,7 +43,9 @@ enum ft_outcome {
     FT_OUT_INTERRUPTED,
     FT_OUT__COUNT
 };
-enum ft_status { FT_STATUS_OPEN, FT_STATUS_RESOLVED };
+/* A tracker is open (worked on), waiting (for a person: an agent may end its session) or
+ * resolved. */
+enum ft_status { FT_STATUS_OPEN, FT_STATUS_RESOLVED, FT_STATUS_WAITING, FT_STATUS__COUNT };
 
 struct ft_state_change {
     int state;  /* enum ft_state */
@@ -64,6 +66,8 @@ struct ft_entry {
     int64_t created_at, updated_at, state_at;
     struct ft_state_change *changes; /* item: every state change, oldest first */
     size_t nchanges;
+    char *claimed_by;   /* item in progress: the actor that claimed it; NULL when unclaimed */
+    int64_t claimed_at; /* Unix ms; 0 when unclaimed */
 };
 
 struct ft_entry_list {
@@ -137,7 +141,9 @@ const char *ft_state_name(int st);        /* "done", "doing", "pending", "droppe
 int ft_state_parse(const char *s);
 const char *ft_verdict_name(int v); /* "open", "ruled-out", "confirmed" */
 int ft_verdict_parse(const char *s);
-const char *ft_outcome_name(int o);  /* "" for FT_OUT_NONE, "pass", ... */
+const char *ft_outcome_name(int o); /* "" for FT_OUT_NONE, "pass", ... */
+const char *ft_status_name(int s);  /* "open", "resolved", "waiting" */
+int ft_status_parse(const char *s);
 int ft_outcome_parse(const char *s); /* "" parses as FT_OUT_NONE */
 
 /*

@@ -68,11 +68,11 @@ int ft_tracker_patch(struct ft_tracker *t, json_t *patch, json_t *changed, struc
         int rc = 0;
         switch (f->type) {
         case HF_STATUS:
-            if (strcmp(val, "open") && strcmp(val, "resolved"))
+            if (ft_status_parse(val) < 0)
                 rc = ft_err_field(err, FT_EINVAL, key,
-                                  "field 'status' must be 'open' or 'resolved'");
+                                  "field 'status' must be 'open', 'waiting' or 'resolved'");
             else
-                *(int *)slot = strcmp(val, "resolved") == 0;
+                *(int *)slot = ft_status_parse(val);
             break;
         case HF_SLUG:
             if (!ft_slug_valid(val))

@@ -223,10 +223,10 @@ static int render_text(const struct ft_tracker *t, struct ft_buf *out, int numbe
     putf(&x, "%s\n\n", t->title);
     if (numbered)
         putf(&x, "Id: %s (%lld)   Status: %s\n", t->slug, (long long)t->id,
-             t->status == FT_STATUS_RESOLVED ? "resolved" : "open");
+             ft_status_name(t->status));
     putf(&x, "Started: %s\n", *t->started ? t->started : FT_NO_DATE);
-    if (!numbered && t->status == FT_STATUS_RESOLVED)
-        put(&x, "Status: resolved\n");
+    if (!numbered && t->status != FT_STATUS_OPEN)
+        putf(&x, "Status: %s\n", ft_status_name(t->status));
     put(&x, "Owner: ");
     put_field(&x, t->owner, 2);
     put(&x, "\nObjective: ");
@@ -263,6 +263,8 @@ static int render_text(const struct ft_tracker *t, struct ft_buf *out, int numbe
             put(&x, "  " FT_BULLET " ");
             put_num(&x, &l->v[i]);
             put_field(&x, l->v[i].text, 6);
+            if (numbered && l->v[i].claimed_by)
+                putf(&x, " (claimed by %s)", l->v[i].claimed_by);
             put(&x, "\n");
         }
         put(&x, "\n");
@@ -395,8 +397,8 @@ int ft_render_md(const struct ft_tracker *t, struct ft_buf *out)
     md_text(&x, t->title, 0);
     put(&x, "\n\n");
     md_label_item(&x, 0, "Started", *t->started ? t->started : FT_NO_DATE);
-    if (t->status == FT_STATUS_RESOLVED)
-        md_label_item(&x, 0, "Status", "resolved");
+    if (t->status != FT_STATUS_OPEN)
+        md_label_item(&x, 0, "Status", ft_status_name(t->status));
     md_label_item(&x, 0, "Owner", t->owner);
     md_label_item(&x, 0, "Objective", t->objective);
 
@@ -521,6 +523,9 @@ json_t *ft_entry_to_json(const struct ft_entry *e)
         json_object_set_new(o, "text", json_string(e->text));
         json_object_set_new(o, "state", json_string(ft_state_name(e->state)));
         json_object_set_new(o, "state_at", ft_json_time(e->state_at));
+        json_object_set_new(o, "claimed_by",
+                            e->claimed_by ? json_string(e->claimed_by) : json_null());
+        json_object_set_new(o, "claimed_at", ft_json_time(e->claimed_at));
         if (e->changes) {
             json_t *a = json_array();
             for (size_t i = 0; i < e->nchanges; i++) {
@@ -594,8 +599,7 @@ json_t *ft_tracker_to_json(const struct ft_tracker *t)
     json_object_set_new(o, "started", opt_str(t->started));
     json_object_set_new(o, "owner", json_string(t->owner));
     json_object_set_new(o, "objective", json_string(t->objective));
-    json_object_set_new(o, "status",
-                        json_string(t->status == FT_STATUS_RESOLVED ? "resolved" : "open"));
+    json_object_set_new(o, "status", json_string(ft_status_name(t->status)));
     json_object_set_new(o, "created_at", ft_json_time(t->created_at));
     json_object_set_new(o, "updated_at", ft_json_time(t->updated_at));
     json_object_set_new(o, "rules", list_json(&t->lists[FT_K_RULE]));

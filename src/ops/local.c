@@ -460,6 +460,45 @@ static int entry_remove(struct local *l, json_t *a, struct ft_result *res, struc
     return rc;
 }
 
+/* item.claim and item.release: the item becomes (or stops being) the actor's work. */
+static int item_claim(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err,
+                      int release)
+{
+    struct target t;
+    struct ft_entry e;
+    int flag = 0, rc;
+    int64_t stale = FT_CLAIM_STALE_MS;
+    char *prev = NULL;
+    if ((rc = ft_arg_bool(a, release ? "force" : "steal", &flag, err)) < 0 ||
+        (!release && (rc = ft_arg_int(a, "stale_after", 0, INT64_MAX / 4, &stale, err)) < 0))
+        return rc;
+    json_t *args = json_deep_copy(a);
+    json_object_set_new(args, "kind", json_string("item"));
+    rc = entry_target(l, args, T_NUM | T_WRITE, &t, res, err);
+    json_decref(args);
+    enum ft_claim_how how = release ? (flag ? FT_CLAIM_RELEASE_FORCE : FT_CLAIM_RELEASE)
+                                    : (flag ? FT_CLAIM_STEAL : FT_CLAIM);
+    if (rc || (rc = ft_store_item_claim(l->st, t.tid, t.num, how, stale, &e, &prev, err)))
+        return rc;
+    rc = entry_envelope(l, release ? "release" : "claim", t.tid, &e, res, err);
+    if (!rc && prev)
+        json_object_set_new(res->json, release ? "released_from" : "stolen_from",
+                            json_string(prev));
+    free(prev);
+    ft_entry_release(&e);
+    return rc;
+}
+
+static int item_claim_op(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
+{
+    return item_claim(l, a, res, err, 0);
+}
+
+static int item_release_op(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
+{
+    return item_claim(l, a, res, err, 1);
+}
+
 /* ---- runs ----------------------------------------------------------------------------- */
 
 static int run_list(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
@@ -681,6 +720,8 @@ static const local_fn local_ops[FT_OP__COUNT] = {
     [FT_OP_CHECK] = check,
     [FT_OP_DEFAULT_GET] = default_get,
     [FT_OP_DEFAULT_SET] = default_set,
+    [FT_OP_ITEM_CLAIM] = item_claim_op,
+    [FT_OP_ITEM_RELEASE] = item_release_op,
 };
 
 static int local_call(struct ft_ops *o, enum ft_op op, json_t *args, struct ft_result *res,

@@ -40,6 +40,10 @@ const struct ft_op_wire ft_op_wires[FT_OP__COUNT] = {
     [FT_OP_CHECK] = {"check", "GET", T "/check", "doing_max", FT_BODY_NONE, 0, 0},
     [FT_OP_DEFAULT_GET] = {"default.get", "GET", "/api/default", NULL, FT_BODY_NONE, 0, 0},
     [FT_OP_DEFAULT_SET] = {"default.set", "PUT", "/api/default", NULL, FT_BODY_ARGS, 1, 0},
+    [FT_OP_ITEM_CLAIM] = {"item.claim", "POST", T "/items/{num}/claim", NULL, FT_BODY_OPTIONS, 1,
+                          0},
+    [FT_OP_ITEM_RELEASE] = {"item.release", "POST", T "/items/{num}/release", NULL, FT_BODY_OPTIONS,
+                            1, 0},
 };
 
 #undef T
@@ -120,6 +124,21 @@ int ft_arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t 
         return ft_err_field(err, FT_EINVAL, key, "'%s' must be a whole number from %lld to %lld",
                             key, (long long)min, (long long)max);
     *out = x;
+    return 1;
+}
+
+int ft_arg_bool(json_t *args, const char *key, int *out, struct ft_err *err)
+{
+    json_t *v = json_object_get(args, key);
+    const char *s = json_string_value(v);
+    if (!v || json_is_null(v))
+        return 0;
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else if (s && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0))
+        *out = strcmp(s, "true") == 0;
+    else
+        return ft_err_field(err, FT_EINVAL, key, "'%s' must be true or false", key);
     return 1;
 }
 

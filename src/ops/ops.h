@@ -60,6 +60,8 @@ enum ft_op {
     FT_OP_CHECK,          /* {tracker, doing_max} */
     FT_OP_DEFAULT_GET,    /* {} */
     FT_OP_DEFAULT_SET,    /* {tracker: ref or null} */
+    FT_OP_ITEM_CLAIM,     /* {tracker, num, steal, stale_after (ms)}: ft_store_item_claim */
+    FT_OP_ITEM_RELEASE,   /* {tracker, num, force} */
     FT_OP__COUNT
 };
 
@@ -69,6 +71,7 @@ enum ft_op_body {
     FT_BODY_FIELDS,   /* the body is args.fields */
     FT_BODY_ARGS,     /* the body's keys are arguments */
     FT_BODY_DOCUMENT, /* the body is args.document, text or Markdown */
+    FT_BODY_OPTIONS,  /* as FT_BODY_ARGS, and no body at all is {} */
 };
 
 /* The wire row of an operation: its REST request. */
@@ -86,6 +89,9 @@ extern const struct ft_op_wire ft_op_wires[FT_OP__COUNT];
 
 /* Events one history call answers at most (oldest first): page on with `since`. */
 #define FT_HISTORY_PAGE 10000
+
+/* How old another actor's claim must be before --steal may take it over, by default. */
+#define FT_CLAIM_STALE_MS (30 * 60 * 1000)
 
 /* "~" in place of {tracker} asks the server to resolve the tracker as absent would. */
 #define FT_TRACKER_RESOLVE "~"
@@ -164,6 +170,9 @@ const char *ft_arg_str(json_t *args, const char *key);
  */
 int ft_arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out,
                struct ft_err *err);
+/* A boolean argument: 1 and *out set; 0 when absent or null; FT_EINVAL naming the key when
+ * it is not true or false (or, from a query string, "true" or "false"). */
+int ft_arg_bool(json_t *args, const char *key, int *out, struct ft_err *err);
 /* Entry kinds as REST paths name them: "items" <-> FT_K_ITEM. -1 / NULL when unknown. */
 int ft_kind_from_plural(const char *s);
 const char *ft_kind_plural(int kind);

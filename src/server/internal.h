@@ -43,6 +43,8 @@ enum ft_route {
     R_CHECK,
     R_EVENTS,
     R_DEFAULT,
+    R_CLAIM,
+    R_RELEASE,
     R_OTHER,
     R__COUNT
 };

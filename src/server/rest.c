@@ -118,13 +118,16 @@ static json_t *rest_args(struct call *c, enum ft_op op, json_t *body)
             json_object_set_new(a, name, json_string(v));
         q += n + (q[n] == ',');
     }
-    if ((w->body == FT_BODY_FIELDS || w->body == FT_BODY_ARGS) && !body && !(body = read_json(c))) {
+    if (w->body == FT_BODY_OPTIONS && !body &&
+        !evbuffer_get_length(evhttp_request_get_input_buffer(c->req)))
+        body = json_object();
+    if (w->body != FT_BODY_NONE && w->body != FT_BODY_DOCUMENT && !body && !(body = read_json(c))) {
         json_decref(a);
         return NULL;
     }
     if (w->body == FT_BODY_FIELDS)
         json_object_set(a, "fields", body);
-    else if (w->body == FT_BODY_ARGS)
+    else if (w->body == FT_BODY_ARGS || w->body == FT_BODY_OPTIONS)
         json_object_update_missing(a, body); /* the path's captures win */
     json_decref(body);
     json_object_del(a, "actor");

@@ -32,6 +32,8 @@ const char *const ft_route_label[R__COUNT] = {
     [R_CHECK] = "/api/trackers/{id}/check",
     [R_EVENTS] = "/api/events",
     [R_DEFAULT] = "/api/default",
+    [R_CLAIM] = "/api/trackers/{id}/items/{num}/claim",
+    [R_RELEASE] = "/api/trackers/{id}/items/{num}/release",
     [R_OTHER] = "other",
 };
 
@@ -65,6 +67,8 @@ static const struct route routes[] = {
     OP(FT_OP_ENTRY_REMOVE, R_ENTRY, rest_op, 0),
     OP(FT_OP_DEFAULT_GET, R_DEFAULT, rest_op, 0),
     OP(FT_OP_DEFAULT_SET, R_DEFAULT, rest_op, 0),
+    OP(FT_OP_ITEM_CLAIM, R_CLAIM, rest_op, 0),
+    OP(FT_OP_ITEM_RELEASE, R_RELEASE, rest_op, 0),
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

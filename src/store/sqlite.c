@@ -123,9 +123,37 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX events_tracker ON events (tracker_id, seq);"
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-};
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+    /* 2: claims on items; status 2 (waiting). A CHECK constraint cannot be altered in
+     * place: the trackers table is rebuilt (foreign keys are off while migrating). */
+    "ALTER TABLE entries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE entries ADD COLUMN claimed_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE trackers_v2 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  slug TEXT NOT NULL UNIQUE,"
+    "  org TEXT NOT NULL DEFAULT '',"
+    "  title TEXT NOT NULL,"
+    "  started TEXT NOT NULL DEFAULT '',"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  objective TEXT NOT NULL DEFAULT '',"
+    "  status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1, 2)),"
+    "  repro_command TEXT NOT NULL DEFAULT '',"
+    "  repro_timeout_ms INTEGER NOT NULL DEFAULT 0,"
+    "  repro_expect TEXT NOT NULL DEFAULT '',"
+    "  repro_note TEXT NOT NULL DEFAULT '',"
+    "  symptoms_note TEXT NOT NULL DEFAULT '',"
+    "  hyps_note TEXT NOT NULL DEFAULT '',"
+    "  results_note TEXT NOT NULL DEFAULT '',"
+    "  fix_summary TEXT NOT NULL DEFAULT '',"
+    "  fix_why TEXT NOT NULL DEFAULT '',"
+    "  fix_evidence TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "INSERT INTO trackers_v2 SELECT * FROM trackers;"
+    "DROP TABLE trackers;"
+    "ALTER TABLE trackers_v2 RENAME TO trackers;",
+};
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 _Static_assert(NMIGRATIONS == FT_SCHEMA_VERSION, "one migration per schema version");
@@ -333,15 +361,20 @@ static int pragma_int(struct sq *q, const char *sql, int *out, struct ft_err *er
     return 0;
 }
 
+/* Bring the schema from version `from` to FT_SCHEMA_VERSION; foreign keys must be off (a
+ * table is rebuilt) and are checked before the commit. */
 static int migrate(struct sq *q, int from, struct ft_err *err)
 {
-    int rc = sq_begin(q, err);
+    int rc = sq_begin(q, err), bad = 0;
     if (rc)
         return rc;
     /* Re-read inside the lock: another process may have migrated meanwhile. */
     rc = pragma_int(q, "PRAGMA user_version", &from, err);
     for (int v = from; !rc && v < FT_SCHEMA_VERSION; v++)
         rc = exec_sql(q, migrations[v], err);
+    if (!rc && from < FT_SCHEMA_VERSION &&
+        !(rc = pragma_int(q, "SELECT count(*) FROM pragma_foreign_key_check", &bad, err)) && bad)
+        rc = ft_err_set(err, FT_EIO, "migrating the store broke %d references", bad);
     if (!rc) {
         char sql[96];
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; PRAGMA application_id = %d",
@@ -413,11 +446,11 @@ static int sq_open(const char *path, int flags, void **out, struct ft_err *err)
     sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if ((rc = exec_sql(q,
                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                       "PRAGMA journal_size_limit = 4194304;"
-                       "PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456",
+                       "PRAGMA journal_size_limit = 4194304; PRAGMA mmap_size = 268435456",
                        err)))
         goto fail;
-    if (version < FT_SCHEMA_VERSION && (rc = migrate(q, version, err)))
+    if ((version < FT_SCHEMA_VERSION && (rc = migrate(q, version, err))) ||
+        (rc = exec_sql(q, "PRAGMA foreign_keys = ON", err)))
         goto fail;
     *out = q;
     return 0;
@@ -685,16 +718,16 @@ static const char SQL_STATE_CHANGE[] =
     "INSERT INTO state_changes (entry_id, state, at) VALUES (?1, ?2, ?3)";
 static const char SQL_ENTRY_GET[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0)"
+    " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0), e.claimed_by, e.claimed_at"
     " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
     " WHERE e.tracker_id = ?1 AND e.kind = ?2 AND e.num = ?3";
 static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " e.created_at, e.updated_at, e.state_at, 0, e.kind"
+    " e.created_at, e.updated_at, e.state_at, 0, e.claimed_by, e.claimed_at, e.kind"
     " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
 static const char SQL_ENTRY_WRITE[] =
     "UPDATE entries SET title = ?1, text = ?2, state = ?3, detail = ?4, date = ?5,"
-    " updated_at = ?6, state_at = ?7 WHERE id = ?8";
+    " updated_at = ?6, state_at = ?7, claimed_by = ?8, claimed_at = ?9 WHERE id = ?10";
 static const char SQL_COUNT_KIND[] =
     "SELECT count(*) FROM entries WHERE tracker_id = ?1 AND kind = ?2";
 static const char SQL_SHIFT[] =
@@ -746,6 +779,13 @@ static void entry_nums_from_row(sqlite3_stmt *s, struct ft_entry *e, int *pos)
     e->updated_at = sqlite3_column_int64(s, 10);
     e->state_at = sqlite3_column_int64(s, 11);
     e->run_num = sqlite3_column_int(s, 12);
+    /* most entries have no claim: no allocation for them */
+    const char *by = (const char *)sqlite3_column_text(s, 13);
+    if (by && *by) {
+        free(e->claimed_by);
+        e->claimed_by = ft_xstrdup(by);
+        e->claimed_at = sqlite3_column_int64(s, 14);
+    }
 }
 
 static int sq_entry_get(void *db, int64_t tid, enum ft_kind kind, int num, struct ft_entry *out,
@@ -778,8 +818,9 @@ static int sq_entry_count(void *db, int64_t tid, enum ft_kind kind, int *count, 
 
 static int sq_entry_write(void *db, const struct ft_entry *e, struct ft_err *err)
 {
-    return execf(db, SQL_ENTRY_WRITE, err, "update entry", "ttittIII", e->title, e->text, e->state,
-                 e->detail, e->date, e->updated_at, e->state_at, e->id);
+    return execf(db, SQL_ENTRY_WRITE, err, "update entry", "ttittIItII", e->title, e->text,
+                 e->state, e->detail, e->date, e->updated_at, e->state_at, e->claimed_by,
+                 e->claimed_by ? e->claimed_at : 0, e->id);
 }
 
 static int sq_entry_shift(void *db, int64_t tid, enum ft_kind kind, int by, int lo, int hi,
@@ -869,7 +910,7 @@ static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_
     if (!s)
         return FT_EIO;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int kind = sqlite3_column_int(s, 13);
+        int kind = sqlite3_column_int(s, 15);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
         struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, ft_xstrdup(col_text(s, 3)),

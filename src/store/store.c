@@ -255,7 +255,7 @@ static void list_row(const struct ft_tracker_row *r, void *ctx)
     json_object_set_new(o, "id", json_integer(r->id));
     json_object_set_new(o, "slug", json_string(r->slug));
     json_object_set_new(o, "title", json_string(r->title));
-    json_object_set_new(o, "status", json_string(r->status ? "resolved" : "open"));
+    json_object_set_new(o, "status", json_string(ft_status_name(r->status)));
     json_object_set_new(o, "updated_at", ft_json_time(r->updated_at));
     json_t *p = json_object();
     for (int k = 0; k < FT_ST__COUNT; k++)
@@ -515,6 +515,11 @@ int ft_store_entry_update(struct ft_store *st, int64_t tid, enum ft_kind kind, i
         goto out;
     if (e.state != old_state)
         e.state_at = w.now;
+    if (e.state != FT_ST_DOING && e.claimed_by) { /* out of progress: the claim ends */
+        free(e.claimed_by);
+        e.claimed_by = NULL;
+        e.claimed_at = 0;
+    }
     e.updated_at = w.now;
     if ((rc = st->be->entry_write(st->db, &e, err)))
         goto out;
@@ -536,6 +541,97 @@ out:
         *out = e;
     else
         ft_entry_release(&e);
+    return rc;
+}
+
+/* FT_EEXIST: item num is held by e->claimed_by (with how long, and what --steal would do). */
+static int claimed_error(const struct ft_entry *e, int64_t now, enum ft_claim_how how,
+                         int64_t stale_ms, struct ft_err *err)
+{
+    char age[32], stale[32];
+    ft_duration_fmt(now > e->claimed_at ? now - e->claimed_at : 0, age, sizeof(age));
+    ft_duration_fmt(stale_ms, stale, sizeof(stale));
+    if (how == FT_CLAIM_STEAL)
+        return ft_err_set(err, FT_EEXIST,
+                          "item %d is claimed by %s (for %s; a claim can be stolen after %s)",
+                          e->num, e->claimed_by, age, stale);
+    if (how == FT_CLAIM)
+        return ft_err_set(err, FT_EEXIST,
+                          "item %d is claimed by %s (for %s; --steal takes over a claim older "
+                          "than %s)",
+                          e->num, e->claimed_by, age, stale);
+    return ft_err_set(err, FT_EEXIST, "item %d is claimed by %s (--force releases it anyway)",
+                      e->num, e->claimed_by);
+}
+
+int ft_store_item_claim(struct ft_store *st, int64_t tid, int num, enum ft_claim_how how,
+                        int64_t stale_ms, struct ft_entry *out, char **previous, struct ft_err *err)
+{
+    struct write w;
+    struct ft_entry e;
+    char *prev = NULL;
+    const char *actor = st->actor ? st->actor : "";
+    int release = how == FT_CLAIM_RELEASE || how == FT_CLAIM_RELEASE_FORCE;
+    int rc = write_begin(st, tid, W_SLUG, &w, err);
+    if (rc)
+        return rc;
+    if ((rc = st->be->entry_get(st->db, tid, FT_K_ITEM, num, &e, NULL, err)))
+        return write_end(&w, rc, NULL, NULL, err);
+    int mine = e.claimed_by && strcmp(e.claimed_by, actor) == 0;
+    int old_state = e.state;
+    if (release) {
+        if (!e.claimed_by)
+            rc = ft_err_set(err, FT_EEXIST, "item %d is not claimed", num);
+        else if (!mine && how != FT_CLAIM_RELEASE_FORCE)
+            rc = claimed_error(&e, w.now, how, stale_ms, err);
+        if (!rc) {
+            prev = e.claimed_by;
+            e.claimed_by = NULL;
+            e.claimed_at = 0;
+            if (e.state == FT_ST_DOING)
+                e.state = FT_ST_PENDING;
+        }
+    } else {
+        if (e.state == FT_ST_DONE || e.state == FT_ST_DROPPED)
+            rc = ft_err_set(err, FT_EEXIST, "item %d is %s: only a pending item can be claimed",
+                            num, ft_state_name(e.state));
+        else if (e.claimed_by && !mine &&
+                 (how != FT_CLAIM_STEAL || w.now - e.claimed_at < stale_ms))
+            rc = claimed_error(&e, w.now, how, stale_ms, err);
+        if (!rc) {
+            if (e.claimed_by && !mine)
+                prev = e.claimed_by;
+            else
+                free(e.claimed_by);
+            e.claimed_by = ft_xstrdup(actor);
+            e.claimed_at = w.now;
+            e.state = FT_ST_DOING;
+        }
+    }
+    json_t *payload = NULL;
+    if (!rc) {
+        e.updated_at = w.now;
+        if (e.state != old_state)
+            e.state_at = w.now;
+        rc = st->be->entry_write(st->db, &e, err);
+        if (!rc && e.state != old_state)
+            rc = st->be->state_change(st->db, e.id, e.state, w.now, err);
+    }
+    if (!rc) {
+        payload = ft_entry_to_json(&e);
+        if (prev)
+            json_object_set_new(payload, release ? "released_from" : "stolen_from",
+                                json_string(prev));
+    }
+    rc = write_end(&w, rc, release ? "item.release" : "item.claim", payload, err);
+    if (!rc && out)
+        *out = e;
+    else
+        ft_entry_release(&e);
+    if (!rc && previous)
+        *previous = prev;
+    else
+        free(prev);
     return rc;
 }
 

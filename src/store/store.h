@@ -35,7 +35,7 @@
 struct ft_err;
 struct ft_store;
 
-#define FT_SCHEMA_VERSION 1
+#define FT_SCHEMA_VERSION 2
 
 enum ft_store_flags {
     FT_STORE_CREATE = 1, /* create the file (and its schema) when missing */
@@ -127,6 +127,28 @@ int ft_store_entry_move(struct ft_store *st, int64_t tid, enum ft_kind kind, int
                         struct ft_err *err);
 int ft_store_entry_remove(struct ft_store *st, int64_t tid, enum ft_kind kind, int num,
                           struct ft_err *err);
+
+/*
+ * Claims: an item in progress held by one actor (the store's actor), so that many agents can
+ * share a tracker. Each call is one write transaction, so of many concurrent claimers of one
+ * item exactly one wins.
+ *  FT_CLAIM          a pending item (or one in progress that nobody holds) becomes in progress,
+ *                    held by the actor; the holder claiming again renews the claim's time;
+ *                    held by another: FT_EEXIST "item N is claimed by ACTOR ..."
+ *  FT_CLAIM_STEAL    as FT_CLAIM, and a claim of another actor at least stale_ms old is taken
+ *                    over (a younger one is FT_EEXIST)
+ *  FT_CLAIM_RELEASE  the holder gives the item back: pending again, unclaimed; another actor's
+ *                    claim is FT_EEXIST
+ *  FT_CLAIM_RELEASE_FORCE  as FT_CLAIM_RELEASE, whoever holds it
+ * A done or dropped item cannot be claimed (FT_EEXIST). Moving an item out of progress by
+ * ft_store_entry_update ends its claim. On success *out (when not NULL) holds the item, and
+ * *previous (when not NULL) the actor whose claim was taken over or released (else NULL; the
+ * caller frees it).
+ */
+enum ft_claim_how { FT_CLAIM, FT_CLAIM_STEAL, FT_CLAIM_RELEASE, FT_CLAIM_RELEASE_FORCE };
+int ft_store_item_claim(struct ft_store *st, int64_t tid, int num, enum ft_claim_how how,
+                        int64_t stale_ms, struct ft_entry *out, char **previous,
+                        struct ft_err *err);
 
 /* ---- runs ---- */
 
