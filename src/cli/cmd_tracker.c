@@ -236,13 +236,16 @@ int cmd_list(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 
 int cmd_show(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
-    static const char *const fmt_names[] = {
-        [FT_FMT_VIEW] = "view", [FT_FMT_TEXT] = "text", [FT_FMT_MD] = "md", [FT_FMT_JSON] = "json"};
+    static const char *const fmt_names[] = {[FT_FMT_VIEW] = "view",
+                                            [FT_FMT_TEXT] = "text",
+                                            [FT_FMT_MD] = "md",
+                                            [FT_FMT_JSON] = "json",
+                                            [FT_FMT_COMPACT] = "compact"};
     const char *fs = json_string_value(json_object_get(opt, "format"));
     int fmt = fs ? ft_format_parse(fs) : ctx->json ? FT_FMT_JSON : FT_FMT_VIEW;
     struct ft_result res;
     if (fmt < 0)
-        return cli_usage(ctx, "format must be view, text, md or json, not '%s'", fs);
+        return cli_usage(ctx, "format must be view, text, md, json or compact, not '%s'", fs);
     int rc = cli_tracker_operand(ctx, argc, argv);
     if (rc || (rc = cli_call(ctx, FT_OP_TRACKER_SHOW, json_pack("{s:s}", "format", fmt_names[fmt]),
                              &res)))

@@ -101,12 +101,15 @@
 
 #define HELP_SHOW                                                                                    \
     "NAME\n  flowtrack show - show a tracker\n\n"                                                    \
-    "SYNOPSIS\n  flowtrack show [--format view|text|md|json] [TRACKER]\n\n"                          \
+    "SYNOPSIS\n  flowtrack show [--format view|text|md|json|compact] [TRACKER]\n\n"                  \
     "DESCRIPTION\n"                                                                                  \
     "  view (the default) is the plain layout with every entry's number in [brackets] and\n"         \
     "  the runs; text is the plain layout exactly, as 'flowtrack import' reads it back; md is\n"     \
     "  GitHub-flavoured Markdown (also importable); json is the whole model, with progress\n"        \
-    "  counts, item state-change times and runs. --json alone means --format json.\n\n"              \
+    "  counts, item state-change times and runs. --json alone means --format json. compact\n"        \
+    "  is the short summary an agent reads at the start of a session: objective, ground\n"           \
+    "  rules, items in progress (with their claims) and pending, open hypotheses, the\n"             \
+    "  latest results and runs.\n\n"                                                                 \
     "EXAMPLES\n  flowtrack show\n  flowtrack show --format md sse-leak > TRACKER.md\n\n" HELP_COMMON \
     "\n" HELP_EXIT
 
@@ -346,6 +349,41 @@
     "OPTIONS\n"                                                                                    \
     "      --doing-max DURATION   threshold of doing-too-long (default 3d)\n\n" HELP_COMMON "\n"   \
     "EXIT STATUS\n  0 every check holds; 1 findings (or an error); 2 usage; 3 not found\n"
+
+#define HELP_HOOK                                                                                  \
+    "NAME\n  flowtrack hook - the session hooks of coding agents\n\n"                              \
+    "SYNOPSIS\n  flowtrack hook session-start < HOOK-JSON\n"                                       \
+    "  flowtrack hook stop < HOOK-JSON\n\n"                                                        \
+    "DESCRIPTION\n"                                                                                \
+    "  Run by an agent's hooks ('flowtrack setup' installs them), each reads the hook's\n"         \
+    "  JSON object on stdin and works in its 'cwd'.\n\n"                                           \
+    "  session-start prints what the agent needs when a session starts or its context\n"           \
+    "  was compacted: the tracker's compact view (objective, ground rules, items in\n"             \
+    "  progress and pending, latest results and runs), the checks that fail, and how to\n"         \
+    "  update it. Its output becomes part of the agent's context.\n\n"                             \
+    "  stop runs the checks ('flowtrack check') and, while one fails, blocks the stop by\n"        \
+    "  printing {\"decision\": \"block\", \"reason\": ...}; the reason says what to do. It\n"      \
+    "  also blocks when session-start ran and the session has not changed the tracker\n"           \
+    "  (update-before-stop). It never blocks twice in a row for the same findings\n"               \
+    "  (stop_hook_active), and lets the agent stop at once when the tracker waits for a\n"         \
+    "  person ('flowtrack edit --status waiting'). No tracker here: nothing is printed.\n"         \
+    "  A session's state is kept in $XDG_STATE_HOME/flowtrack/sessions/ (default\n"                \
+    "  ~/.local/state).\n\n" HELP_COMMON "\n" HELP_EXIT
+
+#define HELP_SETUP                                                                                 \
+    "NAME\n  flowtrack setup - install the session hooks for Claude Code or Codex\n\n"             \
+    "SYNOPSIS\n  flowtrack setup claude|codex [--remove] [--dry-run] [-C DIR]\n\n"                 \
+    "DESCRIPTION\n"                                                                                \
+    "  Merges the SessionStart and Stop hooks ('flowtrack hook session-start', 'flowtrack\n"       \
+    "  hook stop') into the project's .claude/settings.json (claude) or .codex/hooks.json\n"       \
+    "  (codex). Every other key and hook of the file stays as it is; running it again\n"           \
+    "  changes nothing; --remove takes out exactly the hooks it added. The file is\n"              \
+    "  replaced atomically, keeping its mode.\n\n"                                                 \
+    "OPTIONS\n"                                                                                    \
+    "      --remove        take flowtrack's hooks out\n"                                           \
+    "  -n, --dry-run       print the change as a unified diff; write nothing\n"                    \
+    "  -C, --dir DIR       the project directory (default: the working directory)\n\n"             \
+    "EXAMPLES\n  flowtrack setup claude --dry-run\n  flowtrack setup codex\n\n" HELP_EXIT
 
 #define HELP_SERVE                                                                                    \
     "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                     \

@@ -39,6 +39,8 @@ int ft_format_parse(const char *s)
         return FT_FMT_MD;
     if (strcmp(s, "json") == 0)
         return FT_FMT_JSON;
+    if (strcmp(s, "compact") == 0)
+        return FT_FMT_COMPACT;
     return -1;
 }
 
@@ -654,6 +656,8 @@ int ft_render(const struct ft_tracker *t, enum ft_format fmt, struct ft_buf *out
         return ft_render_text(t, out);
     case FT_FMT_MD:
         return ft_render_md(t, out);
+    case FT_FMT_COMPACT:
+        return ft_render_compact(t, out);
     case FT_FMT_JSON: {
         json_t *j = ft_tracker_to_json(t);
         char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII * 0);

@@ -16,14 +16,16 @@
 
 struct ft_buf;
 
-enum ft_format { FT_FMT_VIEW, FT_FMT_TEXT, FT_FMT_MD, FT_FMT_JSON };
+enum ft_format { FT_FMT_VIEW, FT_FMT_TEXT, FT_FMT_MD, FT_FMT_JSON, FT_FMT_COMPACT };
 
-/* "view", "text", "md" (or "markdown"), "json"; -1 when unknown. */
+/* "view", "text", "md" (or "markdown"), "json", "compact"; -1 when unknown. */
 int ft_format_parse(const char *s);
 
 int ft_render_text(const struct ft_tracker *t, struct ft_buf *out);
 int ft_render_view(const struct ft_tracker *t, struct ft_buf *out);
 int ft_render_md(const struct ft_tracker *t, struct ft_buf *out);
+/* The compact view for agents (compact.c): not a layout import reads back. */
+int ft_render_compact(const struct ft_tracker *t, struct ft_buf *out);
 /* Render in any format; JSON is pretty-printed with a final newline. */
 int ft_render(const struct ft_tracker *t, enum ft_format fmt, struct ft_buf *out);
 

@@ -255,7 +255,7 @@ static int tracker_show(struct local *l, json_t *a, struct ft_result *res, struc
     struct ft_tracker *t = NULL;
     if (fmt < 0)
         return ft_err_field(err, FT_EINVAL, "format",
-                            "'format' must be json, md, text or view, not '%.40s'", fs);
+                            "'format' must be json, md, text, view or compact, not '%.40s'", fs);
     int rc = resolve(l, a, &tid, res, err);
     /* item state-change times appear only in JSON */
     if (!rc)

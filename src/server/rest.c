@@ -311,9 +311,13 @@ void rest_tracker_get(struct call *c)
     static const char *const ctypes[] = {[FT_FMT_VIEW] = "text/plain; charset=utf-8",
                                          [FT_FMT_TEXT] = "text/plain; charset=utf-8",
                                          [FT_FMT_MD] = "text/markdown; charset=utf-8",
-                                         [FT_FMT_JSON] = "application/json"};
-    static const char *const names[] = {
-        [FT_FMT_VIEW] = "view", [FT_FMT_TEXT] = "text", [FT_FMT_MD] = "md", [FT_FMT_JSON] = "json"};
+                                         [FT_FMT_JSON] = "application/json",
+                                         [FT_FMT_COMPACT] = "text/plain; charset=utf-8"};
+    static const char *const names[] = {[FT_FMT_VIEW] = "view",
+                                        [FT_FMT_TEXT] = "text",
+                                        [FT_FMT_MD] = "md",
+                                        [FT_FMT_JSON] = "json",
+                                        [FT_FMT_COMPACT] = "compact"};
     struct ft_server *srv = c->srv;
     struct ft_err err;
     int fmt = FT_FMT_JSON;
@@ -326,7 +330,7 @@ void rest_tracker_get(struct call *c)
                                            : FT_FMT_TEXT;
     if (qf && (fmt = ft_format_parse(qf)) < 0) {
         srv_error(srv, c->req, c->label, 400, "format", c->t0,
-                  "'format' must be json, md, text or view, not '%.40s'", qf);
+                  "'format' must be json, md, text, view or compact, not '%.40s'", qf);
         return;
     }
     if (ft_ops_local_resolve(srv->ops, json_string_value(json_object_get(c->caps, "tracker")), &tid,

@@ -33,7 +33,7 @@ contains "$ERR" "missing the text"
 expect_code 2 "$FT" item frob 1
 contains "$ERR" "unknown action 'frob'"
 expect_code 2 "$FT" show --format pdf
-contains "$ERR" "format must be view, text, md or json"
+contains "$ERR" "format must be view, text, md, json or compact"
 expect_code 2 "$FT" repro --timeout soon
 contains "$ERR" "not a duration"
 expect_code 1 "$FT" result add --outcome maybe 'x'
