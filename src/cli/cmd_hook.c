@@ -82,7 +82,9 @@ static void state_path(json_t *in, char *path, size_t n)
         snprintf(dir, sizeof(dir), "%s/.local/state/flowtrack/sessions", home);
     else
         return;
-    snprintf(path, n, "%s/%s.json", dir, id);
+    int w = snprintf(path, n, "%s/%s.json", dir, id);
+    if (w < 0 || (size_t)w >= n)
+        path[0] = '\0';
 }
 
 static json_t *state_load(const char *path)
