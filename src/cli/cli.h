@@ -26,6 +26,7 @@ struct ft_ctx {
     const char *cmd;     /* subcommand name, for messages */
     const char *db;      /* --db, else FLOWTRACK_DB, else NULL (search upward) */
     const char *actor;   /* --actor, else FLOWTRACK_ACTOR, else $USER */
+    int actor_given;     /* --actor or FLOWTRACK_ACTOR (not only the login name) */
     const char *tracker; /* --tracker, else FLOWTRACK_TRACKER, else NULL */
     int json;            /* --json: machine-readable output */
     int color;           /* colour on stdout (a tty, and no NO_COLOR / --no-color) */
@@ -113,6 +114,6 @@ char *cli_join(int argc, char **argv, int from);
 /* Subcommands: argv[0..argc) are the operands, opt the options (see struct cli_cmd). */
 cli_cmd_fn cmd_init, cmd_create, cmd_import, cmd_list, cmd_show, cmd_use, cmd_edit, cmd_delete,
     cmd_entry, cmd_repro, cmd_run, cmd_runs, cmd_fix, cmd_history, cmd_serve, cmd_check, cmd_help,
-    cmd_version, cmd_hook, cmd_setup;
+    cmd_version, cmd_hook, cmd_setup, cmd_mcp;
 
 #endif

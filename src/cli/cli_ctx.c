@@ -99,8 +99,10 @@ int cli_apply_common(struct ft_ctx *ctx, json_t *opt)
         ctx->color = 0;
     if ((v = json_string_value(json_object_get(opt, "tracker"))))
         ctx->tracker = v;
-    if ((v = json_string_value(json_object_get(opt, "actor"))))
+    if ((v = json_string_value(json_object_get(opt, "actor")))) {
         ctx->actor = v;
+        ctx->actor_given = 1;
+    }
     if ((v = json_string_value(json_object_get(opt, "token"))))
         ctx->token = v;
     if ((v = json_string_value(json_object_get(opt, "db")))) {

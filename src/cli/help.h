@@ -350,6 +350,20 @@
     "      --doing-max DURATION   threshold of doing-too-long (default 3d)\n\n" HELP_COMMON "\n"   \
     "EXIT STATUS\n  0 every check holds; 1 findings (or an error); 2 usage; 3 not found\n"
 
+#define HELP_MCP                                                                                   \
+    "NAME\n  flowtrack mcp - serve MCP to an agent over stdin and stdout\n\n"                      \
+    "SYNOPSIS\n  flowtrack [--db PATH | --server URL] [-t TRACKER] [--actor NAME] mcp\n\n"         \
+    "DESCRIPTION\n"                                                                                \
+    "  A Model Context Protocol server (2025-11-25; 2025-06-18 and 2025-03-26 too) for one\n"      \
+    "  agent, newline-delimited JSON-RPC on stdin and stdout. Tools: tracker_list,\n"              \
+    "  tracker_read, tracker_create, tracker_update, entry_add, entry_update, item_claim,\n"       \
+    "  history, check and run (progress notifications, cancellable). Each tracker is a\n"          \
+    "  resource, flowtrack://tracker/SLUG (Markdown); a subscription is told of every\n"           \
+    "  change, whichever process made it. Writes are recorded as --actor (or\n"                    \
+    "  FLOWTRACK_ACTOR), else as the client's name and a per-session suffix.\n"                    \
+    "  At stdin's end it exits at once, 0. See docs/mcp.md.\n\n"                                   \
+    "EXAMPLES\n  claude mcp add flowtrack -- flowtrack mcp\n\n" HELP_COMMON "\n" HELP_EXIT
+
 #define HELP_HOOK                                                                                  \
     "NAME\n  flowtrack hook - the session hooks of coding agents\n\n"                              \
     "SYNOPSIS\n  flowtrack hook session-start < HOOK-JSON\n"                                       \

@@ -41,6 +41,8 @@ const struct cli_cmd cli_cmds[] = {
     {"history", cmd_history, "the events log: every change, who and when", HELP_HISTORY, 0, 0},
     {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE, 0, 0},
     {"check", cmd_check, "check the ground rules a machine can check", HELP_CHECK, 0, 0},
+    {"mcp", cmd_mcp, "serve MCP (Model Context Protocol) to an agent over stdin and stdout",
+     HELP_MCP, 0, 0},
     {"hook", cmd_hook, "the session hooks of coding agents: session-start, stop", HELP_HOOK, 0, 0},
     {"setup", cmd_setup, "install the session hooks for Claude Code or Codex", HELP_SETUP, 0, 0},
     {"help", cmd_help, "show help for a command", HELP_HELP, 0, 0},
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
         if (v && *v && !*env[k].slot)
             *env[k].slot = v; /* an empty variable is no value */
     }
+    const char *fa = getenv("FLOWTRACK_ACTOR");
+    ctx.actor_given = fa && *fa;
     if (!ctx.actor) {
         struct passwd *pw = getpwuid(getuid());
         ctx.actor = pw && pw->pw_name && *pw->pw_name ? pw->pw_name : "unknown";
