@@ -9,12 +9,18 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-ab format clean
+MCP_TESTS  := tests/mcp
+
+.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-ab format clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+# The official MCP SDK client the end-to-end tests drive the MCP server with (npm ci).
+npm-deps: deps
+	@bash scripts/npm-deps.sh $(MCP_TESTS)
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
@@ -34,11 +40,11 @@ test: test-plain test-asan fuzz
 	@cat $(BUILD)/ctest.out $(ASAN_BUILD)/ctest.out | awk '/tests passed, .* failed out of/ { \
 	    p += $$NF - $$4; f += $$4 } END { printf "suite: %d passed, %d failed\n", p, f }'
 
-test-plain: build
+test-plain: build npm-deps
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) | tee ctest.out; \
 	    exit $${PIPESTATUS[0]}
 
-test-asan: build-asan
+test-asan: build-asan npm-deps
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS) | tee ctest.out; \

@@ -202,9 +202,10 @@ static void on_pid(evutil_socket_t fd, short what, void *u)
     if (waitpid(j->pid, &j->status, WNOHANG) != j->pid)
         return;
     j->exited = 1;
-    event_del(j->ev_pid);
+    if (j->ev_pid)
+        event_del(j->ev_pid);
     event_del(j->ev_tick);
-    job_maybe_done(j);
+    job_maybe_done(j); /* may free j */
 }
 
 static void on_out(evutil_socket_t fd, short what, void *u)
@@ -249,8 +250,13 @@ static void on_tick(evutil_socket_t fd, short what, void *u)
 {
     struct mcp_job *j = u;
     (void)fd, (void)what;
-    if (!j->exited && j->pidfd < 0)
-        on_pid(-1, 0, j); /* no pidfd here: look every tick */
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    if (!j->exited && j->pidfd < 0 &&
+        waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) {
+        on_pid(-1, 0, j); /* no pidfd here (valgrind): look every tick; j may be gone now */
+        return;
+    }
     if (j->exited || !j->m || !j->progress)
         return;
     int64_t s = (ft_now_ms() - j->started) / 1000;
@@ -341,6 +347,9 @@ int mcp_job_start(struct ft_mcp *m, json_t *id, void *req, json_t *progress_toke
     posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* the server's sockets stay its own */
     posix_spawnattr_init(&at);
     sigfillset(&def);
+    /* SIGPIPE stays as the caller has it (ignored, by flowtrack mcp and serve): a runner whose
+     * session went away meanwhile must still record its run, writing into a closed pipe */
+    sigdelset(&def, SIGPIPE);
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&at, &def);
     posix_spawnattr_setsigmask(&at, &none);

@@ -78,7 +78,7 @@ static void handle_line(struct stdio *s, const char *line, size_t n)
         n--;
     if (!n)
         return;
-    json_t *msg = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
+    json_t *msg = json_loadb(line, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!msg) {
         send_stdout(
             s, ft_mcp_error(NULL, FT_RPC_PARSE, "not JSON: %s (column %d)", je.text, je.column),

@@ -331,13 +331,13 @@ void ft_channel_shutdown_all(struct ft_server *srv)
 
 int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp_request *req,
                      const struct ft_channel_ops *ops, const char *ctype, const char *what,
-                     int64_t t0)
+                     enum ft_route route, int64_t t0)
 {
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
     if (srv->streams_open >= srv->o->max_streams) {
         srv->m.streams_rejected++;
         evhttp_add_header(oh, "Retry-After", "5");
-        srv_error(srv, req, R_EVENTS, 503, NULL, t0, "too many open streams (--max-streams %d)",
+        srv_error(srv, req, route, 503, NULL, t0, "too many open streams (--max-streams %d)",
                   srv->o->max_streams);
         return -1;
     }
@@ -389,8 +389,8 @@ int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp
     evhttp_add_header(oh, "X-Accel-Buffering", "no");
     evhttp_add_header(oh, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(oh, "Connection", "close");
-    srv_count_request(srv, R_EVENTS, 200, t0);
-    srv_log_request(srv, req, R_EVENTS, 200, 0, t0);
+    srv_count_request(srv, route, 200, t0);
+    srv_log_request(srv, req, route, 200, 0, t0);
     evhttp_send_reply_start(req, 200, "OK");
     ch->chunked = req->chunked;
     return 0;

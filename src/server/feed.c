@@ -277,6 +277,8 @@ void srv_pull(struct ft_server *srv)
         for (size_t i = 0; i < p.n; i++) {
             fanout(srv, &p.v[i]);
             srv->head = p.v[i].seq;
+            if (*p.v[i].slug)
+                mcp_http_tracker_changed(srv, p.v[i].slug);
         }
         for (size_t i = 0; i < p.nstrs; i++)
             free(p.strs[i]);
@@ -393,7 +395,7 @@ void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, c
     srv_pull(srv); /* the head is current before this feed takes its place */
 
     struct ft_feed *f = ft_xcalloc(1, sizeof(*f));
-    if (ft_channel_start(&f->ch, srv, req, &feed_ops, "text/event-stream", what, t0)) {
+    if (ft_channel_start(&f->ch, srv, req, &feed_ops, "text/event-stream", what, R_EVENTS, t0)) {
         free(f);
         return;
     }

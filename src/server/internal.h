@@ -45,6 +45,7 @@ enum ft_route {
     R_DEFAULT,
     R_CLAIM,
     R_RELEASE,
+    R_MCP,
     R_OTHER,
     R__COUNT
 };
@@ -66,6 +67,7 @@ struct route {
 #define ROUTE_NO_HEAD 1u /* GET only: HEAD is not a GET here (event streams) */
 #define ROUTE_ALL     2u /* the operation is about every tracker (args.all) */
 #define ROUTE_VIEWS   4u /* {tracker} may end in .md, .txt or .json (args.format) */
+#define ROUTE_WRITE   8u /* who may use it: writers, whatever the method (MCP) */
 
 /* One request being answered: what the router found, parsed once. */
 struct call {
@@ -165,7 +167,7 @@ struct ft_channel {
  */
 int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp_request *req,
                      const struct ft_channel_ops *ops, const char *ctype, const char *what,
-                     int64_t t0);
+                     enum ft_route route, int64_t t0);
 /* The only way a channel finishes, from any path. Idempotent: the first reason wins. */
 void ft_channel_end(struct ft_channel *ch, enum ft_end why);
 /* Send a frame; past the bound the channel ends as a slow reader. 0, or -1 when it ended. */
@@ -195,7 +197,7 @@ void feed_watch_stop(struct ft_server *srv);
 /* ---- metrics (metrics.c) ---- */
 
 /* Status codes the server answers with, as the "code" label. */
-#define FT_NCODES 17
+#define FT_NCODES 19
 extern const int ft_codes[FT_NCODES];
 
 #define FT_NBUCKETS 12
@@ -274,6 +276,19 @@ void rest_entry_patch(struct call *c); /* PATCH an entry: its fields, then its p
 void rest_events(struct call *c);      /* GET an event stream */
 void rest_healthz(struct call *c);
 
+/* ---- MCP over Streamable HTTP (mcp_http.c) ---- */
+
+struct mcp_session;
+struct ft_mcp_runs;
+void rest_mcp(struct call *c); /* POST, GET, DELETE /mcp */
+void mcp_http_start(struct ft_server *srv);
+/* Idle sessions expire (--mcp-idle-timeout). */
+void mcp_http_tick(struct ft_server *srv, int64_t now);
+/* An event of the log about tracker slug: subscribed sessions are told. */
+void mcp_http_tracker_changed(struct ft_server *srv, const char *slug);
+/* End every session and every run child's watch (shutdown); idempotent. */
+void mcp_http_stop(struct ft_server *srv);
+
 /* ---- the server ---- */
 
 struct ft_server {
@@ -298,6 +313,13 @@ struct ft_server {
     struct ft_cache cache;    /* rendered trackers by version (GET /api/trackers/REF) */
     struct ft_metrics m;
     struct srv_log log;
+    struct {
+        struct mcp_session *sessions;
+        int open;
+        uint64_t opened, closed[3]; /* by reason: delete, idle, shutdown */
+        struct ft_mcp_runs *runs;   /* the run tool's children, of every session */
+        char self_exe[4096];        /* what the run tool starts */
+    } mcp;
 };
 
 /* A connection ended cleanly by channel_free has flushed (or failed). */

@@ -5,6 +5,8 @@
  */
 #include "internal.h"
 
+#include "../mcp/mcp.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +15,8 @@
 
 #include "../util/banned.h"
 
-const int ft_codes[FT_NCODES] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
-                                 409, 411, 413, 415, 500, 501, 503, 0};
+const int ft_codes[FT_NCODES] = {200, 201, 202, 204, 304, 400, 401, 403, 404, 405,
+                                 406, 409, 411, 413, 415, 500, 501, 503, 0};
 
 const double ft_buckets[FT_NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                         0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
@@ -142,10 +144,13 @@ void srv_metrics(struct call *c)
                 "HTTP requests answered, by route and status (a stream counts when it starts).");
     for (int r = 0; r < R__COUNT; r++)
         for (int k = 0; k < FT_NCODES; k++)
-            if (m->requests[r][k] || (k == 0 && r != R_OTHER))
-                ft_buf_addf(&b, "flowtrack_http_requests_total{route=\"%s\",code=\"%s%d\"} %llu\n",
-                            ft_route_label[r], ft_codes[k] ? "" : "other", ft_codes[k],
+            if (m->requests[r][k] || (k == 0 && r != R_OTHER)) {
+                char code[8];
+                snprintf(code, sizeof(code), "%d", ft_codes[k]);
+                ft_buf_addf(&b, "flowtrack_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+                            ft_route_label[r], ft_codes[k] ? code : "other",
                             (unsigned long long)m->requests[r][k]);
+            }
     metric_head(&b, "flowtrack_http_request_duration_seconds", "histogram",
                 "Time from routing a request to its reply (a stream: to its first bytes).");
     uint64_t cum = 0;
@@ -167,6 +172,21 @@ void srv_metrics(struct call *c)
                 srv->st ? ft_store_open_statements(srv->st) : 0);
     metric_head(&b, "flowtrack_store_errors_total", "counter", "Failed reads of the events log.");
     ft_buf_addf(&b, "flowtrack_store_errors_total %llu\n", (unsigned long long)m->store_errors);
+    metric_head(&b, "flowtrack_mcp_sessions", "gauge", "MCP sessions open (/mcp).");
+    ft_buf_addf(&b, "flowtrack_mcp_sessions %d\n", srv->mcp.open);
+    metric_head(&b, "flowtrack_mcp_sessions_opened_total", "counter", "MCP sessions started.");
+    ft_buf_addf(&b, "flowtrack_mcp_sessions_opened_total %llu\n",
+                (unsigned long long)srv->mcp.opened);
+    metric_head(&b, "flowtrack_mcp_sessions_closed_total", "counter",
+                "MCP sessions ended, by reason: delete (by the client), idle (expired), "
+                "shutdown.");
+    static const char *const why[] = {"delete", "idle", "shutdown"};
+    for (int i = 0; i < 3; i++)
+        ft_buf_addf(&b, "flowtrack_mcp_sessions_closed_total{reason=\"%s\"} %llu\n", why[i],
+                    (unsigned long long)srv->mcp.closed[i]);
+    metric_head(&b, "flowtrack_mcp_runs", "gauge",
+                "Runs of the MCP run tool whose runner has not exited yet.");
+    ft_buf_addf(&b, "flowtrack_mcp_runs %d\n", ft_mcp_runs_count(srv->mcp.runs));
     metric_head(&b, "flowtrack_process_open_fds", "gauge", "Open file descriptors.");
     ft_buf_addf(&b, "flowtrack_process_open_fds %ld\n", count_fds());
     long nthreads;

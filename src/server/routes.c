@@ -34,6 +34,7 @@ const char *const ft_route_label[R__COUNT] = {
     [R_DEFAULT] = "/api/default",
     [R_CLAIM] = "/api/trackers/{id}/items/{num}/claim",
     [R_RELEASE] = "/api/trackers/{id}/items/{num}/release",
+    [R_MCP] = "/mcp",
     [R_OTHER] = "other",
 };
 
@@ -50,6 +51,9 @@ static const struct route routes[] = {
     {"GET", "/api/events", -1, R_EVENTS, rest_events, ROUTE_NO_HEAD},
     {"GET", "/api/trackers/{tracker}/events", -1, R_EVENTS, rest_events, ROUTE_NO_HEAD},
     {"GET", "/api/history", FT_OP_HISTORY, R_HISTORY, rest_op, ROUTE_ALL},
+    {"POST", "/mcp", -1, R_MCP, rest_mcp, ROUTE_WRITE},
+    {"GET", "/mcp", -1, R_MCP, rest_mcp, ROUTE_NO_HEAD | ROUTE_WRITE},
+    {"DELETE", "/mcp", -1, R_MCP, rest_mcp, ROUTE_WRITE},
     OP(FT_OP_TRACKER_LIST, R_TRACKERS, rest_op, 0),
     OP(FT_OP_TRACKER_CREATE, R_TRACKERS, rest_create, 0),
     OP(FT_OP_TRACKER_SHOW, R_TRACKER, rest_tracker_get, ROUTE_VIEWS),
@@ -86,6 +90,8 @@ enum ft_access srv_route_access(const struct route *r)
 {
     if (r->label == R_HEALTHZ)
         return ACCESS_OPEN;
+    if (r->flags & ROUTE_WRITE)
+        return ACCESS_WRITE;
     return strcmp(srv_route_method(r), "GET") == 0 ? ACCESS_READ : ACCESS_WRITE;
 }
 

@@ -41,6 +41,8 @@ void ft_server_opts_init(struct ft_server_opts *o)
         .grace_ms = FT_SERVE_DEFAULT_GRACE_MS,
         .request_timeout_s = FT_SERVE_DEFAULT_REQ_TIMEOUT,
         .busy_ms = FT_SERVE_DEFAULT_BUSY_MS,
+        .mcp_max_sessions = FT_SERVE_DEFAULT_MCP_SESSIONS,
+        .mcp_idle_ms = FT_SERVE_DEFAULT_MCP_IDLE_MS,
     };
     *o = defaults;
 }
@@ -71,7 +73,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     struct ft_server *srv = arg;
     (void)fd;
     (void)what;
-    ft_channel_tick(srv, ft_mono_ms());
+    int64_t now = ft_mono_ms();
+    ft_channel_tick(srv, now);
+    mcp_http_tick(srv, now);
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
@@ -96,6 +100,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv_log(srv, "info", "shutdown", "signal=%s streams_open=%d", sig == SIGTERM ? "TERM" : "INT",
             srv->streams_open);
     srv_unlisten(srv);
+    mcp_http_stop(srv); /* sessions end first: their streams are among the channels */
     ft_channel_shutdown_all(srv);
     struct timeval tv = {(time_t)(srv->o->grace_ms / 1000),
                          (suseconds_t)(srv->o->grace_ms % 1000) * 1000};
@@ -166,6 +171,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->tick_ms = tick_ms(o);
     struct timeval tv = {(time_t)(srv->tick_ms / 1000), (suseconds_t)(srv->tick_ms % 1000) * 1000};
     event_add(srv->ev_tick, &tv);
+    mcp_http_start(srv);
 
     if ((rc = ft_store_last_seq(st, &srv->head, err)) || (rc = srv_listen(srv, err)))
         goto out;
@@ -179,10 +185,12 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
 
     event_base_dispatch(srv->base);
 
+    mcp_http_stop(srv);
     if (srv->live)
         ft_channel_shutdown_all(srv); /* not reached after a signal; kept for loop errors */
     ft_channel_reap(srv);
 out:
+    mcp_http_stop(srv);
     if (srv->http)
         evhttp_free(srv->http); /* closes the listener and every connection left */
     ft_channel_reap(srv);

@@ -29,6 +29,8 @@ struct ft_store;
 #define FT_SERVE_DEFAULT_GRACE_MS      5000
 #define FT_SERVE_DEFAULT_REQ_TIMEOUT   60
 #define FT_SERVE_DEFAULT_BUSY_MS       1000
+#define FT_SERVE_DEFAULT_MCP_SESSIONS  256
+#define FT_SERVE_DEFAULT_MCP_IDLE_MS   (30 * 60 * 1000)
 #define FT_SERVE_MAX_BODY              (1u << 20)
 #define FT_SERVE_MAX_HEADERS           (16u << 10)
 #define FT_SERVE_RETRY_MS              2000
@@ -48,6 +50,8 @@ struct ft_server_opts {
     int64_t busy_ms;          /* a write waits this long for another process's lock, then 503 */
     const char *ready_file;   /* write the URL here once listening */
     const char *actor;        /* writes are attributed to it unless a request names one */
+    int mcp_max_sessions;     /* MCP sessions open at once; past it, 503 */
+    int64_t mcp_idle_ms;      /* an MCP session without a request (or stream) for this long ends */
 };
 
 void ft_server_opts_init(struct ft_server_opts *o);

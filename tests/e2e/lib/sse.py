@@ -644,7 +644,193 @@ def sc_probe(url, slug, cycles, pid):
     print("ok")
 
 
+# ---- MCP sessions (/mcp) ------------------------------------------------------------------
+
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+def mcp_post(url, msg, session=None, timeout=10):
+    hd = dict(MCP_HEADERS)
+    if session:
+        hd["Mcp-Session-Id"] = session
+        hd["MCP-Protocol-Version"] = "2025-11-25"
+    return request(url, "POST", "/mcp", json.dumps(msg), hd, timeout)
+
+
+def mcp_init(url):
+    st, hd, data = mcp_post(url, {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "probe", "version": "1"}}})
+    sid = {k.lower(): v for k, v in hd.items()}.get("mcp-session-id")
+    if st != 200 or not sid:
+        die("initialize: %d %s" % (st, data[:200]))
+    st, _, _ = mcp_post(url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, sid)
+    if st != 202:
+        die("notifications/initialized: %d" % st)
+    return sid
+
+
+def mcp_delete(url, sid):
+    st, _, _ = request(url, "DELETE", "/mcp", headers={"Mcp-Session-Id": sid})
+    if st != 204:
+        die("DELETE /mcp: %d" % st)
+
+
+def raw_post(url, sid, msg):
+    """A POST on a raw socket (to abort it), the request fully sent."""
+    h, p = addr(url)
+    body = json.dumps(msg).encode()
+    s = socket.create_connection((h, p), 5)
+    s.sendall(("POST /mcp HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+               "Accept: application/json, text/event-stream\r\nMcp-Session-Id: %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (h, p, sid, len(body))).encode() + body)
+    return s
+
+
+def sc_mcp_probe(url, slug, cycles, pid):
+    """MCP session lifecycles, clean and aborted: initialize then DELETE or abandon (idle expiry),
+    the GET stream closed with FIN or RST (idle or mid-update), a tool call, a POST aborted half
+    sent, a malformed POST, now and then a run whose POST is reset while it runs. Afterwards no
+    session, stream or run is left and fds, threads and RSS are at their baseline."""
+    cycles, pid = int(cycles), int(pid)
+    ensure_tracker(url, slug)
+    h, p = addr(url)
+    uri = "flowtrack://tracker/" + slug
+
+    def proc():
+        fds = len(os.listdir("/proc/%d/fd" % pid))
+        th = rss = 0
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    th = int(line.split()[1])
+                elif line.startswith("RssAnon:"):
+                    rss = int(line.split()[1]) * 1024
+        return fds, th, rss
+
+    def get_stream(sid):
+        st = Stream(url, "/mcp", headers={"Mcp-Session-Id": sid,
+                                          "MCP-Protocol-Version": "2025-11-25"})
+        st.read_headers()
+        if st.status != 200:
+            die("GET /mcp: %s" % st.status)
+        return st
+
+    def cycle(i):
+        mode = i % 8
+        if mode == 7 and i % 64 == 7:  # a run, its POST reset while it runs
+            sid = mcp_init(url)
+            s = raw_post(url, sid, {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+                "name": "run", "arguments": {"command": "sleep 30", "timeout_s": 60},
+                "_meta": {"progressToken": 1}}})
+            s.settimeout(5)
+            s.recv(1)  # the stream's headers: the run is going
+            rst_close(s)
+            mcp_delete(url, sid)
+            return
+        if mode == 7:  # malformed
+            st, _, _ = request(url, "POST", "/mcp", "{not json", MCP_HEADERS)
+            if st != 400:
+                die("malformed POST: %d" % st)
+            return
+        sid = mcp_init(url)
+        if mode == 0:
+            mcp_delete(url, sid)
+        elif mode == 1:
+            pass  # abandoned: the idle timeout ends it
+        elif mode in (2, 3):
+            st = get_stream(sid)
+            (st.rst if mode == 2 else st.close)()
+            if mode == 2:
+                mcp_delete(url, sid)
+        elif mode == 4:
+            st, _, data = mcp_post(url, {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                         "params": {"name": "tracker_read",
+                                                    "arguments": {"tracker": slug}}}, sid)
+            if st != 200 or b"structuredContent" not in data:
+                die("tools/call: %d %s" % (st, data[:200]))
+            mcp_delete(url, sid)
+        elif mode == 5:  # a POST cut off half sent
+            s = socket.create_connection((h, p), 5)
+            s.sendall(("POST /mcp HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\n"
+                       "Mcp-Session-Id: %s\r\nContent-Length: 100\r\n\r\n{\"jsonrpc\"" %
+                       (h, p, sid)).encode())
+            rst_close(s) if i % 16 < 8 else s.close()
+            mcp_delete(url, sid)
+        elif mode == 6:  # subscribed, an update in flight, then a reset
+            st, _, _ = mcp_post(url, {"jsonrpc": "2.0", "id": 2, "method": "resources/subscribe",
+                                      "params": {"uri": uri}}, sid)
+            if st != 200:
+                die("subscribe: %d" % st)
+            g = get_stream(sid)
+            post_item(url, slug, "update %d" % i)
+            end = time.monotonic() + 2
+            while b"resources/updated" not in g.raw + g.body and time.monotonic() < end:
+                g._recv(0.02)
+            g.rst()
+            mcp_delete(url, sid)
+
+    def settled(m):
+        return (m.get("flowtrack_mcp_sessions", 1) == 0 and m["flowtrack_streams_open"] == 0 and
+                m.get("flowtrack_mcp_runs", 1) == 0)
+
+    for i in range(int(os.environ.get("FT_WARMUP", "64"))):
+        cycle(i)
+    wait_metric(url, settled, 15, "warm-up: no session, stream or run left")
+    time.sleep(0.2)
+    base = proc()
+    m0 = metrics(url)
+    t0 = time.monotonic()
+    for i in range(cycles):
+        cycle(i)
+    m = wait_metric(url, settled, 15, "no session, stream or run left")
+    time.sleep(0.2)
+    after = proc()
+    opened = m["flowtrack_mcp_sessions_opened_total"] - m0["flowtrack_mcp_sessions_opened_total"]
+    ended = sum(m['flowtrack_mcp_sessions_closed_total{reason="%s"}' % r] -
+                m0['flowtrack_mcp_sessions_closed_total{reason="%s"}' % r]
+                for r in ("delete", "idle", "shutdown"))
+    print("mcp cycles=%d sessions=%d in %.1fs; fds %d->%d threads %d->%d anon rss %d->%d KiB" %
+          (cycles, opened, time.monotonic() - t0, base[0], after[0], base[1], after[1],
+           base[2] // 1024, after[2] // 1024))
+    if opened != ended:
+        die("sessions opened %d, ended %d" % (opened, ended))
+    if after[0] != base[0]:
+        die("open fds %d, baseline %d" % (after[0], base[0]))
+    if after[1] != base[1]:
+        die("threads %d, baseline %d" % (after[1], base[1]))
+    rss_bound = int(os.environ.get("FT_RSS_NOISE", str(2 << 20)))
+    if after[2] - base[2] > rss_bound:
+        die("RSS grew by %d KiB (bound %d KiB)" % ((after[2] - base[2]) // 1024,
+                                                   rss_bound // 1024))
+    print("ok")
+
+
+def sc_mcp_hold(url, count, ready_file):
+    """Hold sessions with their GET streams open until the server shuts down; each stream must
+    end cleanly (the end of its body)."""
+    streams = []
+    for _ in range(int(count)):
+        sid = mcp_init(url)
+        st = Stream(url, "/mcp", headers={"Mcp-Session-Id": sid})
+        st.read_headers()
+        streams.append(st)
+    open(ready_file, "w").close()
+    bad = 0
+    for st in streams:
+        end = time.monotonic() + 30
+        while not st.ended and not st.eof and time.monotonic() < end:
+            st.pump(0.1)
+        bad += not st.ended
+        st.close()
+    if bad:
+        die("%d MCP streams did not end cleanly at shutdown" % bad)
+    print("ok %s MCP streams ended cleanly" % count)
+
+
 SCENARIOS = {
+    "mcp-probe": sc_mcp_probe,
+    "mcp-hold": sc_mcp_hold,
     "headers": sc_headers,
     "idle-close": sc_idle_close,
     "mid-event": sc_mid_event,
