@@ -11,7 +11,7 @@ CTEST_ARGS ?=
 
 MCP_TESTS  := tests/mcp
 
-.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-ab format clean
+.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
 
 all: build
 
@@ -65,7 +65,7 @@ install: build-release
 	install -m 0755 build-release/flowtrack $(DESTDIR)$(PREFIX)/bin/flowtrack
 
 # Every benchmark (docs/benchmarks.md): each prints the machine and runs beside its anchor.
-bench: bench-cli bench-runner bench-sse bench-http
+bench: bench-cli bench-runner bench-sse bench-http bench-mcp
 
 bench-deps: build-release
 	@bash scripts/install-deps.sh --bench
@@ -82,6 +82,9 @@ bench-sse: bench-deps
 
 bench-http: bench-deps
 	@bash bench/http/run.sh
+
+bench-mcp: bench-deps
+	@bash bench/mcp/run.sh
 
 # An older commit against the working tree, paired in one run: make bench-ab REV=<commit>
 bench-ab: bench-deps
