@@ -47,11 +47,14 @@ struct cli_cmd {
     const char *help;    /* the whole manual page for `flowtrack NAME --help` */
     int stop_at_operand; /* options only before the first operand (run: the rest is its command) */
     int usage_exit;      /* the exit status of a usage error (0: FT_EXIT_USAGE) */
+    const char *help2;   /* the page's rest, when it is longer than one C string may be */
 };
 
 /* The command table (main.c) and lookup. */
 extern const struct cli_cmd cli_cmds[];
 const struct cli_cmd *cli_find(const char *name);
+/* Print c's manual page on stdout. */
+void cli_print_help(const struct cli_cmd *c);
 
 /*
  * Parse ctx->cmd's options (cli_options.c: one table of every option) from argv (argv[0] is the

@@ -115,7 +115,8 @@ int cli_apply_common(struct ft_ctx *ctx, json_t *opt)
     }
     if (json_is_true(json_object_get(opt, "help"))) {
         const struct cli_cmd *c = cli_find(ctx->cmd);
-        fputs(c && c->help ? c->help : "no help\n", stdout);
+        if (c)
+            cli_print_help(c);
         return 1;
     }
     return 0;

@@ -399,29 +399,33 @@
     "  -C, --dir DIR       the project directory (default: the working directory)\n\n"             \
     "EXAMPLES\n  flowtrack setup claude --dry-run\n  flowtrack setup codex\n\n" HELP_EXIT
 
-#define HELP_SERVE                                                                                    \
-    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                     \
-    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"      \
-    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"            \
-    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"     \
-    "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                       \
-    "                  [--ready-file PATH]\n\n"                                                       \
-    "DESCRIPTION\n"                                                                                   \
-    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"      \
-    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"        \
-    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"       \
-    "  /metrics (Prometheus text) and /healthz. Changes written by other processes (this\n"           \
-    "  command line on the same store) reach the streams within a fraction of a second.\n"            \
-    "  The store is created when --db names a file that does not exist yet.\n\n"                      \
-    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"       \
-    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"         \
-    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                   \
-    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"     \
-    "SECURITY\n"                                                                                      \
-    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"       \
-    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"       \
-    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"          \
-    "  cross-site requests from a browser).\n\n"                                                      \
+#define HELP_SERVE                                                                                   \
+    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                    \
+    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"     \
+    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"           \
+    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"    \
+    "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                      \
+    "                  [--mcp-max-sessions N] [--mcp-idle-timeout DURATION] [--ready-file PATH]\n\n" \
+    "DESCRIPTION\n"                                                                                  \
+    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"     \
+    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"       \
+    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"      \
+    "  /metrics (Prometheus text), /healthz, and MCP for agents at /mcp (Streamable HTTP;\n"         \
+    "  docs/mcp.md). Changes written by other processes (this\n"                                     \
+    "  command line on the same store) reach the streams within a fraction of a second.\n"           \
+    "  The store is created when --db names a file that does not exist yet.\n\n"                     \
+    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"      \
+    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"        \
+    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                  \
+    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"    \
+    "SECURITY\n"                                                                                     \
+    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"      \
+    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"      \
+    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"         \
+    "  cross-site requests from a browser).\n\n"
+
+/* the rest of serve's page: one C string may hold at most 4095 characters */
+#define HELP_SERVE_2                                                                                  \
     "OPTIONS\n"                                                                                       \
     "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
     "                              found upward); created when it does not exist\n"                   \
@@ -446,6 +450,9 @@
     "                              holds (a CLI writing to the same store) before it gets\n"          \
     "                              503 with Retry-After; the event loop waits with it, so\n"          \
     "                              keep it short (default 1s, at most 60s)\n"                         \
+    "      --mcp-max-sessions N    MCP sessions open at once; more get 503 (default 256)\n"           \
+    "      --mcp-idle-timeout DURATION  end an MCP session with no request and no open stream\n"      \
+    "                              for this long (default 30m; 0 = never)\n"                          \
     "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"            \
     "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
     "EXAMPLES\n"                                                                                      \

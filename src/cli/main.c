@@ -16,39 +16,53 @@
 #include "../util/banned.h"
 
 const struct cli_cmd cli_cmds[] = {
-    {"init", cmd_init, "create a store in .flowtrack/ here (or at --db)", HELP_INIT, 0, 0},
-    {"create", cmd_create, "start a new tracker", HELP_CREATE, 0, 0},
-    {"import", cmd_import, "read a tracker from a text or Markdown file", HELP_IMPORT, 0, 0},
-    {"list", cmd_list, "list the trackers in the store", HELP_LIST, 0, 0},
-    {"show", cmd_show, "show a tracker (view, text, md, json or compact)", HELP_SHOW, 0, 0},
-    {"use", cmd_use, "set the default tracker", HELP_USE, 0, 0},
-    {"edit", cmd_edit, "change a tracker's header: title, owner, objective...", HELP_EDIT, 0, 0},
-    {"delete", cmd_delete, "delete a tracker and everything in it", HELP_DELETE, 0, 0},
-    {"item", cmd_entry, "progress items: add, start, done, drop, reopen...", HELP_ITEM, 0, 0},
-    {"rule", cmd_entry, "ground rules for agents", HELP_RULE, 0, 0},
-    {"step", cmd_entry, "workflow steps", HELP_STEP, 0, 0},
-    {"symptom", cmd_entry, "observed symptoms", HELP_SYMPTOM, 0, 0},
-    {"hyp", cmd_entry, "hypotheses and their verdicts", HELP_HYP, 0, 0},
-    {"result", cmd_entry, "the dated results log", HELP_RESULT, 0, 0},
-    {"followup", cmd_entry, "follow-ups", HELP_FOLLOWUP, 0, 0},
-    {"note", cmd_entry, "free notes under Notes & Follow-Ups", HELP_NOTE, 0, 0},
+    {"init", cmd_init, "create a store in .flowtrack/ here (or at --db)", HELP_INIT, 0, 0, NULL},
+    {"create", cmd_create, "start a new tracker", HELP_CREATE, 0, 0, NULL},
+    {"import", cmd_import, "read a tracker from a text or Markdown file", HELP_IMPORT, 0, 0, NULL},
+    {"list", cmd_list, "list the trackers in the store", HELP_LIST, 0, 0, NULL},
+    {"show", cmd_show, "show a tracker (view, text, md, json or compact)", HELP_SHOW, 0, 0, NULL},
+    {"use", cmd_use, "set the default tracker", HELP_USE, 0, 0, NULL},
+    {"edit", cmd_edit, "change a tracker's header: title, owner, objective...", HELP_EDIT, 0, 0,
+     NULL},
+    {"delete", cmd_delete, "delete a tracker and everything in it", HELP_DELETE, 0, 0, NULL},
+    {"item", cmd_entry, "progress items: add, start, done, drop, reopen...", HELP_ITEM, 0, 0, NULL},
+    {"rule", cmd_entry, "ground rules for agents", HELP_RULE, 0, 0, NULL},
+    {"step", cmd_entry, "workflow steps", HELP_STEP, 0, 0, NULL},
+    {"symptom", cmd_entry, "observed symptoms", HELP_SYMPTOM, 0, 0, NULL},
+    {"hyp", cmd_entry, "hypotheses and their verdicts", HELP_HYP, 0, 0, NULL},
+    {"result", cmd_entry, "the dated results log", HELP_RESULT, 0, 0, NULL},
+    {"followup", cmd_entry, "follow-ups", HELP_FOLLOWUP, 0, 0, NULL},
+    {"note", cmd_entry, "free notes under Notes & Follow-Ups", HELP_NOTE, 0, 0, NULL},
     {"repro", cmd_repro, "the reproduction command, its timeout and expected failure", HELP_REPRO,
-     0, 0},
+     0, 0, NULL},
     {"run", cmd_run, "run a command (or the reproduction command) with hang and leak diagnosis",
-     HELP_RUN, 1, 125},
-    {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS, 0, 0},
-    {"fix", cmd_fix, "the final fix: what changed, why it works, the evidence", HELP_FIX, 0, 0},
-    {"history", cmd_history, "the events log: every change, who and when", HELP_HISTORY, 0, 0},
-    {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE, 0, 0},
-    {"check", cmd_check, "check the ground rules a machine can check", HELP_CHECK, 0, 0},
+     HELP_RUN, 1, 125, NULL},
+    {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS, 0, 0,
+     NULL},
+    {"fix", cmd_fix, "the final fix: what changed, why it works, the evidence", HELP_FIX, 0, 0,
+     NULL},
+    {"history", cmd_history, "the events log: every change, who and when", HELP_HISTORY, 0, 0,
+     NULL},
+    {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE, 0, 0,
+     HELP_SERVE_2},
+    {"check", cmd_check, "check the ground rules a machine can check", HELP_CHECK, 0, 0, NULL},
     {"mcp", cmd_mcp, "serve MCP (Model Context Protocol) to an agent over stdin and stdout",
-     HELP_MCP, 0, 0},
-    {"hook", cmd_hook, "the session hooks of coding agents: session-start, stop", HELP_HOOK, 0, 0},
-    {"setup", cmd_setup, "install the session hooks for Claude Code or Codex", HELP_SETUP, 0, 0},
-    {"help", cmd_help, "show help for a command", HELP_HELP, 0, 0},
-    {"version", cmd_version, "print the version", HELP_VERSION, 0, 0},
-    {NULL, NULL, NULL, NULL, 0, 0},
+     HELP_MCP, 0, 0, NULL},
+    {"hook", cmd_hook, "the session hooks of coding agents: session-start, stop", HELP_HOOK, 0, 0,
+     NULL},
+    {"setup", cmd_setup, "install the session hooks for Claude Code or Codex", HELP_SETUP, 0, 0,
+     NULL},
+    {"help", cmd_help, "show help for a command", HELP_HELP, 0, 0, NULL},
+    {"version", cmd_version, "print the version", HELP_VERSION, 0, 0, NULL},
+    {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
+
+void cli_print_help(const struct cli_cmd *c)
+{
+    fputs(c->help ? c->help : "no help\n", stdout);
+    if (c->help2)
+        fputs(c->help2, stdout);
+}
 
 const struct cli_cmd *cli_find(const char *name)
 {
@@ -76,7 +90,7 @@ int cmd_help(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     const struct cli_cmd *c = cli_find(argv[0]);
     if (!c || cli_operands(ctx, argc, argv, 1))
         return cli_failf(FT_EXIT_USAGE, "no command '%s'; see 'flowtrack --help'", argv[0]);
-    fputs(c->help, stdout);
+    cli_print_help(c);
     return 0;
 }
 
