@@ -54,6 +54,8 @@
 #   metric NAME                 one sample's value from /metrics ('' when absent)
 #   fd_count, wait_fds N        the server's open descriptors; wait (1 s at most) until N
 #   sse SCENARIO ARGS...        run a scenario of lib/sse.py
+#   mcp_sdk_client MODE ARGS... the MCP SDK client (tests/mcp/client.mjs) to its end; Node exits
+#                               within 2 s of closing
 #   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
 #
 # Remote mode
@@ -466,6 +468,25 @@ wait_fds() {
 
 sse() {
     python3 "$LIB/sse.py" "$@"
+}
+
+# mcp_sdk_client MODE ARGS...: run tests/mcp/client.mjs (the official MCP SDK client) to its
+# end; it must succeed and its Node process exit within 2 s of closing. Output in
+# $T_DIR/node.out (also echoed on stderr).
+mcp_sdk_client() {
+    local dir=$FT_SOURCE_DIR/tests/mcp rc=0 pid done_ms closed
+    [ -d "$dir/node_modules/@modelcontextprotocol/sdk" ] ||
+        fail "the MCP SDK is not installed: 'make test' runs 'npm ci' in tests/mcp"
+    $OUTER node "$dir/client.mjs" "$@" >"$T_DIR/node.out" 2>"$T_DIR/node.err" &
+    pid=$!
+    t_track $pid
+    wait $pid || rc=$?
+    done_ms=$(date +%s%3N)
+    cat "$T_DIR/node.out" >&2
+    [ "$rc" = 0 ] || fail "the SDK client failed ($rc): $(tail -5 "$T_DIR/node.err")"
+    closed=$(sed -n 's/^closed //p' "$T_DIR/node.out")
+    [ -n "$closed" ] || fail "the client did not close"
+    [ $((done_ms - closed)) -lt 2000 ] || fail "node took $((done_ms - closed)) ms to exit after close"
 }
 
 # api METHOD PATH [JSON]: print the HTTP status; the body is in $T_DIR/body.

@@ -6,24 +6,11 @@
 # token (401), and an unknown first request answered at once with a 4xx, never 403 or 5xx.
 . "$(dirname "$0")/lib.sh"
 
-MCP_DIR=$FT_SOURCE_DIR/tests/mcp
-[ -d "$MCP_DIR/node_modules/@modelcontextprotocol/sdk" ] ||
-    fail "the MCP SDK is not installed: 'make test' runs 'npm ci' in tests/mcp"
 "$FT" init >/dev/null
 "$FT" import "$FT_SOURCE_DIR/tests/fixtures/store-v1.txt" >/dev/null
 start_server --mcp-max-sessions 3 --mcp-idle-timeout 2s
 
-$OUTER node "$MCP_DIR/client.mjs" http "$URL" "$FLOWTRACK_BIN" "$T_DB" >"$T_DIR/node.out" 2>"$T_DIR/node.err" &
-node_pid=$!
-t_track $node_pid
-rc=0
-wait $node_pid || rc=$?
-done_ms=$(date +%s%3N)
-cat "$T_DIR/node.out" >&2
-[ "$rc" = 0 ] || fail "the SDK client failed ($rc): $(tail -5 "$T_DIR/node.err")"
-closed=$(sed -n 's/^closed //p' "$T_DIR/node.out")
-[ -n "$closed" ] || fail "the client did not close"
-[ $((done_ms - closed)) -lt 2000 ] || fail "node took $((done_ms - closed)) ms to exit after close"
+mcp_sdk_client http "$URL" "$FLOWTRACK_BIN" "$T_DB"
 equals "$(metric flowtrack_mcp_sessions)" 0 "sessions after the client's DELETE"
 
 # ---- the transport, request by request -------------------------------------------------

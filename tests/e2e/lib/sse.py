@@ -545,6 +545,33 @@ def sc_many(url, slug, count, ready_file, expect):
     print("ok %d streams ended cleanly" % count)
 
 
+def proc_stats(pid):
+    """Open fds, threads and anonymous resident memory of process pid. Anonymous memory is the
+    heap and stacks, where a leak shows; the whole RSS also counts the pages of the store file
+    SQLite maps (mmap), which grow with the file."""
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    th = rss = 0
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                th = int(line.split()[1])
+            elif line.startswith("RssAnon:"):
+                rss = int(line.split()[1]) * 1024
+    return fds, th, rss
+
+
+def check_baseline(base, after):
+    """fds and threads exactly at their baseline, anonymous RSS within FT_RSS_NOISE."""
+    if after[0] != base[0]:
+        die("open fds %d, baseline %d" % (after[0], base[0]))
+    if after[1] != base[1]:
+        die("threads %d, baseline %d" % (after[1], base[1]))
+    rss_bound = int(os.environ.get("FT_RSS_NOISE", str(2 << 20)))
+    if after[2] - base[2] > rss_bound:
+        die("RSS grew by %d KiB (bound %d KiB)" % ((after[2] - base[2]) // 1024,
+                                                   rss_bound // 1024))
+
+
 def sc_probe(url, slug, cycles, pid):
     """The leak regression: many connect/abort cycles mixing FIN and RST, idle and mid-event,
     before and after the headers; then fds, threads and RSS are back at their baseline."""
@@ -558,19 +585,6 @@ def sc_probe(url, slug, cycles, pid):
         while not stop.is_set():
             post_item(url, slug, "z" * 16000)
             time.sleep(0.003)
-
-    def proc():
-        # Anonymous resident memory: the heap and stacks, where a leak shows. The whole RSS also
-        # counts the pages of the store file SQLite maps (mmap), which grow with the file.
-        fds = len(os.listdir("/proc/%d/fd" % pid))
-        th = rss = 0
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("Threads:"):
-                    th = int(line.split()[1])
-                elif line.startswith("RssAnon:"):
-                    rss = int(line.split()[1]) * 1024
-        return fds, th, rss
 
     def cycle(i):
         mode = i % 8
@@ -609,7 +623,7 @@ def sc_probe(url, slug, cycles, pid):
     pub.join()
     wait_metric(url, lambda m: m["flowtrack_streams_open"] == 0, 2, "warm-up freed")
     time.sleep(0.2)
-    base = proc()
+    base = proc_stats(pid)
     m0 = metrics(url)
     stop.clear()
     pub = threading.Thread(target=publisher)
@@ -622,7 +636,7 @@ def sc_probe(url, slug, cycles, pid):
     pub.join()
     m = wait_metric(url, lambda m: m["flowtrack_streams_open"] == 0, 2, "every stream freed")
     time.sleep(0.2)
-    after = proc()
+    after = proc_stats(pid)
     opened = m["flowtrack_streams_opened_total"] - m0["flowtrack_streams_opened_total"]
     ends = sum(closed(m, r) - closed(m0, r) for r in
                ("complete", "client_closed", "error", "idle_timeout", "slow_reader", "shutdown"))
@@ -633,14 +647,7 @@ def sc_probe(url, slug, cycles, pid):
         die("streams opened %d, ended %d, expected %d" % (opened, ends, nstreams))
     if closed(m, "client_closed") - closed(m0, "client_closed") != nstreams:
         die("not every end was a client close")
-    if after[0] != base[0]:
-        die("open fds %d, baseline %d" % (after[0], base[0]))
-    if after[1] != base[1]:
-        die("threads %d, baseline %d" % (after[1], base[1]))
-    rss_bound = int(os.environ.get("FT_RSS_NOISE", str(2 << 20)))
-    if after[2] - base[2] > rss_bound:
-        die("RSS grew by %d KiB (bound %d KiB)" % ((after[2] - base[2]) // 1024,
-                                                   rss_bound // 1024))
+    check_baseline(base, after)
     print("ok")
 
 
@@ -696,17 +703,6 @@ def sc_mcp_probe(url, slug, cycles, pid):
     ensure_tracker(url, slug)
     h, p = addr(url)
     uri = "flowtrack://tracker/" + slug
-
-    def proc():
-        fds = len(os.listdir("/proc/%d/fd" % pid))
-        th = rss = 0
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("Threads:"):
-                    th = int(line.split()[1])
-                elif line.startswith("RssAnon:"):
-                    rss = int(line.split()[1]) * 1024
-        return fds, th, rss
 
     def get_stream(sid):
         st = Stream(url, "/mcp", headers={"Mcp-Session-Id": sid,
@@ -778,14 +774,14 @@ def sc_mcp_probe(url, slug, cycles, pid):
         cycle(i)
     wait_metric(url, settled, 15, "warm-up: no session, stream or run left")
     time.sleep(0.2)
-    base = proc()
+    base = proc_stats(pid)
     m0 = metrics(url)
     t0 = time.monotonic()
     for i in range(cycles):
         cycle(i)
     m = wait_metric(url, settled, 15, "no session, stream or run left")
     time.sleep(0.2)
-    after = proc()
+    after = proc_stats(pid)
     opened = m["flowtrack_mcp_sessions_opened_total"] - m0["flowtrack_mcp_sessions_opened_total"]
     ended = sum(m['flowtrack_mcp_sessions_closed_total{reason="%s"}' % r] -
                 m0['flowtrack_mcp_sessions_closed_total{reason="%s"}' % r]
@@ -795,14 +791,7 @@ def sc_mcp_probe(url, slug, cycles, pid):
            base[2] // 1024, after[2] // 1024))
     if opened != ended:
         die("sessions opened %d, ended %d" % (opened, ended))
-    if after[0] != base[0]:
-        die("open fds %d, baseline %d" % (after[0], base[0]))
-    if after[1] != base[1]:
-        die("threads %d, baseline %d" % (after[1], base[1]))
-    rss_bound = int(os.environ.get("FT_RSS_NOISE", str(2 << 20)))
-    if after[2] - base[2] > rss_bound:
-        die("RSS grew by %d KiB (bound %d KiB)" % ((after[2] - base[2]) // 1024,
-                                                   rss_bound // 1024))
+    check_baseline(base, after)
     print("ok")
 
 
