@@ -14,7 +14,7 @@ SERVE_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect,po
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
     --log-file=$T_DIR/valgrind.log"
 READY_TRIES=600
-start_server --heartbeat 200ms --mcp-idle-timeout 1s
+start_server --heartbeat 200ms --mcp-idle-timeout 3s
 export FT_RSS_NOISE=$((64 * 1024 * 1024)) FT_WARMUP=48
 sse probe "$URL" bug "${FT_VALGRIND_CYCLES:-240}" "$SRV_PID"
 FT_WARMUP=8 sse mcp-probe "$URL" bug "${FT_VALGRIND_MCP_CYCLES:-72}" "$SRV_PID"
