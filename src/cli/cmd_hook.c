@@ -12,7 +12,8 @@
  *
  * What a session started from is kept in a small state file per session
  * ($XDG_STATE_HOME/flowtrack/sessions/ID.json): the tracker and the version it
- * was at, and the findings the gate last blocked on. Both hooks run over the
+ * was at, and the findings the gate last blocked on. session-start removes the
+ * files untouched for 30 days. Both hooks run over the
  * store file or a server alike (cli_call).
  */
 #include "cli.h"
@@ -22,6 +23,7 @@
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/banned.h"
@@ -117,6 +120,33 @@ static void state_save(const char *path, json_t *s)
     if (json_dump_file(s, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0)
         return;
     unlink(tmp);
+}
+
+#define STATE_KEEP_S (30 * 24 * 3600) /* a session's state file outlives it this long */
+
+/* Remove the state files of sessions that ended long ago (path: any file of the directory). */
+static void state_prune(const char *path)
+{
+    char dir[PATH_MAX], file[PATH_MAX + 256];
+    const char *slash = strrchr(path, '/');
+    if (!*path || !slash)
+        return;
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat sb;
+        size_t n = strlen(e->d_name);
+        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+            continue;
+        snprintf(file, sizeof(file), "%s/%s", dir, e->d_name);
+        if (stat(file, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime > STATE_KEEP_S)
+            unlink(file);
+    }
+    closedir(d);
 }
 
 /* Work where the session works: the store is found from there. */
@@ -220,6 +250,7 @@ static int session_start(struct ft_ctx *ctx, json_t *in)
         json_pack("{s:s, s:I, s:I}", "tracker", slug, "version",
                   (json_int_t)tracker_version(ctx, slug), "started", (json_int_t)ft_now_ms());
     state_save(path, st);
+    state_prune(path);
     json_decref(st);
     json_decref(findings);
     free(slug);

@@ -54,8 +54,14 @@ contains "$OUT" "Latest runs (1 in all):"
 contains "$OUT" "Failing checks (fix them before you stop):
   - fix-evidence: the final fix states no evidence"
 contains "$OUT" "--actor agent-5f0c2a8e"
+# an old session's state file is pruned at the next session start; a recent one stays
+touch -d '40 days ago' "$XDG_STATE_HOME/flowtrack/sessions/old-session.json"
+touch -d '2 days ago' "$XDG_STATE_HOME/flowtrack/sessions/recent-session.json"
 hook session-start "$(claude_start compact)"
 contains "$OUT" "Your context was compacted"
+[ ! -e "$XDG_STATE_HOME/flowtrack/sessions/old-session.json" ] || fail "an old session's state was kept"
+[ -e "$XDG_STATE_HOME/flowtrack/sessions/recent-session.json" ] || fail "a recent session's state was removed"
+[ -e "$XDG_STATE_HOME/flowtrack/sessions/$SID.json" ] || fail "this session's state is missing"
 
 # stop: a rule fails (no evidence for the fix) and the session changed nothing: block
 hook stop "$(claude_stop false)"
