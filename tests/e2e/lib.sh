@@ -183,13 +183,8 @@ t_exit() {
         fi
         rc=1
     fi
-    # the servers of remote mode (a remote copy that ran nothing on a server proved nothing)
-    t_stop_remote || rc=1
-    if remote_mode && [ "$T_ENDED" = done ] && ! ls "$T_DIR"/.remote/*/log >/dev/null 2>&1; then
-        t_report "remote mode: no command ran on a server"
-        rc=1
-    fi
-    # anything else the test started
+    # anything else the test started (first: a command still running could start a server of
+    # remote mode after the servers are stopped)
     left=$(tagged_pids)
     if [ -n "$left" ]; then
         t_report "killing processes that survived the test: $(t_describe $left)"
@@ -200,6 +195,12 @@ t_exit() {
         done
         left=$(t_alive $left)
         [ -z "$left" ] || t_report "still alive after SIGKILL: $left"
+        rc=1
+    fi
+    # the servers of remote mode (a remote copy that ran nothing on a server proved nothing)
+    t_stop_remote || rc=1
+    if remote_mode && [ "$T_ENDED" = done ] && ! ls "$T_DIR"/.remote/*/log >/dev/null 2>&1; then
+        t_report "remote mode: no command ran on a server"
         rc=1
     fi
     cd /
