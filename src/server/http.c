@@ -68,7 +68,8 @@ void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route 
     struct evbuffer *out = evbuffer_new();
     if (ctype)
         evhttp_add_header(h, "Content-Type", ctype);
-    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (!evhttp_find_header(h, "Cache-Control"))
+        evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (body && len && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
         evbuffer_add(out, body, len);
@@ -216,11 +217,17 @@ static int check_access(struct call *c)
     if (o->token && (access == ACCESS_WRITE || (o->private_reads && access == ACCESS_READ))) {
         const char *auth = evhttp_find_header(in, "Authorization");
         int ok = auth && strncmp(auth, "Bearer ", 7) == 0 && ft_ct_streq(auth + 7, o->token);
+        if (!ok && !auth && srv_cookie_ok(srv, req)) {
+            /* the dashboard's cookie: a write must also say it comes from the page itself */
+            ok = !is_write(req) || evhttp_find_header(in, "Origin") ||
+                 evhttp_find_header(in, "Sec-Fetch-Site");
+        }
         if (!ok) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                               "Bearer realm=\"flowtrack\"");
             srv_error(srv, req, c->label, 401, "Authorization", c->t0,
-                      "this request needs 'Authorization: Bearer <token>'");
+                      "this request needs 'Authorization: Bearer <token>' (or, from the "
+                      "dashboard, its cookie)");
             return -1;
         }
     }

@@ -46,6 +46,7 @@ enum ft_route {
     R_CLAIM,
     R_RELEASE,
     R_MCP,
+    R_UI,
     R_OTHER,
     R__COUNT
 };
@@ -64,10 +65,11 @@ struct route {
     void (*handler)(struct call *c);
     unsigned flags; /* ROUTE_* */
 };
-#define ROUTE_NO_HEAD 1u /* GET only: HEAD is not a GET here (event streams) */
-#define ROUTE_ALL     2u /* the operation is about every tracker (args.all) */
-#define ROUTE_VIEWS   4u /* {tracker} may end in .md, .txt or .json (args.format) */
-#define ROUTE_WRITE   8u /* who may use it: writers, whatever the method (MCP) */
+#define ROUTE_NO_HEAD 1u  /* GET only: HEAD is not a GET here (event streams) */
+#define ROUTE_ALL     2u  /* the operation is about every tracker (args.all) */
+#define ROUTE_VIEWS   4u  /* {tracker} may end in .md, .txt or .json (args.format) */
+#define ROUTE_WRITE   8u  /* who may use it: writers, whatever the method (MCP) */
+#define ROUTE_OPEN    16u /* anyone, token or not (the dashboard's files, its login) */
 
 /* One request being answered: what the router found, parsed once. */
 struct call {
@@ -303,6 +305,7 @@ struct ft_server {
     int watch_fd;        /* the store's change watch, -1 when it has none (then: poll) */
     int loopback;        /* bound to a loopback address */
     char url[128];
+    char *cookie; /* the token as the dashboard's cookie holds it (NULL: no token) */
     struct ft_channel *live, *dead;
     int streams_open; /* allocated and not yet freed */
     int flushing;     /* connections ended cleanly, final bytes not yet flushed */
@@ -321,6 +324,19 @@ struct ft_server {
         char self_exe[4096];        /* what the run tool starts */
     } mcp;
 };
+
+/* ---- the dashboard (ui.c) ---- */
+
+void rest_ui(struct call *c);         /* GET / and /ui/{file}: the embedded files */
+void rest_ui_session(struct call *c); /* GET /ui/session */
+void rest_ui_login(struct call *c);   /* POST /ui/login: the token as a cookie */
+void rest_ui_logout(struct call *c);  /* POST /ui/logout */
+/* The cookie value that carries token (malloc'd). */
+char *srv_cookie_value(const char *token);
+/* The request carries the token in the dashboard's cookie. */
+int srv_cookie_ok(struct ft_server *srv, struct evhttp_request *req);
+/* The request body as a JSON object; answers (415, 413, 400) and returns NULL when not one. */
+json_t *srv_read_json(struct call *c);
 
 /* A connection ended cleanly by channel_free has flushed (or failed). */
 void srv_flush_closed(struct ft_server *srv);

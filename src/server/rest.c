@@ -29,8 +29,7 @@
 
 #define ACTOR_MAX 64
 
-/* The request body as a JSON object; answers (415, 413, 400) and returns NULL when not one. */
-static json_t *read_json(struct call *c)
+json_t *srv_read_json(struct call *c)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(c->req);
     const char *ct = evhttp_find_header(in, "Content-Type");
@@ -121,7 +120,8 @@ static json_t *rest_args(struct call *c, enum ft_op op, json_t *body)
     if (w->body == FT_BODY_OPTIONS && !body &&
         !evbuffer_get_length(evhttp_request_get_input_buffer(c->req)))
         body = json_object();
-    if (w->body != FT_BODY_NONE && w->body != FT_BODY_DOCUMENT && !body && !(body = read_json(c))) {
+    if (w->body != FT_BODY_NONE && w->body != FT_BODY_DOCUMENT && !body &&
+        !(body = srv_read_json(c))) {
         json_decref(a);
         return NULL;
     }
@@ -238,7 +238,7 @@ void rest_create(struct call *c)
 /* POST of an entry; a result that carries the run that produced it records both. */
 void rest_entry_add(struct call *c)
 {
-    json_t *body = read_json(c);
+    json_t *body = srv_read_json(c);
     if (!body)
         return;
     const char *kind = json_string_value(json_object_get(c->caps, "kind"));
@@ -252,7 +252,7 @@ void rest_entry_add(struct call *c)
 /* PATCH of an entry: its fields (one event), then its position (another), as sent. */
 void rest_entry_patch(struct call *c)
 {
-    json_t *body = read_json(c);
+    json_t *body = srv_read_json(c);
     if (!body)
         return;
     json_t *pos = json_object_get(body, "position");

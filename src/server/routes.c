@@ -35,6 +35,7 @@ const char *const ft_route_label[R__COUNT] = {
     [R_CLAIM] = "/api/trackers/{id}/items/{num}/claim",
     [R_RELEASE] = "/api/trackers/{id}/items/{num}/release",
     [R_MCP] = "/mcp",
+    [R_UI] = "/ui",
     [R_OTHER] = "other",
 };
 
@@ -54,6 +55,11 @@ static const struct route routes[] = {
     {"POST", "/mcp", -1, R_MCP, rest_mcp, ROUTE_WRITE},
     {"GET", "/mcp", -1, R_MCP, rest_mcp, ROUTE_NO_HEAD | ROUTE_WRITE},
     {"DELETE", "/mcp", -1, R_MCP, rest_mcp, ROUTE_WRITE},
+    {"GET", "/", -1, R_UI, rest_ui, ROUTE_OPEN},
+    {"GET", "/ui/session", -1, R_UI, rest_ui_session, ROUTE_OPEN},
+    {"POST", "/ui/login", -1, R_UI, rest_ui_login, ROUTE_OPEN},
+    {"POST", "/ui/logout", -1, R_UI, rest_ui_logout, ROUTE_OPEN},
+    {"GET", "/ui/{file}", -1, R_UI, rest_ui, ROUTE_OPEN},
     OP(FT_OP_TRACKER_LIST, R_TRACKERS, rest_op, 0),
     OP(FT_OP_TRACKER_CREATE, R_TRACKERS, rest_create, 0),
     OP(FT_OP_TRACKER_SHOW, R_TRACKER, rest_tracker_get, ROUTE_VIEWS),
@@ -88,7 +94,7 @@ const char *srv_route_pattern(const struct route *r)
 
 enum ft_access srv_route_access(const struct route *r)
 {
-    if (r->label == R_HEALTHZ)
+    if (r->label == R_HEALTHZ || (r->flags & ROUTE_OPEN))
         return ACCESS_OPEN;
     if (r->flags & ROUTE_WRITE)
         return ACCESS_WRITE;
@@ -178,6 +184,8 @@ static int match(const struct route *r, char **seg, int nseg, json_t *caps)
                                 json_string(ft_kind_name(ft_kind_from_plural(seg[i]))));
         } else if (strcmp(pseg[i], "{num}") == 0) {
             json_object_set_new(caps, "num", json_string(seg[i]));
+        } else if (strcmp(pseg[i], "{file}") == 0) {
+            json_object_set_new(caps, "file", json_string(seg[i]));
         } else if (strcmp(pseg[i], "{tracker}") == 0) {
             char *dot = strchr(seg[i], '.');
             json_object_set_new(

@@ -144,6 +144,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->st = st;
     srv->ops = ft_ops_local_new(st, o->actor);
     srv->watch_fd = -1;
+    srv->cookie = o->token ? srv_cookie_value(o->token) : NULL;
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
 
     srv->base = event_base_new();
@@ -212,6 +213,7 @@ out:
     if (srv->base)
         event_base_free(srv->base);
     ft_ops_free(srv->ops);
+    free(srv->cookie);
     free(srv);
     return rc;
 }

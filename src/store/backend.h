@@ -35,6 +35,8 @@ struct ft_tracker_row {
     int status;
     int64_t updated_at;
     int progress[FT_ST__COUNT]; /* items per state */
+    int64_t last_seq;           /* the tracker's last event (0, NULL: none) */
+    const char *last_actor, *last_kind;
 };
 typedef void (*ft_tracker_row_cb)(const struct ft_tracker_row *row, void *ctx);
 

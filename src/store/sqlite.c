@@ -589,8 +589,11 @@ static const char SQL_LIST[] =
     " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 0),"
     " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 1),"
     " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 2),"
-    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 3)"
-    " FROM trackers t ORDER BY t.id";
+    " (SELECT count(*) FROM entries e WHERE e.tracker_id = t.id AND e.kind = 2 AND e.state = 3),"
+    " v.seq, v.actor, v.kind"
+    " FROM trackers t LEFT JOIN events v ON v.seq ="
+    "  (SELECT max(seq) FROM events w WHERE w.tracker_id = t.id)"
+    " ORDER BY t.id";
 
 static int sq_tracker_rows(void *db, ft_tracker_row_cb cb, void *ctx, struct ft_err *err)
 {
@@ -603,6 +606,7 @@ static int sq_tracker_rows(void *db, ft_tracker_row_cb cb, void *ctx, struct ft_
         cols(s, 0, "IcciI", &r.id, &r.slug, &r.title, &r.status, &r.updated_at);
         for (int k = 0; k < FT_ST__COUNT; k++)
             r.progress[k] = sqlite3_column_int(s, 5 + k);
+        cols(s, 5 + FT_ST__COUNT, "Icc", &r.last_seq, &r.last_actor, &r.last_kind);
         cb(&r, ctx);
     }
     sqlite3_reset(s);

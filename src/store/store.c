@@ -261,6 +261,11 @@ static void list_row(const struct ft_tracker_row *r, void *ctx)
     for (int k = 0; k < FT_ST__COUNT; k++)
         json_object_set_new(p, ft_state_name(k), json_integer(r->progress[k]));
     json_object_set_new(o, "progress", p);
+    json_object_set_new(o, "last_seq", json_integer(r->last_seq));
+    json_object_set_new(o, "updated_by",
+                        r->last_actor && *r->last_actor ? json_string(r->last_actor) : json_null());
+    json_object_set_new(o, "last_event",
+                        r->last_kind && *r->last_kind ? json_string(r->last_kind) : json_null());
     json_array_append_new(ctx, o);
 }
 
