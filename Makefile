@@ -10,6 +10,7 @@ DEMO_DIR   ?= demo
 CTEST_ARGS ?=
 
 MCP_TESTS  := tests/mcp
+UI_TESTS   := tests/browser
 
 .PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
 
@@ -18,9 +19,11 @@ all: build
 deps:
 	@bash scripts/install-deps.sh
 
-# The official MCP SDK client the end-to-end tests drive the MCP server with (npm ci).
+# The official MCP SDK client the end-to-end tests drive the MCP server with, and
+# playwright-core, which drives Debian's Chromium through the dashboard (npm ci).
 npm-deps: deps
 	@bash scripts/npm-deps.sh $(MCP_TESTS)
+	@bash scripts/npm-deps.sh $(UI_TESTS)
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null

@@ -54,6 +54,10 @@
 #   metric NAME                 one sample's value from /metrics ('' when absent)
 #   fd_count, wait_fds N        the server's open descriptors; wait (1 s at most) until N
 #   sse SCENARIO ARGS...        run a scenario of lib/sse.py
+# The browser (tests/browser/dashboard.mjs: Debian's Chromium driven by playwright-core)
+#   browser_start SCENARIO ARGS...  start a scenario in the background (output in
+#                               $T_DIR/browser.out); browser_wait: its end, which must print ok
+#   browser SCENARIO ARGS...    both
 #   mcp_sdk_client MODE ARGS... the MCP SDK client (tests/mcp/client.mjs) to its end; Node exits
 #                               within 2 s of closing
 #   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
@@ -488,6 +492,31 @@ mcp_sdk_client() {
     closed=$(sed -n 's/^closed //p' "$T_DIR/node.out")
     [ -n "$closed" ] || fail "the client did not close"
     [ $((done_ms - closed)) -lt 2000 ] || fail "node took $((done_ms - closed)) ms to exit after close"
+}
+
+browser_start() {
+    local dir=$FT_SOURCE_DIR/tests/browser
+    [ -d "$dir/node_modules/playwright-core" ] ||
+        fail "playwright-core is not installed: 'make test' runs 'npm ci' in tests/browser"
+    [ -x "${FT_CHROMIUM:-/usr/bin/chromium}" ] ||
+        fail "no Chromium at ${FT_CHROMIUM:-/usr/bin/chromium}: 'make test' installs Debian's chromium"
+    FT_SANITIZED=${FT_SANITIZED:-0} timeout -k 5 300 node "$dir/dashboard.mjs" "$@" \
+        >"$T_DIR/browser.out" 2>&1 &
+    BROWSER_PID=$!
+    t_track $BROWSER_PID
+}
+
+browser_wait() {
+    local rc=0
+    wait "$BROWSER_PID" || rc=$?
+    cat "$T_DIR/browser.out" >&2
+    [ "$rc" = 0 ] || fail "the browser scenario failed ($rc): $(grep FAIL "$T_DIR/browser.out" | tail -3)"
+    grep -qx ok "$T_DIR/browser.out" || fail "the browser scenario did not print ok"
+}
+
+browser() {
+    browser_start "$@"
+    browser_wait
 }
 
 # api METHOD PATH [JSON]: print the HTTP status; the body is in $T_DIR/body.
