@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Loopback by default; a Host that is not a loopback name is refused (DNS rebinding); a write
 # carrying a foreign Origin is refused (CSRF); with a token, writes (and with --private, reads)
-# need 'Authorization: Bearer'; listening on a non-loopback address without a token is refused.
+# need 'Authorization: Bearer' or the dashboard's cookie (set by /ui/login; a write carrying only
+# the cookie must come from the page's own origin); listening on a non-loopback address without a
+# token is refused.
 . "$(dirname "$0")/lib.sh"
 
 code() { curl -sS --max-time 5 -o "$T_DIR/body" -w '%{http_code}' "$@"; }
@@ -44,6 +46,29 @@ expect_status 401 "$(code "$URL/api/events")" "private stream without token"
 expect_status 401 "$(code "$URL/metrics")" "private metrics without token"
 expect_status 200 "$(code "$URL/healthz")" "healthz stays open"
 expect_status 200 "$(code -H 'Authorization: Bearer envtok' "$URL/api/trackers")" "private read"
+# the dashboard's cookie: the token in hex, set by /ui/login, accepted like the header
+expect_status 200 "$(code "$URL/")" "the dashboard's page stays open"
+expect_status 200 "$(code "$URL/ui/session")" "the dashboard's session stays open"
+expect_status 401 "$(code -X POST "${J[@]}" -d '{"token":"envto"}' "$URL/ui/login")" "a wrong token"
+expect_status 400 "$(code -X POST "${J[@]}" -d '{"tok":"envtok"}' "$URL/ui/login")" "no token field"
+curl -sS -o /dev/null -D "$T_DIR/h" -X POST "${J[@]}" -d '{"token":"envtok"}' "$URL/ui/login"
+file_contains "$T_DIR/h" "Set-Cookie: flowtrack_token=656e76746f6b; Path=/; Max-Age=2592000; HttpOnly; SameSite=Strict"
+C=(-H 'Cookie: a=b; flowtrack_token=656e76746f6b; c=d')
+expect_status 200 "$(code "${C[@]}" "$URL/api/trackers")" "private read with the cookie"
+expect_status 200 "$(code "${C[@]}" "$URL/metrics")" "metrics with the cookie"
+expect_status 401 "$(code -H 'Cookie: flowtrack_token=656e76746f6c' "$URL/api/trackers")" "a wrong cookie"
+expect_status 401 "$(code -H 'Cookie: flowtrack_token=656e76746f6b00' "$URL/api/trackers")" "a longer cookie"
+expect_status 401 "$(code -X POST "${J[@]}" "${C[@]}" -d '{"text":"c"}' "$URL/api/trackers/s/items")" \
+    "a write with the cookie and no Origin"
+expect_status 403 "$(code -X POST "${J[@]}" "${C[@]}" -H 'Origin: http://evil.example' -d '{"text":"c"}' \
+    "$URL/api/trackers/s/items")" "a write with the cookie from another origin"
+expect_status 201 "$(code -X POST "${J[@]}" "${C[@]}" -H "Origin: $URL" -d '{"text":"c"}' \
+    "$URL/api/trackers/s/items")" "a write with the cookie from the page's origin"
+expect_status 401 "$(code -X POST "${J[@]}" -H 'Cookie: flowtrack_token=656e76746f6b' \
+    -H 'Authorization: Bearer wrong' -H "Origin: $URL" -d '{"text":"c"}' "$URL/api/trackers/s/items")" \
+    "a wrong header wins over a right cookie"
+curl -sS -o /dev/null -D "$T_DIR/h" -X POST "${J[@]}" "$URL/ui/logout"
+file_contains "$T_DIR/h" "Set-Cookie: flowtrack_token=; Path=/; Max-Age=0"
 stop_server
 
 # a non-loopback address with a token is allowed (and then any Host is fine)
