@@ -407,12 +407,13 @@
     "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                      \
     "                  [--mcp-max-sessions N] [--mcp-idle-timeout DURATION] [--ready-file PATH]\n\n" \
     "DESCRIPTION\n"                                                                                  \
-    "  Serves the store over HTTP on one event loop: the JSON API under /api/ (everything the\n"     \
-    "  command line does), each tracker as Markdown and text, Server-Sent Events streams of\n"       \
-    "  the events log (/api/events and /api/trackers/REF/events, with Last-Event-ID resume),\n"      \
-    "  /metrics (Prometheus text), /healthz, and MCP for agents at /mcp (Streamable HTTP;\n"         \
-    "  docs/mcp.md). Changes written by other processes (this\n"                                     \
-    "  command line on the same store) reach the streams within a fraction of a second.\n"           \
+    "  Serves the store over HTTP on one event loop: a live dashboard at / for a browser\n"          \
+    "  (docs/dashboard.md), the JSON API under /api/ (everything the command line does),\n"          \
+    "  each tracker as Markdown and text, Server-Sent Events streams of the events log\n"            \
+    "  (/api/events and /api/trackers/REF/events, with Last-Event-ID resume), /metrics\n"            \
+    "  (Prometheus text), /healthz, and MCP for agents at /mcp (Streamable HTTP; docs/mcp.md).\n"    \
+    "  Changes written by other processes (this command line on the same store) reach the\n"         \
+    "  streams and the dashboard within a fraction of a second.\n"                                   \
     "  The store is created when --db names a file that does not exist yet.\n\n"                     \
     "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"      \
     "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"        \
@@ -422,7 +423,8 @@
     "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"      \
     "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"      \
     "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"         \
-    "  cross-site requests from a browser).\n\n"
+    "  cross-site requests from a browser). The dashboard asks for the token once and keeps\n"       \
+    "  it in an HttpOnly, SameSite=Strict cookie, accepted like the header.\n\n"
 
 /* the rest of serve's page: one C string may hold at most 4095 characters */
 #define HELP_SERVE_2                                                                                  \

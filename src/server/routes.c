@@ -56,6 +56,7 @@ static const struct route routes[] = {
     {"GET", "/mcp", -1, R_MCP, rest_mcp, ROUTE_NO_HEAD | ROUTE_WRITE},
     {"DELETE", "/mcp", -1, R_MCP, rest_mcp, ROUTE_WRITE},
     {"GET", "/", -1, R_UI, rest_ui, ROUTE_OPEN},
+    {"GET", "/favicon.ico", -1, R_UI, rest_ui, ROUTE_OPEN},
     {"GET", "/ui/session", -1, R_UI, rest_ui_session, ROUTE_OPEN},
     {"POST", "/ui/login", -1, R_UI, rest_ui_login, ROUTE_OPEN},
     {"POST", "/ui/logout", -1, R_UI, rest_ui_logout, ROUTE_OPEN},

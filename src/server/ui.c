@@ -99,12 +99,15 @@ static const struct ft_asset *asset_find(const char *path)
     return NULL;
 }
 
-/* GET / (the page) and GET /ui/{file}. */
+/* GET / (the page), GET /favicon.ico (the icon, which browsers ask for) and GET /ui/{file}. */
 void rest_ui(struct call *c)
 {
     const char *file = json_string_value(json_object_get(c->caps, "file"));
+    const char *uri = evhttp_request_get_uri(c->req);
     char path[128];
-    snprintf(path, sizeof(path), "/%s", file ? file : "index.html");
+    if (!file)
+        file = strncmp(uri, "/favicon.ico", 12) == 0 ? "icon.svg" : "index.html";
+    snprintf(path, sizeof(path), "/%s", file);
     const struct ft_asset *a = strchr(path + 1, '/') ? NULL : asset_find(path);
     if (!a) {
         srv_error(c->srv, c->req, c->label, 404, NULL, c->t0, "no such file '/ui%s'", path);

@@ -34,12 +34,13 @@ async function launch() {
     });
 }
 
-async function newPage(width = 1280, height = 900) {
+async function newPage(width = 1280, height = 900, watchConsole = true) {
     const context = await browser.newContext({ viewport: { width, height } });
     const page = await context.newPage();
     page.setDefaultTimeout(15000 * slow);
     page.on('console', (m) => {
-        if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`);
+        if (process.env.FT_BROWSER_DEBUG) console.error(`console ${m.type()} ${page.url()}: ${m.text()}`);
+        if (m.type() === 'error' && watchConsole) consoleErrors.push(`${page.url()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
     return page;
@@ -82,7 +83,7 @@ async function basics(url, slug, shots) {
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: `${shots}/list-1280.png`, fullPage: true });
     await row.locator(`a[href="#/t/${slug}"]`).click();
-    await page.locator(`#tracker[data-slug="${slug}"]`).waitFor();
+    await page.locator(`#tracker[data-slug="${slug}"] #rules li`).first().waitFor();
     const rules = await page.locator('#rules li').count();
     const items = await page.locator('#progress li[data-kind="item"]').count();
     if (rules !== t.rules.length || rules === 0) fail(`ground rules: ${rules} shown, ${t.rules.length} stored`);
@@ -129,7 +130,10 @@ async function basics(url, slug, shots) {
     await page.locator('#add-result input[name="notes"]').fill('all green');
     await page.locator('#add-result [type="submit"]').click();
     await page.locator('#results li', { hasText: 'ran it from the page' }).waitFor();
-    const kinds = cliJson('history', '-t', slug)
+    const kinds = cli('history', '-t', slug, '--json')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
         .filter((e) => e.actor === 'browser-ana')
         .map((e) => e.kind);
     for (const k of ['item.add', 'item.claim', 'result.add']) {
@@ -182,9 +186,16 @@ async function token(url, slug, secret) {
     await page.goto(url + '/');
     await page.locator('#token-dialog').waitFor();
     if (await page.locator(`[data-tracker="${slug}"]`).count()) fail('the list shows before the token');
+    const before = consoleErrors.length;
     await page.locator('#token-input').fill('not-the-token');
     await page.locator('#token-save').click();
     await page.locator('#token-dialog', { hasText: /wrong|not/i }).waitFor();
+    // the browser logs the refused login itself (a 401, reported a moment later): that one
+    // is expected, and only that one
+    const is401 = (e) => /status of 401/.test(e);
+    await until('the refused login in the console', () => consoleErrors.slice(before).some(is401), 3000);
+    await sleep(300);
+    consoleErrors.push(...consoleErrors.splice(before).filter((e) => !is401(e)));
     await page.locator('#token-input').fill(secret);
     await page.locator('#token-save').click();
     await page.locator(`[data-tracker="${slug}"]`).waitFor();
@@ -199,8 +210,8 @@ async function token(url, slug, secret) {
     await itemLi(page, 'seen through the cookie').waitFor({ timeout: 5000 * slow });
     // another origin (localhost is not 127.0.0.1 to the browser) tries to write with the cookie
     const other = url.replace('127.0.0.1', 'localhost');
-    const evil = await newPage();
-    await evil.goto(other + '/ui/icon.svg');
+    const evil = await newPage(1280, 900, false); // the browser logs the refusals there
+    await evil.goto(other + '/healthz'); // a page of another origin, without the dashboard's CSP
     const n0 = cliJson('show', '-t', slug).items.length;
     const got = await evil.evaluate(async (target) => {
         const out = [];
@@ -253,16 +264,21 @@ async function load(url, slug, seconds) {
     const r0 = await page.evaluate(() => window.__ft.renders);
     const total = 100 * seconds;
     const start = Date.now();
+    const writes = [];
     for (let i = 0; i < total; i++) {
         const due = start + i * 10;
         if (due > Date.now()) await sleep(due - Date.now());
-        const r = await fetch(`${url}/api/trackers/${slug}/items`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json', 'Flowtrack-Actor': 'load' },
-            body: JSON.stringify({ text: `burst ${i}` }),
-        });
-        if (r.status !== 201) fail(`write ${i}: ${r.status}`);
+        writes.push(
+            fetch(`${url}/api/trackers/${slug}/items`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json', 'Flowtrack-Actor': 'load' },
+                body: JSON.stringify({ text: `burst ${i}` }),
+            }).then((r) => r.status),
+        );
     }
+    const codes = await Promise.all(writes);
+    const bad = codes.filter((c) => c !== 201);
+    if (bad.length) fail(`${bad.length} writes failed: ${bad.slice(0, 5).join(', ')}`);
     const rate = total / ((Date.now() - start) / 1000);
     await itemLi(page, `burst ${total - 1}`).waitFor({ timeout: 30000 * slow });
     const res = await page.evaluate(() => ({ gap: window.__gap, renders: window.__ft.renders }));
@@ -275,11 +291,16 @@ async function load(url, slug, seconds) {
 }
 
 // N open pages cost N streams; all closed, the harness checks the server's baseline.
-async function pages(url, slug, count) {
+async function pages(url, slug, countArg) {
+    const count = Number(countArg);
     await launch();
-    const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+    // one context per page: a browser profile holds at most 6 connections per host, and each
+    // open page keeps one for its stream (as 50 people's browsers would)
+    const contexts = [];
     const open = [];
     for (let i = 0; i < count; i++) {
+        const context = await browser.newContext({ viewport: { width: 800, height: 600 } });
+        contexts.push(context);
         const p = await context.newPage();
         p.on('pageerror', (e) => consoleErrors.push(e.message));
         await p.goto(`${url}/#/t/${slug}`);
@@ -290,9 +311,13 @@ async function pages(url, slug, count) {
         const m = await (await fetch(`${url}/metrics`)).text();
         return Number((m.match(/^flowtrack_streams_open (\d+)/m) || [])[1]);
     };
-    const n = await until(`${count} streams open`, async () => ((await streams()) === count ? count : 0), 10000 * slow);
+    let last = 0;
+    await until(`${count} streams open (${last} open)`, async () => (last = await streams()) === count, 10000 * slow).catch(() =>
+        fail(`${last} streams open for ${count} pages`),
+    );
+    const n = last;
     console.log(`${count} pages open: ${n} streams on the server`);
-    await context.close();
+    for (const c of contexts) await c.close();
 }
 
 const scenarios = { basics, restart, token, load, pages };
