@@ -398,6 +398,7 @@ static int md_leave(MD_BLOCKTYPE type, void *detail, void *ud)
         b->ncols = m->ncols;
         m->cells = NULL;
         m->row_line = NULL;
+        m->ncells = 0;
         table_release(m);
         return 0;
     }
@@ -1072,12 +1073,13 @@ static int section_of(const char *s, size_t n, int *group)
 static const char *split_label(const char *s, char *k, size_t kn)
 {
     const char *c = strstr(s, ":");
-    if (!c || c - s > 40 || c == s || (c[1] != ' ' && c[1] != '\0' && c[1] != '\n'))
+    size_t colons = c && c[1] == ':' ? 2 : 1; /* "Key:: value" (Dataview) too */
+    if (!c || c - s > 40 || c == s || (c[colons] != ' ' && c[colons] != '\0' && c[colons] != '\n'))
         return NULL;
     key_of(s, (size_t)(c - s), k, kn);
     if (!*k)
         return NULL;
-    c++;
+    c += colons;
     while (*c == ' ')
         c++;
     return c;
@@ -1235,6 +1237,12 @@ static int take_word(char **s, const char *const *table, size_t stride, int coun
             return v;
         }
     }
+    char *c = strrchr(p, ':'); /* "TEXT: WORD" at the end */
+    if (c && c > p && c[1] == ' ' && (v = words_at(c + 2, table, stride, count, &n)) >= 0 &&
+        c[2 + n] == '\0') {
+        *c = '\0';
+        return v;
+    }
     char *d = strstr(p, FT_DASH);
     if (d && d > p && (v = words_at(d + strlen(FT_DASH), table, stride, count, &n)) >= 0 &&
         d[strlen(FT_DASH) + n] == '\0') {
@@ -1275,6 +1283,7 @@ struct pl {
     struct open_item open[MAX_DEPTH + 1];
     int last_kind; /* the last entry made in this section, for code blocks after it */
     size_t last_idx;
+    int hyp_heading; /* the last hypothesis was a heading: paragraphs under it are its own */
 };
 
 /* Append text to *slot on a new line (or as is when *slot is empty). */
@@ -1313,6 +1322,7 @@ static struct ft_entry *add_entry(struct pl *p, enum ft_kind k, const char *text
     e->text = n;
     p->last_kind = (int)k;
     p->last_idx = p->t->lists[k].n - 1;
+    p->hyp_heading = 0;
     return e;
 }
 
@@ -1455,6 +1465,21 @@ static int try_field(struct pl *p, const char *s, int line)
     int f = v ? field_of(k) : -1;
     if (f < 0)
         return 0;
+    /* several fields on one line: "Owner: Ama · Started: 2026-07-30", "a | b" */
+    static const char *const seps[] = {" \xc2\xb7 ", " | ", " \xe2\x80\xa2 "};
+    for (const char *q = v; *q; q++)
+        for (size_t i = 0; i < 3; i++) {
+            size_t sl = strlen(seps[i]);
+            char k2[64];
+            const char *v2;
+            if (strncmp(q, seps[i], sl) == 0 && (v2 = split_label(q + sl, k2, sizeof(k2))) &&
+                field_of(k2) >= 0) {
+                char *first = ft_xstrndup(s, (size_t)(q - s));
+                try_field(p, first, line);
+                free(first);
+                return try_field(p, q + sl, line);
+            }
+        }
     if (set_field(p, f, v, line) < 0)
         keep_note(p, line, s, "a header field given twice or with a value that does not fit");
     return 1;
@@ -1520,6 +1545,22 @@ static void place_hyp(struct pl *p, char *text, int line)
     if (take_strike(&text) && v < 0 && w < 0)
         w = FT_V_RULED_OUT;
     char *evidence = NULL;
+    size_t tl = strlen(text), wn;
+    char *par = tl > 2 && text[tl - 1] == ')' ? strrchr(text, '(') : NULL;
+    int pv;
+    if (w < 0 && v < 0 && par && par > text &&
+        (pv = words_at(par + 1, &verdict_words[0][0], 16, FT_V__COUNT, &wn)) >= 0 &&
+        (par[1 + wn] == ':' || par[1 + wn] == ',' || par[1 + wn] == ' ')) {
+        /* "TEXT (ruled out: evidence)" */
+        const char *ev = par + 1 + wn;
+        while (*ev == ':' || *ev == ',' || *ev == ' ')
+            ev++;
+        evidence = ft_xstrndup(ev, (size_t)(text + tl - 1 - ev));
+        while (par > text && par[-1] == ' ')
+            par--;
+        *par = '\0';
+        w = pv;
+    }
     /* "TEXT → VERDICT: evidence" */
     char *arrow = strstr(text, FT_ARROW);
     size_t n;
@@ -1529,6 +1570,7 @@ static void place_hyp(struct pl *p, char *text, int line)
         const char *rest = arrow + strlen(FT_ARROW) + n;
         while (*rest == ':' || *rest == ',' || *rest == ' ' || *rest == '-')
             rest++;
+        free(evidence);
         evidence = ft_xstrdup(rest);
         *arrow = '\0';
         w = av;
@@ -1873,14 +1915,16 @@ static int place_labelled(struct pl *p, const char *text, int depth, int line)
 }
 
 /* A list item in section sec at depth (its parent, when any, made no entry). */
-static void place_top_item(struct pl *p, int sec, int group, char *text, int mark, int depth,
+static void place_top_item(struct pl *p, int sec, int group, char **textp, int mark, int depth,
                            int line)
 {
+    char *text = *textp;
     if ((sec == S_HEADER || sec == S_NOTES || sec == S_OTHER) && mark)
         sec = S_PROGRESS; /* a task list outside the typed sections is progress */
     switch (sec) {
     case S_PROGRESS: {
-        int st = item_state(&text, mark, group);
+        int st = item_state(textp, mark, group);
+        text = *textp;
         if (!*skip_sp(text))
             break;
         struct ft_entry *e = add_entry(p, FT_K_ITEM, text);
@@ -1981,7 +2025,7 @@ static void place_item(struct pl *p, struct blk *b)
         if (up->kind == FT_K_ITEM)
             group = up->group;
     }
-    place_top_item(p, sec, group, text, b->mark, depth, b->line);
+    place_top_item(p, sec, group, &text, b->mark, depth, b->line);
     free(text);
 }
 
@@ -2083,7 +2127,7 @@ static void place_table(struct pl *p, struct blk *b)
         ft_buf_init(&extra, 0);
         for (size_t c = 0; c < b->ncols; c++) {
             const char *v = b->cells[r * b->ncols + c];
-            if (c < nc && col[c] != C_NONE)
+            if (c < nc && col[c] != C_NONE && (!items || col[c] == C_TEXT || col[c] == C_STATUS))
                 cell[col[c]] = v;
             else if (*v)
                 ft_buf_addf(&extra, "%s%s: %s", extra.len ? "\n" : "", b->cells[c], v);
@@ -2199,6 +2243,12 @@ static void place_heading(struct pl *p, struct blk *b, int *sec_level)
         return;
     }
     char *n = ft_text_norm(b->text.buf ? b->text.buf : "");
+    if (*n && p->sec == S_HYPS && b->level > *sec_level) {
+        /* "### H2: the proxy buffers" under Hypotheses is one, with its text below it */
+        place_hyp(p, n, b->line);
+        p->hyp_heading = 1;
+        return;
+    }
     if (*n) {
         /* a sub-heading of a known section stays in it; one at its level starts other notes */
         if (p->sec == S_HEADER || (b->level > *sec_level && p->sec != S_OTHER)) {
@@ -2251,6 +2301,17 @@ static void place_para(struct pl *p, struct blk *b)
         if (other.len)
             place_prose(p, S_HEADER, other.buf, other_line);
         ft_buf_release(&other);
+        return;
+    }
+    if (sec == S_HYPS && p->hyp_heading && p->last_kind == FT_K_HYP) {
+        struct ft_entry *e = entry_at(p, FT_K_HYP, p->last_idx);
+        char *text = ft_xstrdup(s);
+        int v = take_emoji(&text, M_VERDICT);
+        int w = take_word(&text, &verdict_words[0][0], 16, FT_V__COUNT);
+        if (e->state == FT_V_OPEN && (w >= 0 || v >= 0))
+            e->state = w >= 0 ? w : v;
+        append(&e->detail, text);
+        free(text);
         return;
     }
     place_prose(p, sec, s, b->line);
