@@ -101,9 +101,10 @@ static int read_entry(struct jr *r, json_t *o, enum ft_kind k, struct ft_tracker
     struct ft_entry *e = ft_tracker_add(t, k);
     json_t *num = json_object_get(o, "num");
     if (num && !json_is_null(num)) {
-        if (!json_is_integer(num) || json_integer_value(num) < 1 ||
+        /* 0: not numbered yet (an import --dry-run --json) */
+        if (!json_is_integer(num) || json_integer_value(num) < 0 ||
             json_integer_value(num) > 1000000000)
-            return ft_err_set(r->err, FT_EINVAL, "json: %snum: expected a positive integer",
+            return ft_err_set(r->err, FT_EINVAL, "json: %snum: expected a whole number >= 0",
                               r->path);
         e->num = (int)json_integer_value(num);
     }
@@ -289,18 +290,20 @@ static int read_tracker(struct jr *r, json_t *root, struct ft_tracker *t)
             for (size_t y = 0; y < x && keep; y++)
                 keep = l->v[y].num != l->v[x].num;
         }
-        if (!keep && l->n) {
+        int any = 0;
+        for (size_t x = 0; x < l->n; x++)
+            any |= l->v[x].num > 0;
+        if (!keep && any)
             ft_import_warn(r->rep, 0, "json: %s: numbers missing or repeated; renumbered 1..%zu",
                            list_keys[k], l->n);
-            for (size_t x = 0; x < l->n; x++)
-                l->v[x].num = 0;
-        }
+        for (size_t x = 0; !keep && x < l->n; x++)
+            l->v[x].num = 0;
     }
     json_t *runs = json_object_get(root, "runs");
     if (json_is_array(runs) && json_array_size(runs))
         ft_import_warn(r->rep, 0,
-                       "json: runs: %zu run%s not imported (their logs are not in the JSON); "
-                       "the results keep their outcomes",
+                       "json: runs: %zu run%s not imported (the JSON holds no logs); the "
+                       "results keep their outcomes",
                        json_array_size(runs), json_array_size(runs) == 1 ? " is" : "s are");
     unknown_keys(r, root, top);
     struct ft_err verr;

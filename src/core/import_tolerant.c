@@ -28,6 +28,8 @@
 
 #include "../util/banned.h"
 
+#define DASH_ON "\xe2\x80\x94 " /* "— ": FT_DASH without its leading space */
+
 /* ---- blocks -------------------------------------------------------------------------- */
 
 enum bk { B_HEAD, B_ITEM, B_PARA, B_CODE, B_TABLE };
@@ -1257,7 +1259,7 @@ static int take_strike(char **s)
 {
     size_t n = strlen(*s);
     if (n > 4 && strncmp(*s, "~~", 2) == 0 && strcmp(*s + n - 2, "~~") == 0 &&
-        !strstr(*s + 2, "~~") == 0 && strstr(*s + 2, "~~") == *s + n - 2) {
+        strstr(*s + 2, "~~") == *s + n - 2) {
         memmove(*s, *s + 2, n - 4);
         (*s)[n - 4] = '\0';
         return 1;
@@ -1284,6 +1286,7 @@ struct pl {
     int last_kind; /* the last entry made in this section, for code blocks after it */
     size_t last_idx;
     int hyp_heading; /* the last hypothesis was a heading: paragraphs under it are its own */
+    int repro_line;  /* where the reproduction section starts */
 };
 
 /* Append text to *slot on a new line (or as is when *slot is empty). */
@@ -1599,8 +1602,8 @@ static int outcome_at(const char *s, const char **rest)
     while (*r == ' ' || *r == '+' || *r == ',' || *r == ';' || *r == ':' || *r == '.' ||
            *r == '!' || *r == '-')
         r++;
-    if (strncmp(r, FT_DASH + 1, strlen(FT_DASH) - 1) == 0)
-        r += strlen(FT_DASH) - 1;
+    if (strncmp(r, DASH_ON, strlen(DASH_ON)) == 0)
+        r += strlen(DASH_ON);
     *rest = skip_sp(r);
     return v;
 }
@@ -1622,9 +1625,8 @@ static void place_result(struct pl *p, const char *line_text, int line)
         s += strspn(s, " \t");
         if (*s == ':' || *s == ',')
             s++;
-        else if (strncmp(s, FT_DASH + 1, strlen(FT_DASH) - 1) == 0 ||
-                 strncmp(s, "\xe2\x80\x93 ", 4) == 0)
-            s += strlen(FT_DASH) - 1;
+        else if (strncmp(s, DASH_ON, strlen(DASH_ON)) == 0 || strncmp(s, "\xe2\x80\x93 ", 4) == 0)
+            s += strlen(DASH_ON);
         else if (strncmp(s, "- ", 2) == 0)
             s += 2;
         s += strspn(s, " \t");
@@ -2178,7 +2180,7 @@ static void place_table(struct pl *p, struct blk *b)
             if (date_at(dc) == 10 && strlen(dc) == 10)
                 memcpy(date, dc, 11);
             else if (*dc && strcmp(dc, FT_NO_DATE) != 0 && strcmp(dc, "-") != 0 &&
-                     strcmp(dc, FT_DASH + 1) != 0)
+                     strcmp(dc, "\xe2\x80\x94") != 0)
                 bad_date = 1;
             char *attempt = ft_text_norm(at);
             struct ft_buf notes;
@@ -2235,6 +2237,8 @@ static void enter_section(struct pl *p, int sec, int group)
 static void place_heading(struct pl *p, struct blk *b, int *sec_level)
 {
     int group, sec = section_of(b->text.buf ? b->text.buf : "", b->text.len, &group);
+    if (sec == S_REPRO && !p->repro_line)
+        p->repro_line = b->line;
     if (sec >= 0) {
         /* a group heading keeps the progress section's level; a section sets it */
         if (!(sec == S_PROGRESS && group >= 0 && p->sec == S_PROGRESS))
@@ -2540,6 +2544,14 @@ int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
 
     struct ft_tracker *t = p.t;
     int rc = 0;
+    /* A note that opens with a backtick where no command is would read back as the command
+     * (docs/format.md): such a note (a code block of several lines) is kept as a note. */
+    if (!*t->repro_command && t->repro_note[0] == '`') {
+        add_entry(&p, FT_K_NOTE, t->repro_note);
+        ft_set_str(&t->repro_note, "");
+        ft_import_warn(rep, p.repro_line,
+                       "a reproduction of several lines and no one-line command; kept as a note");
+    }
     if (!*t->title)
         rc = ft_err_set(err, FT_EINVAL,
                         "line 1: no title found: start with a '# Title' heading, a title line or "
