@@ -3,6 +3,8 @@
 # done and showing the tracker at 0, 1 000 and 10 000 items, side by side with
 # taskwarrior (`task add`, `task N done`, `task list`) at the same sizes, in
 # one hyperfine run per size. Prints medians and the taskwarrior/flowtrack ratio.
+# Then `flowtrack import` of a hand-written style Markdown tracker of IMPORT_ITEMS (10 000)
+# GFM checkbox items (the tolerant reader: the exact one refuses it first), into a new store.
 # The same `item add` through a `flowtrack serve` on loopback (--server) is timed in the
 # same hyperfine run, beside the local one.
 #
@@ -14,6 +16,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 SIZES=${SIZES:-"0 1000 10000"}
 RUNS=${RUNS:-30}
 TASK_RUNS=${TASK_RUNS:-10}
+IMPORT_ITEMS=${IMPORT_ITEMS:-10000}
 
 for tool in hyperfine task python3; do
     command -v $tool >/dev/null || { echo "bench/cli: '$tool' is missing (run scripts/install-deps.sh --bench)" >&2; exit 1; }
@@ -103,6 +106,41 @@ for op, tkop in (("add", "add"), ("add (server)", "add"), ("done", "done"), ("sh
 PY
 done
 
+# import: a hand-written tracker (front matter, ### Done / Doing / Todo, checkboxes, emoji)
+d="$work/import"
+mkdir -p "$d"
+python3 - "$IMPORT_ITEMS" >"$d/tracker.md" <<'PY'
+import sys
+n = int(sys.argv[1])
+out = ["---", "title: Bench import", "owner: bench", "started: 2026-11-25", "---", "",
+       "## Context", "", "A generated tracker in the style people write by hand.", ""]
+groups = [("### Done", "- [x] "), ("### Doing", "- \U0001f504 "), ("### Todo", "- [ ] "),
+          ("### Won't do", "- ")]
+per = n // len(groups)
+for g, (head, mark) in enumerate(groups):
+    out += [head, ""]
+    for i in range(per if g < len(groups) - 1 else n - per * (len(groups) - 1)):
+        out.append(f"{mark}Item {g * per + i + 1}: check the `worker` pool after *deploy* #{i}")
+    out.append("")
+print("\n".join(out))
+PY
+export FLOWTRACK_DB="$d/ft.db"
+"$FT" import --strict "$d/tracker.md" >/dev/null # the reader takes all of it, no warnings
+rm -f "$d/ft.db"* && "$FT" init >/dev/null
+hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$d/import.json" \
+    --prepare "rm -f $d/ft.db $d/ft.db-wal $d/ft.db-shm" \
+    -n "flowtrack import" "$FT import --slug bench $d/tracker.md" \
+    -n "flowtrack import --dry-run" "$FT import --dry-run $d/tracker.md" >/dev/null
+import_line=$(python3 - "$d/import.json" "$IMPORT_ITEMS" "$(wc -c <"$d/tracker.md")" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+f, p = r["flowtrack import"], r["flowtrack import --dry-run"]
+print(f"import of {sys.argv[2]} Markdown items ({int(sys.argv[3]) // 1024} KiB): "
+      f"{f['median'] * 1000:.1f} ms median ({f['min'] * 1000:.1f}-{f['max'] * 1000:.1f}) into a new store; "
+      f"{p['median'] * 1000:.1f} ms reading and rendering only (--dry-run)")
+PY
+)
+
 printf '%-7s %-12s %12s %19s %14s %8s\n' items op "flowtrack ms" "(min-max)" "taskwarrior ms" ratio
 while IFS=$'\t' read -r n op fm fmin fmax tm ratio; do
     printf '%-7s %-12s %12s %19s %14s %7sx\n' "$n" "$op" "$fm" "($fmin-$fmax)" "$tm" "$ratio"
@@ -111,3 +149,5 @@ echo
 echo "medians of whole-process wall time; ratio = taskwarrior median / flowtrack median"
 echo "(flowtrack show = the default view of the whole tracker; task list = taskwarrior's report;"
 echo " add (server) = the same item add as flowtrack --server URL through flowtrack serve on loopback)"
+echo
+echo "$import_line"

@@ -149,6 +149,18 @@ static int read_input(const char *path, struct ft_buf *out, struct ft_err *err)
     return rc;
 }
 
+/* Print what the reader could not place; under --strict each is an error. */
+static void print_warnings(const struct ft_import_report *rep, int strict)
+{
+    for (size_t i = 0; i < rep->n; i++) {
+        if (rep->v[i].line)
+            fprintf(stderr, "%s: line %d: %s\n", strict ? "error" : "warning", rep->v[i].line,
+                    rep->v[i].msg);
+        else
+            fprintf(stderr, "%s: %s\n", strict ? "error" : "warning", rep->v[i].msg);
+    }
+}
+
 int cmd_import(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
     const char *fs = cli_jstr(opt, "format");
@@ -157,25 +169,46 @@ int cmd_import(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     struct ft_tracker *t = NULL;
     struct ft_result res;
     struct ft_err err;
-    enum ft_import_fmt fmt = FT_IMPORT_AUTO;
+    struct ft_import_report rep;
+    int fmt = FT_IMPORT_AUTO;
     int rc = 0;
-    if (strcmp(fs, "text") == 0)
-        fmt = FT_IMPORT_TEXT;
-    else if (strcmp(fs, "md") == 0 || strcmp(fs, "markdown") == 0)
-        fmt = FT_IMPORT_MD;
-    else if (*fs && strcmp(fs, "auto") != 0)
-        return cli_usage(ctx, "format must be text, md or auto, not '%s'", fs);
+    int exact = json_is_true(json_object_get(opt, "exact"));
+    int tolerant = json_is_true(json_object_get(opt, "tolerant"));
+    int strict = json_is_true(json_object_get(opt, "strict"));
+    if (*fs && (fmt = ft_import_fmt_parse(fs)) < 0)
+        return cli_usage(ctx, "format must be text, md, json or auto, not '%s'", fs);
+    if (exact && tolerant)
+        return cli_usage(ctx, "--exact and --tolerant exclude each other");
     if (argc < 1)
         return cli_usage(ctx, "missing the FILE to import (or - for standard input)");
     if ((rc = cli_operands(ctx, argc, argv, 1)))
         return rc;
     const char *path = argv[0];
     int dry = json_is_true(json_object_get(opt, "dry_run"));
+    enum ft_import_mode mode = exact      ? FT_IMPORT_EXACT
+                               : tolerant ? FT_IMPORT_TOLERANT
+                                          : FT_IMPORT_FALLBACK;
 
+    /* Read here first, whatever store or server the tracker goes to: the warnings are
+     * printed once, and --strict writes nothing. */
+    ft_import_report_init(&rep);
     ft_buf_init(&data, FT_IMPORT_MAX_BYTES);
-    if ((rc = read_input(path, &data, &err)) ||
-        (dry && (rc = ft_import(data.buf, data.len, fmt, &t, &err)))) {
+    if ((rc = read_input(path, &data, &err))) {
         rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
+        goto out;
+    }
+    ft_import_report_release(&rep);
+    if ((rc = ft_import_read(data.buf ? data.buf : "", data.len, (enum ft_import_fmt)fmt, mode, &t,
+                             &rep, &err))) {
+        rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
+        goto out;
+    }
+    print_warnings(&rep, strict);
+    if (strict && rep.n) {
+        rc = cli_failf(1,
+                       "cannot import '%s': %zu line%s could not be placed (--strict): nothing "
+                       "written",
+                       path, rep.n, rep.n == 1 ? "" : "s");
         goto out;
     }
     if (dry) { /* a preview: nothing is stored, no store is needed */
@@ -190,20 +223,25 @@ int cmd_import(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     }
     if ((rc = cli_ops(ctx, 1)))
         goto out;
-    static const char *const fmt_names[] = {
-        [FT_IMPORT_AUTO] = "auto", [FT_IMPORT_TEXT] = "text", [FT_IMPORT_MD] = "md"};
+    /* the store reads the document again with the reader that read it here */
     json_t *args =
-        json_pack("{s:o, s:s, s:s?}", "document", json_stringn_nocheck(data.buf, data.len),
-                  "format", fmt_names[fmt], "slug", slug);
+        json_pack("{s:o, s:s, s:s, s:b, s:s?}", "document",
+                  json_stringn_nocheck(data.buf, data.len), "format", ft_import_fmt_name(rep.fmt),
+                  "mode", rep.tolerant ? "tolerant" : "exact", "strict", strict, "slug", slug);
     if (ft_ops_call(ctx->ops, FT_OP_TRACKER_IMPORT, args, &res, &err)) {
         rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
     } else if (!cli_json_out(ctx, &res)) {
-        printf("imported tracker %s (%lld)\n", cli_jstr(res.json, "tracker.slug"),
-               cli_jint(res.json, "tracker.id"));
+        printf("imported tracker %s (%lld)%s\n", cli_jstr(res.json, "tracker.slug"),
+               cli_jint(res.json, "tracker.id"),
+               rep.fmt == FT_IMPORT_JSON ? " from JSON"
+               : rep.tolerant
+                   ? (rep.n ? " (tolerant reading: see the warnings)" : " (tolerant reading)")
+                   : "");
     }
     ft_result_release(&res);
     json_decref(args);
 out:
+    ft_import_report_release(&rep);
     ft_tracker_free(t);
     ft_buf_release(&data);
     return rc;

@@ -73,23 +73,38 @@
     "      --objective 'Streams always release their resources' 'SSE stream leak'\n\n" HELP_COMMON \
     "\n" HELP_EXIT
 
-#define HELP_IMPORT                                                                                   \
-    "NAME\n  flowtrack import - read a tracker from a file\n\n"                                       \
-    "SYNOPSIS\n  flowtrack import [--format auto|text|md] [--slug SLUG] [--dry-run] FILE|-\n\n"       \
-    "DESCRIPTION\n"                                                                                   \
-    "  Reads a tracker in the plain text layout ('flowtrack show --format text') or in\n"             \
-    "  Markdown ('--format md') and stores it as a new tracker with one 'tracker.import'\n"           \
-    "  event. The layout is guessed from the content unless --format says. Prose where a\n"           \
-    "  value would go (a placeholder reproduction command, a result without an outcome) is\n"         \
-    "  kept in the matching note; YYYY-MM-DD means the date is not set.\n"                            \
-    "  Input that cannot be read is refused with its line number and the reason, and\n"               \
-    "  nothing is written. Limits: 16 MiB per file, 64 KiB per line, UTF-8 only.\n\n"                 \
-    "OPTIONS\n"                                                                                       \
-    "  -f, --format FMT   auto (default), text or md\n"                                               \
-    "  -s, --slug SLUG    the new tracker's slug (default: from the title)\n"                         \
-    "  -n, --dry-run      parse and print the tracker (text, or JSON with --json); store nothing\n\n" \
-    "EXAMPLES\n  flowtrack import examples/sse-stability.txt\n"                                       \
-    "  flowtrack show --format md -t old | flowtrack import --slug copy -\n\n" HELP_COMMON            \
+#define HELP_IMPORT                                                                                              \
+    "NAME\n  flowtrack import - read a tracker from a file\n\n"                                                  \
+    "SYNOPSIS\n  flowtrack import [--format auto|text|md|json] [--exact|--tolerant] [--strict]\n"                \
+    "                   [--slug SLUG] [--dry-run] FILE|-\n\n"                                                    \
+    "DESCRIPTION\n"                                                                                              \
+    "  Reads a tracker and stores it as a new tracker with one 'tracker.import' event.\n"                        \
+    "  flowtrack's own layouts ('show --format text' and '--format md') are read exactly\n"                      \
+    "  first, so what show wrote comes back byte for byte. When the exact reader refuses\n"                      \
+    "  the file, the tolerant reader takes it: a hand-written Markdown or plain text\n"                          \
+    "  tracker with sections in any order, at any heading level, under synonyms (Done,\n"                        \
+    "  Doing, Todo, Theories, Attempts, Context ...), GFM checkboxes and emoji states,\n"                        \
+    "  header fields as lists, paragraphs or YAML front matter, results as entries or a\n"                       \
+    "  table (docs/format.md, 'What import accepts'). Nothing is dropped: what it cannot\n"                      \
+    "  place is kept as notes, in order, each place reported on stderr as\n"                                     \
+    "  'warning: line N: ...'. A file whose first character is '{' is the JSON of\n"                             \
+    "  'show --json': the tracker comes back with its states, verdicts, outcomes, entry\n"                       \
+    "  numbers, claims and section notes (runs are not imported: a warning says so).\n"                          \
+    "  The layout is guessed from the content unless --format says. Input that cannot be\n"                      \
+    "  read (not UTF-8, binary, a line over the limit) is refused with its line number\n"                        \
+    "  and the reason, and nothing is written. Limits: 16 MiB per file, 64 KiB per line.\n\n"                    \
+    "OPTIONS\n"                                                                                                  \
+    "  -f, --format FMT   auto (default), text, md or json\n"                                                    \
+    "      --exact        only the exact reader: refuse what is not flowtrack's own layout\n"                    \
+    "      --tolerant     only the tolerant reader\n"                                                            \
+    "      --strict       a warning is an error: print them all and write nothing\n"                             \
+    "  -s, --slug SLUG    the new tracker's slug (default: from the title)\n"                                    \
+    "  -n, --dry-run      parse and print the tracker (text, or JSON with --json); store nothing\n"              \
+    "  Warnings leave the exit status 0; under --strict they make it 1.\n\n"                                     \
+    "EXAMPLES\n  flowtrack import examples/sse-stability.txt\n"                                                  \
+    "  flowtrack import --strict NOTES.md\n"                                                                     \
+    "  flowtrack show --format md -t old | flowtrack import --slug copy -\n"                                     \
+    "  flowtrack show --json -t old > old.json; FLOWTRACK_DB=other.db flowtrack import old.json\n\n" HELP_COMMON \
     "\n" HELP_EXIT
 
 #define HELP_LIST                                                                                  \

@@ -8,6 +8,9 @@
  */
 #include "import.h"
 
+#include "import_json.h"
+#include "import_tolerant.h"
+
 #include "../util/ft_buf.h"
 #include "../util/ft_err.h"
 #include "../util/ft_text.h"
@@ -16,6 +19,8 @@
 #include "render.h"
 
 #include <md4c.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -88,7 +93,7 @@ static struct section *section_add(struct outline *o, const char *heading, size_
 
 /* ---- input checks -------------------------------------------------------------------- */
 
-static int check_input(const char *data, size_t len, struct ft_err *err)
+int ft__import_check(const char *data, size_t len, struct ft_err *err)
 {
     if (len > FT_IMPORT_MAX_BYTES)
         return ft_err_set(err, FT_ETOOBIG, "input is %zu bytes, more than the limit of %u", len,
@@ -445,7 +450,7 @@ static int md_leave_span(MD_SPANTYPE type, void *detail, void *ud)
     return md_span(type, detail, ud, 0);
 }
 
-static void md_entity(struct ft_buf *b, const char *s, size_t n)
+void ft__md_entity(struct ft_buf *b, const char *s, size_t n)
 {
     static const struct {
         const char *name;
@@ -507,7 +512,7 @@ static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void 
         ft_buf_addc(b, '\n');
         break;
     case MD_TEXT_ENTITY:
-        md_entity(b, text, size);
+        ft__md_entity(b, text, size);
         break;
     default:
         ft_buf_add(b, text, size);
@@ -929,6 +934,11 @@ static int outline_to_tracker(struct outline *o, struct ft_tracker *t, struct ft
 enum ft_import_fmt ft_import_sniff(const char *data, size_t len)
 {
     size_t i = 0;
+    while (i < len && strchr(" \t\r\n", data[i]))
+        i++;
+    if (i < len && data[i] == '{')
+        return FT_IMPORT_JSON;
+    i = 0;
     while (i < len) {
         if ((len - i >= 2 && memcmp(data + i, "# ", 2) == 0) ||
             (len - i >= 3 && memcmp(data + i, "## ", 3) == 0))
@@ -948,12 +958,14 @@ int ft_import(const char *data, size_t len, enum ft_import_fmt fmt, struct ft_tr
     int rc;
 
     *out = NULL;
-    if ((rc = check_input(data, len, err)))
+    if ((rc = ft__import_check(data, len, err)))
         return rc;
     if (len == 0)
         return ft_err_set(err, FT_EINVAL, "line 1: the input is empty");
     if (fmt == FT_IMPORT_AUTO)
         fmt = ft_import_sniff(data, len);
+    if (fmt == FT_IMPORT_JSON)
+        return ft_err_set(err, FT_EINVAL, "line 1: JSON is not one of the exact layouts");
     memset(&o, 0, sizeof(o));
     rc = fmt == FT_IMPORT_MD ? md_outline(data, len, &o, err) : text_outline(data, len, &o, err);
     struct ft_tracker *t = ft_tracker_new();
@@ -973,4 +985,106 @@ int ft_import(const char *data, size_t len, enum ft_import_fmt fmt, struct ft_tr
     }
     *out = t;
     return 0;
+}
+
+/* ---- the readers together ------------------------------------------------------------ */
+
+static const char *const fmt_names[] = {"auto", "text", "md", "json"};
+
+int ft_import_fmt_parse(const char *s)
+{
+    if (strcmp(s, "txt") == 0)
+        return FT_IMPORT_TEXT;
+    if (strcmp(s, "markdown") == 0)
+        return FT_IMPORT_MD;
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, fmt_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *ft_import_fmt_name(enum ft_import_fmt fmt)
+{
+    return (unsigned)fmt < 4 ? fmt_names[fmt] : "?";
+}
+
+int ft_import_mode_parse(const char *s)
+{
+    if (strcmp(s, "auto") == 0)
+        return FT_IMPORT_FALLBACK;
+    if (strcmp(s, "exact") == 0)
+        return FT_IMPORT_EXACT;
+    if (strcmp(s, "tolerant") == 0)
+        return FT_IMPORT_TOLERANT;
+    return -1;
+}
+
+void ft_import_report_init(struct ft_import_report *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->exact_refusal = ft_xstrdup("");
+}
+
+void ft_import_report_release(struct ft_import_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->v[i].msg);
+    free(r->v);
+    free(r->exact_refusal);
+    memset(r, 0, sizeof(*r));
+}
+
+void ft_import_warn(struct ft_import_report *r, int line, const char *fmt, ...)
+{
+    if (!r)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    ft_xgrow((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v));
+    r->v[r->n].line = line;
+    r->v[r->n].msg = ft_buf_detach(&b, NULL);
+    r->n++;
+}
+
+int ft_import_read(const char *data, size_t len, enum ft_import_fmt fmt, enum ft_import_mode mode,
+                   struct ft_tracker **out, struct ft_import_report *rep, struct ft_err *err)
+{
+    struct ft_import_report local;
+    int rc;
+    if (!rep)
+        rep = &local;
+    ft_import_report_init(rep);
+    *out = NULL;
+    enum ft_import_fmt asked = fmt;
+    if ((rc = ft__import_check(data, len, err)))
+        goto done;
+    if (fmt == FT_IMPORT_AUTO)
+        fmt = ft_import_sniff(data, len);
+    rep->fmt = fmt;
+    if (fmt == FT_IMPORT_JSON) {
+        rc = ft__import_json(data, len, out, rep, err);
+        goto done;
+    }
+    if (mode != FT_IMPORT_TOLERANT) {
+        struct ft_err exact;
+        rc = ft_import(data, len, fmt, out, &exact);
+        if (rc == 0 || mode == FT_IMPORT_EXACT || rc != FT_EINVAL || len == 0) {
+            if (rc && err)
+                *err = exact;
+            goto done;
+        }
+        ft_set_str(&rep->exact_refusal, exact.msg);
+    }
+    rep->tolerant = 1;
+    rc = ft__import_tolerant(data, len, asked, out, rep, err);
+done:
+    if (rep == &local)
+        ft_import_report_release(&local);
+    return rc;
 }

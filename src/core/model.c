@@ -296,10 +296,14 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
     static const char *const reserved[] = {"Started:", "Status:", "Owner:", "Objective:"};
     static const char *const headings[] = {"Ground Rules for Agents", "Workflow",
                                            "Progress Tracker", "Notes & Follow-Ups"};
+    /* the progress groups are headings of the text layout too (render.c) */
+    static const char *const groups[] = {"\xe2\x9c\x85 Completed", "\xf0\x9f\x94\x84 In Progress",
+                                         "\xe2\x8f\xb3 Pending", "\xf0\x9f\x9a\xab Out of Scope"};
     for (size_t i = 0; i < 4; i++) {
         if (strncmp(t->title, reserved[i], strlen(reserved[i])) == 0 ||
             strncmp(t->org, reserved[i], strlen(reserved[i])) == 0 ||
-            strcmp(t->title, headings[i]) == 0 || strcmp(t->org, headings[i]) == 0)
+            strcmp(t->title, headings[i]) == 0 || strcmp(t->org, headings[i]) == 0 ||
+            strcmp(t->title, groups[i]) == 0 || strcmp(t->org, groups[i]) == 0)
             return ft_err_field(err, FT_EINVAL, "title",
                                 "title and organisation may not start with '%s' or be a section "
                                 "heading",

@@ -344,24 +344,28 @@ static int http_call(struct ft_ops *o, enum ft_op op, json_t *args, struct ft_re
         /* Read here first: a document that cannot be imported gets the same error, line and
          * all, without a round trip; one over the server's body limit is not sent. */
         json_t *doc = json_object_get(args, "document");
-        const char *fs = ft_arg_str(args, "format");
         struct ft_tracker *t = NULL;
-        enum ft_import_fmt fmt = !fs || strcmp(fs, "auto") == 0 ? FT_IMPORT_AUTO
-                                 : strcmp(fs, "md") == 0        ? FT_IMPORT_MD
-                                                                : FT_IMPORT_TEXT;
+        enum ft_import_fmt fmt;
+        enum ft_import_mode mode;
+        int strict;
+        struct ft_import_report rep;
         if (!json_is_string(doc))
             return ft_err_field(err, FT_EINVAL, "document", "no document to import");
-        len = json_string_length(doc);
-        if ((rc = ft_import(json_string_value(doc), len, fmt, &t, err)))
+        if ((rc = ft_import_args(args, &fmt, &mode, &strict, err)))
             return rc;
+        len = json_string_length(doc);
+        rc = ft_import_read(json_string_value(doc), len, fmt, mode, &t, &rep, err);
         ft_tracker_free(t);
+        fmt = rep.fmt;
+        ft_import_report_release(&rep);
+        if (rc)
+            return rc;
         if (len > FT_SERVE_MAX_BODY)
             return ft_err_set(err, FT_ETOOBIG,
                               "%zu bytes is more than a flowtrack server takes in one request "
                               "(%u)",
                               len, FT_SERVE_MAX_BODY);
-        if (fmt == FT_IMPORT_AUTO)
-            fmt = ft_import_sniff(json_string_value(doc), len);
+        /* JSON goes as text: a JSON body of POST /api/trackers is a tracker's fields */
         ctype = fmt == FT_IMPORT_MD ? "text/markdown; charset=utf-8" : "text/plain; charset=utf-8";
         body = ft_xmalloc(len + 1);
         memcpy(body, json_string_value(doc), len);

@@ -221,29 +221,42 @@ static int tracker_create(struct local *l, json_t *a, struct ft_result *res, str
 static int tracker_import(struct local *l, json_t *a, struct ft_result *res, struct ft_err *err)
 {
     json_t *doc = json_object_get(a, "document");
-    const char *fs = ft_arg_str(a, "format");
     const char *slug = ft_arg_str(a, "slug");
-    enum ft_import_fmt fmt = FT_IMPORT_AUTO;
+    enum ft_import_fmt fmt;
+    enum ft_import_mode mode;
+    int strict;
     struct ft_tracker *t = NULL;
+    struct ft_import_report rep;
     if (!json_is_string(doc))
         return ft_err_field(err, FT_EINVAL, "document", "no document to import");
-    if (fs && (strcmp(fs, "text") == 0 || strcmp(fs, "txt") == 0))
-        fmt = FT_IMPORT_TEXT;
-    else if (fs && (strcmp(fs, "md") == 0 || strcmp(fs, "markdown") == 0))
-        fmt = FT_IMPORT_MD;
-    else if (fs && strcmp(fs, "auto") != 0)
-        return ft_err_field(err, FT_EINVAL, "format", "format must be text, md or auto, not '%s'",
-                            fs);
-    int rc = ft_import(json_string_value(doc), json_string_length(doc), fmt, &t, err);
+    int rc = ft_import_args(a, &fmt, &mode, &strict, err);
     if (rc)
         return rc;
+    rc = ft_import_read(json_string_value(doc), json_string_length(doc), fmt, mode, &t, &rep, err);
+    if (!rc && strict && rep.n)
+        rc = ft_err_field(err, FT_EINVAL, "document",
+                          "%s%d: %s (%zu place%s could not be placed; strict: nothing written)",
+                          rep.v[0].line ? "line " : "", rep.v[0].line, rep.v[0].msg, rep.n,
+                          rep.n == 1 ? "" : "s");
+    if (rc) {
+        ft_tracker_free(t);
+        ft_import_report_release(&rep);
+        return rc;
+    }
     if (slug)
         ft_set_str(&t->slug, slug);
     set_actor(l, a);
     rc = ft_store_tracker_create(l->st, t, "tracker.import", err);
-    if (!rc)
+    if (!rc) {
         tracker_envelope(l, "tracker.import", t, res);
+        json_object_set_new(res->json, "reader",
+                            json_string(rep.fmt == FT_IMPORT_JSON ? "json"
+                                        : rep.tolerant            ? "tolerant"
+                                                                  : "exact"));
+        json_object_set_new(res->json, "warnings", ft_import_warnings_json(&rep));
+    }
     ft_tracker_free(t);
+    ft_import_report_release(&rep);
     return rc;
 }
 

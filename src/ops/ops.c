@@ -4,6 +4,7 @@
  */
 #include "ops.h"
 
+#include "../core/import.h"
 #include "../core/model.h"
 #include "../core/render.h"
 #include "../store/store.h"
@@ -21,8 +22,8 @@ const struct ft_op_wire ft_op_wires[FT_OP__COUNT] = {
     [FT_OP_TRACKER_LIST] = {"tracker.list", "GET", "/api/trackers", NULL, FT_BODY_NONE, 0, 0},
     [FT_OP_TRACKER_CREATE] = {"tracker.create", "POST", "/api/trackers", NULL, FT_BODY_FIELDS, 1,
                               1},
-    [FT_OP_TRACKER_IMPORT] = {"tracker.import", "POST", "/api/trackers", "slug", FT_BODY_DOCUMENT,
-                              1, 1},
+    [FT_OP_TRACKER_IMPORT] = {"tracker.import", "POST", "/api/trackers", "slug,format,mode,strict",
+                              FT_BODY_DOCUMENT, 1, 1},
     [FT_OP_TRACKER_SHOW] = {"tracker.show", "GET", T, "format", FT_BODY_NONE, 0, 0},
     [FT_OP_TRACKER_HEADER] = {"tracker.header", "GET", T "/header", NULL, FT_BODY_NONE, 0, 0},
     [FT_OP_TRACKER_EDIT] = {"tracker.edit", "PATCH", T, NULL, FT_BODY_FIELDS, 1, 0},
@@ -208,4 +209,36 @@ int ft_code_from_reason(const char *reason, int status)
         if (codes[i].status == status)
             return codes[i].code;
     return FT_EIO;
+}
+
+/* The import arguments every implementation reads: format, mode and strict. */
+int ft_import_args(json_t *a, enum ft_import_fmt *fmt, enum ft_import_mode *mode, int *strict,
+                   struct ft_err *err)
+{
+    const char *fs = ft_arg_str(a, "format");
+    const char *ms = ft_arg_str(a, "mode");
+    int f = fs ? ft_import_fmt_parse(fs) : FT_IMPORT_AUTO;
+    int m = ms ? ft_import_mode_parse(ms) : FT_IMPORT_FALLBACK;
+    if (f < 0)
+        return ft_err_field(err, FT_EINVAL, "format",
+                            "format must be text, md, json or auto, not '%.40s'", fs);
+    if (m < 0)
+        return ft_err_field(err, FT_EINVAL, "mode",
+                            "mode must be auto, exact or tolerant, not '%.40s'", ms);
+    *fmt = (enum ft_import_fmt)f;
+    *mode = (enum ft_import_mode)m;
+    *strict = 0;
+    return ft_arg_bool(a, "strict", strict, err) < 0 ? FT_EINVAL : 0;
+}
+
+/* The warnings of a read as JSON: [{line, message}] (line null when none). */
+json_t *ft_import_warnings_json(const struct ft_import_report *rep)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < rep->n; i++)
+        json_array_append_new(a,
+                              json_pack("{s:o, s:s}", "line",
+                                        rep->v[i].line ? json_integer(rep->v[i].line) : json_null(),
+                                        "message", rep->v[i].msg));
+    return a;
 }

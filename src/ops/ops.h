@@ -22,6 +22,7 @@
 #ifndef FT_OPS_H
 #define FT_OPS_H
 
+#include "../core/import.h"
 #include "../util/ft_buf.h"
 
 #include <jansson.h>
@@ -170,6 +171,12 @@ const char *ft_arg_str(json_t *args, const char *key);
  */
 int ft_arg_int(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out,
                struct ft_err *err);
+/* The arguments of tracker.import besides the document: format (auto, text, md, json), mode
+ * (auto, exact, tolerant) and strict (a warning refuses the import). 0 or FT_EINVAL. */
+int ft_import_args(json_t *a, enum ft_import_fmt *fmt, enum ft_import_mode *mode, int *strict,
+                   struct ft_err *err);
+/* The warnings of an import as JSON: [{line, message}], line null when there is none. */
+json_t *ft_import_warnings_json(const struct ft_import_report *rep);
 /* A boolean argument: 1 and *out set; 0 when absent or null; FT_EINVAL naming the key when
  * it is not true or false (or, from a query string, "true" or "false"). */
 int ft_arg_bool(json_t *args, const char *key, int *out, struct ft_err *err);

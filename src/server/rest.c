@@ -231,7 +231,8 @@ void rest_create(struct call *c)
     if (!args)
         return;
     json_object_set_new(args, "document", json_stringn_nocheck(data ? data : "", len));
-    json_object_set_new(args, "format", json_string(md ? "md" : "text"));
+    if (!json_object_get(args, "format")) /* ?format= says more than the content type */
+        json_object_set_new(args, "format", json_string(md ? "md" : "auto"));
     rest_run(c, FT_OP_TRACKER_IMPORT, args);
 }
 

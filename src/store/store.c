@@ -378,6 +378,39 @@ static int entry_insert(struct ft_store *st, int64_t tid, struct ft_entry *e, in
     return 0;
 }
 
+/*
+ * An imported item brings its history: its state changes (the last one is its state; one at
+ * `now` is added when it is not) and its claim. A new item has neither.
+ */
+static int entry_insert_history(struct ft_store *st, int64_t tid, struct ft_entry *e, int num,
+                                int pos, int64_t now, struct ft_err *err)
+{
+    if (e->kind != FT_K_ITEM || (!e->nchanges && !e->claimed_by))
+        return entry_insert(st, tid, e, num, pos, now, err);
+    e->num = num;
+    int rc = st->be->entry_insert(st->db, tid, e, pos, now, err);
+    if (rc)
+        return rc;
+    e->created_at = e->updated_at = e->state_at = now;
+    for (size_t i = 0; i < e->nchanges && !rc; i++)
+        rc = st->be->state_change(st->db, e->id, e->changes[i].state,
+                                  e->changes[i].at ? e->changes[i].at : now, err);
+    if (!rc && e->nchanges && e->changes[e->nchanges - 1].at)
+        e->state_at = e->changes[e->nchanges - 1].at;
+    if (!rc && (!e->nchanges || e->changes[e->nchanges - 1].state != e->state)) {
+        rc = st->be->state_change(st->db, e->id, e->state, now, err);
+        e->state_at = now;
+    }
+    if (!rc && e->claimed_by && e->state == FT_ST_DOING) {
+        if (!e->claimed_at)
+            e->claimed_at = now;
+        rc = st->be->entry_write(st->db, e, err);
+    } else if (!rc) {
+        rc = st->be->entry_write(st->db, e, err); /* state_at */
+    }
+    return rc;
+}
+
 /* Insert e after the last entry of its kind, with the next free number. */
 static int entry_append(struct ft_store *st, int64_t tid, struct ft_entry *e, int64_t now,
                         struct ft_err *err)
@@ -403,10 +436,14 @@ int ft_store_tracker_create(struct ft_store *st, struct ft_tracker *t, const cha
     if ((rc = pick_slug(st, t, err)) || (rc = st->be->tracker_insert(st->db, t, now, err)))
         goto out;
     t->created_at = t->updated_at = now;
-    /* A new tracker's numbers and positions are 1..n in each kind. */
+    /* A new tracker's positions are 1..n in each kind, and so are its numbers unless the
+     * entries bring their own (an import of JSON: the caller made them unique). */
     for (int k = 0; k < FT_K__COUNT && !rc; k++)
-        for (size_t i = 0; i < t->lists[k].n && !rc; i++)
-            rc = entry_insert(st, t->id, &t->lists[k].v[i], (int)i + 1, (int)i + 1, now, err);
+        for (size_t i = 0; i < t->lists[k].n && !rc; i++) {
+            struct ft_entry *e = &t->lists[k].v[i];
+            rc = entry_insert_history(st, t->id, e, e->num > 0 ? e->num : (int)i + 1, (int)i + 1,
+                                      now, err);
+        }
     if (rc)
         goto out;
     json_t *p =

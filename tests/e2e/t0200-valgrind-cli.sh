@@ -28,7 +28,14 @@ expect_code 0 vg list
 expect_code 3 vg item done 99
 expect_code 2 vg item frob
 printf 'T\n\nStarted: YYYY-MM-DD\n\nWorkflow\n' >"$T_DIR/bad.txt"
-expect_code 1 vg import "$T_DIR/bad.txt"
+expect_code 1 vg import --exact "$T_DIR/bad.txt"
 "$FT" show --format md >"$T_DIR/ex.md"
 expect_code 0 vg import --slug md "$T_DIR/ex.md"
+# the tolerant reader (front matter, tables, code blocks, nested lists, warnings) and JSON
+for f in yaml-front-matter.md results-table.md code-blocks.md nested-lists.md german.txt; do
+    expect_code 0 vg import --tolerant --dry-run "$FT_SOURCE_DIR/tests/data/tolerant/$f"
+done
+expect_code 1 vg import --strict "$FT_SOURCE_DIR/tests/data/tolerant/extra-sections.md"
+"$FT" show --json md >"$T_DIR/md.json"
+expect_code 0 vg import --slug from-json "$T_DIR/md.json"
 t_done

@@ -1,6 +1,7 @@
 /*
  * Import and render: the model tracker byte for byte, import(render(t)) == t
- * for generated trackers in both layouts, and refusals with line numbers.
+ * for generated trackers in both layouts and in JSON, refusals with line numbers,
+ * and the tolerant reader's synonyms, markers, front matter, tables and warnings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -465,12 +466,453 @@ static void test_refusals(void **state)
     free(huge);
 }
 
+/* ---- the tolerant reader ------------------------------------------------------------- */
+
+/* Read doc with the readers of `flowtrack import` (exact, then tolerant); must succeed. */
+static struct ft_tracker *tol(const char *doc, struct ft_import_report *rep)
+{
+    struct ft_tracker *t = NULL;
+    struct ft_err err;
+    if (ft_import_read(doc, strlen(doc), FT_IMPORT_AUTO, FT_IMPORT_FALLBACK, &t, rep, &err))
+        fail_msg("import failed: %s\n---\n%s", err.msg, doc);
+    return t;
+}
+
+static int count_state(const struct ft_tracker *t, int st)
+{
+    int n = 0;
+    for (size_t i = 0; i < t->lists[FT_K_ITEM].n; i++)
+        n += t->lists[FT_K_ITEM].v[i].state == st;
+    return n;
+}
+
+static void test_tolerant_section_synonyms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *heading;
+        enum ft_kind kind;
+        int item_state; /* for items: the group's state */
+    } cases[] = {
+        {"## Ground rules", FT_K_RULE, 0},
+        {"### RULES:", FT_K_RULE, 0},
+        {"# Workflow", FT_K_STEP, 0},
+        {"## Steps", FT_K_STEP, 0},
+        {"## Process", FT_K_STEP, 0},
+        {"## Completed", FT_K_ITEM, FT_ST_DONE},
+        {"## Done", FT_K_ITEM, FT_ST_DONE},
+        {"### \xe2\x9c\x85", FT_K_ITEM, FT_ST_DONE},
+        {"## In Progress", FT_K_ITEM, FT_ST_DOING},
+        {"#### doing", FT_K_ITEM, FT_ST_DOING},
+        {"## WIP", FT_K_ITEM, FT_ST_DOING},
+        {"## \xf0\x9f\x94\x84 In progress", FT_K_ITEM, FT_ST_DOING},
+        {"## Pending", FT_K_ITEM, FT_ST_PENDING},
+        {"## Todo", FT_K_ITEM, FT_ST_PENDING},
+        {"## To do", FT_K_ITEM, FT_ST_PENDING},
+        {"## Next", FT_K_ITEM, FT_ST_PENDING},
+        {"## Backlog", FT_K_ITEM, FT_ST_PENDING},
+        {"## \xe2\x8f\xb3", FT_K_ITEM, FT_ST_PENDING},
+        {"## Out of Scope", FT_K_ITEM, FT_ST_DROPPED},
+        {"## Won't do", FT_K_ITEM, FT_ST_DROPPED},
+        {"## Won\xe2\x80\x99t do", FT_K_ITEM, FT_ST_DROPPED},
+        {"## Dropped", FT_K_ITEM, FT_ST_DROPPED},
+        {"## \xf0\x9f\x9a\xab", FT_K_ITEM, FT_ST_DROPPED},
+        {"## Hypotheses", FT_K_HYP, 0},
+        {"## Theories", FT_K_HYP, 0},
+        {"## Results", FT_K_RESULT, 0},
+        {"## Attempts", FT_K_RESULT, 0},
+        {"## Log", FT_K_RESULT, 0},
+        {"## Results log", FT_K_RESULT, 0},
+        {"## Symptoms", FT_K_SYMPTOM, 0},
+        {"## Follow-ups", FT_K_FOLLOWUP, 0},
+        {"## Followups", FT_K_FOLLOWUP, 0},
+        {"## Next steps", FT_K_FOLLOWUP, 0},
+        {"## TODO later", FT_K_FOLLOWUP, 0},
+        {"## Notes", FT_K_NOTE, 0},
+        {"## Context", FT_K_NOTE, 0},
+        {"## Notes & Follow-Ups", FT_K_NOTE, 0},
+        {"**Done**", FT_K_ITEM, FT_ST_DONE},
+        {"Symptoms:", FT_K_SYMPTOM, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[256];
+        snprintf(doc, sizeof(doc), "# T\n\n%s\n\n- one entry\n", cases[i].heading);
+        struct ft_import_report rep;
+        struct ft_tracker *t = tol(doc, &rep);
+        if (t->lists[cases[i].kind].n != 1)
+            fail_msg("'%s': no %s", cases[i].heading, ft_kind_name(cases[i].kind));
+        const struct ft_entry *e = &t->lists[cases[i].kind].v[0];
+        assert_string_equal(e->kind == FT_K_STEP ? e->title : e->text, "one entry");
+        if (cases[i].kind == FT_K_ITEM)
+            assert_int_equal(e->state, cases[i].item_state);
+        assert_int_equal(rep.n, 0);
+        assert_int_equal(rep.tolerant, 1);
+        ft_import_report_release(&rep);
+        ft_tracker_free(t);
+    }
+    /* the header's own sections */
+    struct ft_import_report rep;
+    struct ft_tracker *t =
+        tol("# T\n\n## Goal\n\nStop the leak.\n\n## Reproduction\n\n```\n$ make soak\n```\n\n"
+            "## Resolution\n\nOne end function.\n\n- Why: every path ends there\n",
+            &rep);
+    assert_string_equal(t->objective, "Stop the leak.");
+    assert_string_equal(t->repro_command, "make soak");
+    assert_string_equal(t->fix_summary, "One end function.");
+    assert_string_equal(t->fix_why, "every path ends there");
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
+static void test_tolerant_item_states(void **state)
+{
+    (void)state;
+    struct ft_import_report rep;
+    struct ft_tracker *t = tol("# T\n\n## Progress\n\n"
+                               "- [x] a\n- [ ] b\n- [X] c\n"
+                               "- \xe2\x9c\x85 d\n- \xf0\x9f\x94\x84 e\n- \xe2\x8f\xb3 f\n"
+                               "- \xf0\x9f\x9a\xab g\n- h \xe2\x9c\x85\n"
+                               "- DONE: i\n- [wip] j\n- k (dropped)\n- ~~l~~\n- m\n"
+                               "\n### Doing\n\n- [ ] n\n- o\n",
+                               &rep);
+    assert_int_equal(count_state(t, FT_ST_DONE), 5);
+    assert_int_equal(count_state(t, FT_ST_DOING), 4);
+    assert_int_equal(count_state(t, FT_ST_PENDING), 3);
+    assert_int_equal(count_state(t, FT_ST_DROPPED), 3);
+    /* the markers are not text */
+    assert_string_equal(t->lists[FT_K_ITEM].v[3].text, "d");
+    assert_string_equal(t->lists[FT_K_ITEM].v[7].text, "h");
+    assert_string_equal(t->lists[FT_K_ITEM].v[10].text, "k");
+    assert_string_equal(t->lists[FT_K_ITEM].v[11].text, "l");
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
+static void test_tolerant_header_fields(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "# T\n\n- **Owner:** Ana\n- **Started:** 2026-11-02\n- **Goal:** stop it\n- "
+        "**Status:** blocked\n",
+        "# T\n\n**Owner:** Ana\n**Date:** 2026-11-02\n**Objective:** stop it\n**State:** "
+        "waiting\n",
+        "# T\n\nOwner: Ana\nStarted: 2026-11-02\nAim: stop it\nStatus: on hold\n",
+        "# T\n\n**Owner:** Ana \xc2\xb7 **Started:** 2026-11-02 \xc2\xb7 **Goal:** stop it \xc2\xb7 "
+        "**Status:** paused\n",
+        "---\nowner: Ana\nstarted: '2026-11-02'\nobjective: \"stop it\"\nstatus: waiting\n---\n"
+        "# T\n",
+        "---\r\ntitle: T\r\nowner: Ana\r\nstarted: 2026-11-02\r\ngoal: stop it\r\nstatus: "
+        "blocked\r\n---\r\n",
+        "T\n=\n\nOwner:: Ana\nStarted:: 2026-11-02\nGoal:: stop it\nStatus:: waiting\n",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        struct ft_import_report rep;
+        struct ft_tracker *t = tol(docs[i], &rep);
+        assert_string_equal(t->title, "T");
+        assert_string_equal(t->owner, "Ana");
+        assert_string_equal(t->started, "2026-11-02");
+        assert_string_equal(t->objective, "stop it");
+        assert_int_equal(t->status, FT_STATUS_WAITING);
+        if (rep.n)
+            fail_msg("doc %zu: warning line %d: %s", i, rep.v[0].line, rep.v[0].msg);
+        ft_import_report_release(&rep);
+        ft_tracker_free(t);
+    }
+}
+
+static void test_tolerant_front_matter(void **state)
+{
+    (void)state;
+    struct ft_import_report rep;
+    struct ft_tracker *t = tol("---\n# a comment\ntitle: From front matter\norganisation: ACME\n"
+                               "tags: [a, b]\n  nested: x\nstarted: soon\n---\n\n"
+                               "# From front matter\n\n- [x] done thing\n",
+                               &rep);
+    assert_string_equal(t->title, "From front matter");
+    assert_string_equal(t->org, "ACME");
+    assert_string_equal(t->started, "");
+    assert_int_equal(count_state(t, FT_ST_DONE), 1);
+    /* the key the model has no field for, the line that is no key, the date that is none */
+    assert_int_equal(t->lists[FT_K_NOTE].n, 3);
+    assert_string_equal(t->lists[FT_K_NOTE].v[0].text, "tags: [a, b]");
+    assert_string_equal(t->lists[FT_K_NOTE].v[1].text, "nested: x");
+    assert_string_equal(t->lists[FT_K_NOTE].v[2].text, "started: soon");
+    assert_int_equal(rep.n, 3);
+    assert_int_equal(rep.v[0].line, 5);
+    assert_int_equal(rep.v[1].line, 6);
+    assert_int_equal(rep.v[2].line, 7);
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+    /* no closing fence: not front matter (a rule, then text) */
+    t = tol("---\ntitle: x\n\n# Real title\n", &rep);
+    assert_string_equal(t->title, "Real title");
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
+static void test_tolerant_results(void **state)
+{
+    (void)state;
+    struct ft_import_report rep;
+    struct ft_tracker *t = tol("# T\n\n## Results\n\n"
+                               "- 2026-11-02: raised the deadline \xe2\x86\x92 fail + still slow\n"
+                               "- 2026-11-02 \xe2\x80\x94 tried X: hang\n"
+                               "- 2026-11-03 - tried Y -> passed, 5 runs clean\n"
+                               "- [2026-11-04] looked at the dumps: nothing obvious\n"
+                               "- \xe2\x9c\x85 bumped the buffer\n"
+                               "- 2026-11-05: first line\n  second line\n"
+                               "\n## Attempts table\n\n"
+                               "| Notes | Outcome | When | What we tried | Host |\n"
+                               "|---|---|---|---|---|\n"
+                               "| p99 120 ms | pass | 2026-11-06 | pinned grpc 1.58 | db-1 |\n"
+                               "| | crashed | Nov 7 | doubled the pool | |\n",
+                               &rep);
+    const struct ft_entry_list *l = &t->lists[FT_K_RESULT];
+    assert_int_equal(l->n, 8);
+    static const struct {
+        const char *date, *attempt;
+        int outcome;
+        const char *notes;
+    } want[] = {
+        {"2026-11-02", "raised the deadline", FT_OUT_FAIL, "still slow"},
+        {"2026-11-02", "tried X", FT_OUT_HANG, ""},
+        {"2026-11-03", "tried Y", FT_OUT_PASS, "5 runs clean"},
+        {"2026-11-04", "looked at the dumps: nothing obvious", FT_OUT_NONE, ""},
+        {"", "bumped the buffer", FT_OUT_PASS, ""},
+        {"2026-11-05", "first line", FT_OUT_NONE, "second line"},
+        {"2026-11-06", "pinned grpc 1.58", FT_OUT_PASS, "p99 120 ms\nHost: db-1"},
+        {"", "doubled the pool", FT_OUT_CRASH, "Nov 7"},
+    };
+    for (size_t i = 0; i < 8; i++) {
+        assert_string_equal(l->v[i].date, want[i].date);
+        assert_string_equal(l->v[i].text, want[i].attempt);
+        assert_int_equal(l->v[i].state, want[i].outcome);
+        assert_string_equal(l->v[i].detail, want[i].notes);
+    }
+    /* the table sits under a heading that names no section: the heading is kept; the date that
+     * is no date is in the notes, with a warning */
+    assert_int_equal(rep.n, 2);
+    assert_int_equal(rep.v[1].line, 18);
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
+static void test_tolerant_verdicts(void **state)
+{
+    (void)state;
+    struct ft_import_report rep;
+    struct ft_tracker *t =
+        tol("# T\n\n## Hypotheses\n\n"
+            "- Ruled out: a\n- b (rejected)\n- \xe2\x9d\x8c c\n- \xe2\x9c\x85 d\n"
+            "- confirmed: e\n- f: open\n- g\n- [disproved] h\n"
+            "- i \xe2\x86\x92 ruled out: the logs say no\n"
+            "- j (ruled out: only 3 attempts)\n- ~~k~~\n"
+            "- l \xe2\x80\x94 confirmed\n  - Evidence: seen twice\n  - and a third time\n",
+            &rep);
+    const struct ft_entry_list *l = &t->lists[FT_K_HYP];
+    static const struct {
+        const char *text;
+        int v;
+        const char *evidence;
+    } want[] = {
+        {"a", FT_V_RULED_OUT, ""},
+        {"b", FT_V_RULED_OUT, ""},
+        {"c", FT_V_RULED_OUT, ""},
+        {"d", FT_V_CONFIRMED, ""},
+        {"e", FT_V_CONFIRMED, ""},
+        {"f", FT_V_OPEN, ""},
+        {"g", FT_V_OPEN, ""},
+        {"h", FT_V_RULED_OUT, ""},
+        {"i", FT_V_RULED_OUT, "the logs say no"},
+        {"j", FT_V_RULED_OUT, "only 3 attempts"},
+        {"k", FT_V_RULED_OUT, ""},
+        {"l", FT_V_CONFIRMED, "seen twice\nand a third time"},
+    };
+    assert_int_equal(l->n, 12);
+    for (size_t i = 0; i < 12; i++) {
+        assert_string_equal(l->v[i].text, want[i].text);
+        assert_int_equal(l->v[i].state, want[i].v);
+        assert_string_equal(l->v[i].detail, want[i].evidence);
+    }
+    assert_int_equal(rep.n, 0);
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
+static void test_tolerant_crlf_and_notes(void **state)
+{
+    (void)state;
+    const char *lf = "# T\n\nSome intro prose.\n\n## Progress\n\n- [x] a\n  continued\n- [ ] b\n\n"
+                     "Prose in progress.\n\n## Environment\n\n- Linux 6.1\n\n## Symptoms\n\n"
+                     "It hangs.\n\n- hang after 30 s\n";
+    struct ft_buf crlf;
+    ft_buf_init(&crlf, 0);
+    for (const char *p = lf; *p; p++) {
+        if (*p == '\n')
+            ft_buf_addc(&crlf, '\r');
+        ft_buf_addc(&crlf, *p);
+    }
+    struct ft_import_report r1, r2;
+    struct ft_tracker *a = tol(lf, &r1), *b = tol(crlf.buf, &r2);
+    char *ra = render(a, FT_FMT_TEXT), *rb = render(b, FT_FMT_TEXT);
+    assert_string_equal(ra, rb);
+    assert_null(strchr(rb, '\r'));
+    assert_string_equal(b->lists[FT_K_ITEM].v[0].text, "a\ncontinued");
+    assert_string_equal(b->symptoms_note, "It hangs.");
+    /* kept in order as notes, each with its line */
+    const struct ft_entry_list *n = &b->lists[FT_K_NOTE];
+    assert_int_equal(n->n, 4);
+    assert_string_equal(n->v[0].text, "Some intro prose.");
+    assert_string_equal(n->v[1].text, "Prose in progress.");
+    assert_string_equal(n->v[2].text, "Environment");
+    assert_string_equal(n->v[3].text, "Linux 6.1");
+    assert_int_equal(r2.n, 4);
+    static const int lines[] = {3, 11, 13, 15};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(r2.v[i].line, lines[i]);
+    free(ra);
+    free(rb);
+    ft_buf_release(&crlf);
+    ft_import_report_release(&r1);
+    ft_import_report_release(&r2);
+    ft_tracker_free(a);
+    ft_tracker_free(b);
+}
+
+static void test_tolerant_modes(void **state)
+{
+    (void)state;
+    const char *own = "# T\n\n## Done\n\n- a\n";
+    struct ft_tracker *t = NULL;
+    struct ft_err err;
+    struct ft_import_report rep;
+    assert_int_equal(
+        ft_import_read(own, strlen(own), FT_IMPORT_AUTO, FT_IMPORT_EXACT, &t, &rep, &err),
+        FT_EINVAL);
+    assert_null(t);
+    ft_import_report_release(&rep);
+    /* the exact layouts still go through the exact reader */
+    struct ft_tracker *g = ft_tracker_new();
+    ft_set_str(&g->title, "Exact");
+    char *doc = render(g, FT_FMT_MD);
+    t = tol(doc, &rep);
+    assert_int_equal(rep.tolerant, 0);
+    assert_string_equal(rep.exact_refusal, "");
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+    free(doc);
+    ft_tracker_free(g);
+    /* bad input is refused by every reader */
+    const char bin[] = "# T\n\n- a\n- \xc3\n";
+    for (int m = FT_IMPORT_FALLBACK; m <= FT_IMPORT_TOLERANT; m++) {
+        assert_int_equal(ft_import_read(bin, sizeof(bin) - 1, FT_IMPORT_AUTO,
+                                        (enum ft_import_mode)m, &t, NULL, &err),
+                         FT_EINVAL);
+        assert_non_null(strstr(err.msg, "line 4: not valid UTF-8"));
+    }
+    /* no title at all */
+    assert_int_equal(
+        ft_import_read("- [ ] a\n", 8, FT_IMPORT_AUTO, FT_IMPORT_TOLERANT, &t, NULL, &err),
+        FT_EINVAL);
+    assert_non_null(strstr(err.msg, "no title"));
+}
+
+static void test_json_roundtrip(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 200; i++) {
+        rng_state = 0x51ed27 + (uint64_t)i * 104729;
+        struct ft_tracker *t = gen_tracker();
+        /* numbers as a store gives them, with gaps */
+        for (int k = 0; k < FT_K__COUNT; k++)
+            for (size_t j = 0; j < t->lists[k].n; j++)
+                t->lists[k].v[j].num = (int)(j * 2 + 1);
+        for (size_t j = 0; j < t->lists[FT_K_ITEM].n; j++)
+            if (t->lists[FT_K_ITEM].v[j].state == FT_ST_DOING && j % 2 == 0) {
+                t->lists[FT_K_ITEM].v[j].claimed_by = ft_xstrdup("agent-1");
+                t->lists[FT_K_ITEM].v[j].claimed_at = 1767225600000;
+            }
+        char *doc = render(t, FT_FMT_JSON);
+        struct ft_tracker *back = NULL;
+        struct ft_import_report rep;
+        struct ft_err err;
+        if (ft_import_read(doc, strlen(doc), FT_IMPORT_AUTO, FT_IMPORT_FALLBACK, &back, &rep, &err))
+            fail_msg("tracker %d: %s", i, err.msg);
+        assert_int_equal(rep.fmt, FT_IMPORT_JSON);
+        assert_int_equal(rep.n, 0);
+        assert_same(t, back);
+        for (int k = 0; k < FT_K__COUNT; k++)
+            for (size_t j = 0; j < t->lists[k].n; j++)
+                assert_int_equal(back->lists[k].v[j].num, t->lists[k].v[j].num);
+        char *again = render(back, FT_FMT_JSON);
+        assert_string_equal(doc, again);
+        free(again);
+        free(doc);
+        ft_import_report_release(&rep);
+        ft_tracker_free(back);
+        ft_tracker_free(t);
+    }
+}
+
+static void test_json_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc, *needle;
+    } bad[] = {
+        {"{\n\"title\": \"x\",\n\"items\": [1,]\n}", "line 3"},
+        {"{\"title\": 3}", "title"},
+        {"{\"title\": \"x\", \"items\": [{\"text\": \"a\", \"state\": \"finished\"}]}",
+         "items[0].state"},
+        {"{\"title\": \"x\", \"hypotheses\": [{\"text\": \"a\", \"verdict\": \"maybe\"}]}",
+         "hypotheses[0].verdict"},
+        {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a\", \"date\": \"2026-02-30\"}]}",
+         "results[0]"},
+        {"{\"title\": \"x\", \"steps\": [{\"title\": \"a: b\"}]}", "steps[0]"},
+        {"{\"title\": \"x\", \"rules\": {}}", "rules: expected an array"},
+        {"{\"title\": \"x\", \"title\": \"y\"}", "line 1"},
+        {"[1, 2]", "expected a tracker object"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct ft_tracker *t = NULL;
+        struct ft_err err;
+        int rc = ft_import_read(bad[i].doc, strlen(bad[i].doc), FT_IMPORT_JSON, FT_IMPORT_FALLBACK,
+                                &t, NULL, &err);
+        assert_int_equal(rc, FT_EINVAL);
+        assert_null(t);
+        if (!strstr(err.msg, bad[i].needle))
+            fail_msg("'%s': error '%s' lacks '%s'", bad[i].doc, err.msg, bad[i].needle);
+    }
+    /* what the model cannot hold is named, not silently skipped */
+    const char *extra = "{\"title\": \"x\", \"mood\": 1, \"runs\": [{}], \"items\": [{\"text\": "
+                        "\"a\", \"state\": \"done\", \"claimed_by\": \"b\", \"colour\": \"red\"}]}";
+    struct ft_import_report rep;
+    struct ft_tracker *t = tol(extra, &rep);
+    assert_int_equal(rep.n, 4);
+    assert_null(t->lists[FT_K_ITEM].v[0].claimed_by);
+    ft_import_report_release(&rep);
+    ft_tracker_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shared_example_bytes),    cmocka_unit_test(test_own_example_bytes),
-        cmocka_unit_test(test_roundtrip_text),          cmocka_unit_test(test_roundtrip_md),
-        cmocka_unit_test(test_empty_tracker_roundtrip), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_shared_example_bytes),
+        cmocka_unit_test(test_own_example_bytes),
+        cmocka_unit_test(test_roundtrip_text),
+        cmocka_unit_test(test_roundtrip_md),
+        cmocka_unit_test(test_empty_tracker_roundtrip),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_tolerant_section_synonyms),
+        cmocka_unit_test(test_tolerant_item_states),
+        cmocka_unit_test(test_tolerant_header_fields),
+        cmocka_unit_test(test_tolerant_front_matter),
+        cmocka_unit_test(test_tolerant_results),
+        cmocka_unit_test(test_tolerant_verdicts),
+        cmocka_unit_test(test_tolerant_crlf_and_notes),
+        cmocka_unit_test(test_tolerant_modes),
+        cmocka_unit_test(test_json_roundtrip),
+        cmocka_unit_test(test_json_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

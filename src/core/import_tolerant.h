@@ -1,0 +1,37 @@
+/*
+ * import_tolerant: the reader of hand-written trackers (grammar and synonym tables:
+ * docs/format.md, "What import accepts").
+ *
+ * Markdown (through md4c) and plain text (line by line) are first turned into one
+ * stream of blocks (headings, list items with their depth and checkbox, paragraphs,
+ * code blocks, tables); placing the blocks in a tracker is shared. Sections come in any
+ * order, at any level, under any of their synonyms; what cannot be placed is kept, in
+ * order, as notes of the nearest section, with a warning naming its line. Nothing the
+ * input says is dropped, except the markers the model holds as a state (a checkbox, a
+ * state emoji, an outcome or verdict word).
+ *
+ * These are internal to the importers (import.c calls them); the callers' API is import.h.
+ */
+#ifndef FT_IMPORT_TOLERANT_H
+#define FT_IMPORT_TOLERANT_H
+
+#include "import.h"
+
+#include <stddef.h>
+
+struct ft_buf;
+struct ft_err;
+
+/* The input checks every reader shares (import.c): UTF-8, control characters, sizes. */
+int ft__import_check(const char *data, size_t len, struct ft_err *err);
+/* Append the character a Markdown entity (&amp;, &#32;, ...) stands for (import.c). */
+void ft__md_entity(struct ft_buf *b, const char *s, size_t n);
+/*
+ * Read a hand-written tracker. fmt FT_IMPORT_AUTO reads plain text when a line is a
+ * "•" bullet, else Markdown. Sets rep->fmt; appends rep's warnings. 0 or FT_EINVAL
+ * ("line N: reason", for a document with no title at all); *out is NULL on error.
+ */
+int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
+                        struct ft_tracker **out, struct ft_import_report *rep, struct ft_err *err);
+
+#endif
