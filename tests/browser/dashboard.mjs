@@ -96,6 +96,7 @@ async function basics(url, slug, shots) {
     }
     console.log(`list and tracker: ${rules} rules, ${items} items shown`);
     await page.screenshot({ path: `${shots}/tracker-1280.png`, fullPage: true });
+    await page.screenshot({ path: `${shots}/tracker-1280-top.png` }); // the first screen, for the docs
 
     // a CLI write reaches the open page
     await page.locator('#conn[data-state="live"]').waitFor();
