@@ -38,6 +38,9 @@ url=$(cat url)
 cat <<EOT
 The server is running on the demo store: $url   (server log: $PWD/server.log)
 
+Open the dashboard in a browser: $url/
+and watch it change as you change the tracker from a shell (below).
+
 Follow the live stream in one shell:
   curl -N $url/api/trackers/sse/events
 and change the tracker from another; each change arrives on the stream at once:
