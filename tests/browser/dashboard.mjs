@@ -143,6 +143,32 @@ async function basics(url, slug, shots) {
     if (kinds.length < 5) fail(`only ${kinds.length} events by browser-ana: ${kinds.join(', ')}`);
     console.log(`page edits in the history as browser-ana: ${kinds.join(', ')}`);
 
+    // by keyboard alone: Tab to the new-item field, type, Enter
+    const typed = `typed at the keyboard ${process.pid}`;
+    await page.locator('body').click({ position: { x: 1, y: 1 } });
+    let reached = false;
+    for (let i = 0; i < 80 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await page.evaluate(() => document.activeElement && document.activeElement.matches('#add-item input[name="text"]'));
+    }
+    if (!reached) fail('Tab never reaches the new-item field');
+    await page.keyboard.type(typed);
+    await page.keyboard.press('Enter');
+    await itemLi(page, typed).waitFor();
+    console.log('an item added by keyboard alone');
+
+    // dark, following the system
+    const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    const dpage = await dark.newPage();
+    dpage.on('pageerror', (e) => consoleErrors.push(`${dpage.url()}: ${e.message}`));
+    await dpage.goto(`${url}/#/t/${slug}`);
+    await dpage.locator(`#tracker[data-slug="${slug}"] #rules li`).first().waitFor();
+    const bg = await dpage.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const lum = bg.match(/\d+/g).slice(0, 3).reduce((a, v) => a + Number(v), 0) / 3;
+    if (lum > 100) fail(`the dark scheme keeps a light background (${bg})`);
+    await dpage.screenshot({ path: `${shots}/tracker-1280-dark.png` });
+    await dark.close();
+
     // phone width
     const phone = await newPage(390, 844);
     await phone.goto(url + '/');
