@@ -282,9 +282,8 @@ struct mdp {
     struct outline *o;
     const char *input;
     size_t input_len;
-    const char *line_ptr; /* md_line_of's cache: the last pointer asked and its line */
-    int line_no;
-    struct ft_buf cur; /* text of the block being read */
+    struct ft__lines lines; /* the line of a pointer into the input */
+    struct ft_buf cur;      /* text of the block being read */
     int cur_line;
     int block; /* MD_BLOCK_H, MD_BLOCK_P... of the innermost text block */
     int hlevel;
@@ -297,23 +296,25 @@ struct mdp {
     const char *err_msg;
 };
 
-/*
- * The line of a pointer into the input. md4c reports text mostly in input
- * order, so counting resumes from the last answer; text that md4c made up
- * itself (not inside the input) has no line: 0.
- */
-static int md_line_of(struct mdp *m, const char *p)
+void ft__lines_init(struct ft__lines *l, const char *data, size_t len)
 {
-    if (p < m->input || p > m->input + m->input_len)
+    l->base = l->p = data;
+    l->len = len;
+    l->no = 1;
+}
+
+int ft__line_of(struct ft__lines *l, const char *p)
+{
+    if (p < l->base || p > l->base + l->len)
         return 0;
-    if (p < m->line_ptr) {
-        m->line_ptr = m->input;
-        m->line_no = 1;
+    if (p < l->p) {
+        l->p = l->base;
+        l->no = 1;
     }
-    for (const char *q = m->line_ptr; q < p; q++)
-        m->line_no += *q == '\n';
-    m->line_ptr = p;
-    return m->line_no;
+    for (const char *q = l->p; q < p; q++)
+        l->no += *q == '\n';
+    l->p = p;
+    return l->no;
 }
 
 static int md_fail(struct mdp *m, int line, const char *msg)
@@ -496,14 +497,15 @@ static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void 
     int *line;
     if (m->err_msg) { /* a block refused on entry: its first text gives the line */
         if (!m->err_line)
-            m->err_line = md_line_of(m, text);
+            m->err_line = ft__line_of(&m->lines, text);
         return 0;
     }
     struct ft_buf *b = md_target(m, &line);
     if (!b)
-        return md_fail(m, md_line_of(m, text), "text outside a heading, paragraph or list");
+        return md_fail(m, ft__line_of(&m->lines, text),
+                       "text outside a heading, paragraph or list");
     if (!*line && type != MD_TEXT_BR && type != MD_TEXT_SOFTBR)
-        *line = md_line_of(m, text);
+        *line = ft__line_of(&m->lines, text);
     switch (type) {
     case MD_TEXT_NULLCHAR:
         return md_fail(m, *line, "NUL character");
@@ -528,8 +530,7 @@ static int md_outline(const char *data, size_t len, struct outline *o, struct ft
     m.o = o;
     m.input = data;
     m.input_len = len;
-    m.line_ptr = data;
-    m.line_no = 1;
+    ft__lines_init(&m.lines, data, len);
     ft_buf_init(&m.cur, 0);
 
     MD_PARSER p;
@@ -543,7 +544,7 @@ static int md_outline(const char *data, size_t len, struct outline *o, struct ft
     p.text = md_text_cb;
     int rc = md_parse(data, (MD_SIZE)len, &p, &m);
     ft_buf_release(&m.cur);
-    o->last_line = md_line_of(&m, data + len);
+    o->last_line = ft__line_of(&m.lines, data + len);
     if (m.err_msg)
         return ft_err_set(err, FT_EINVAL, "line %d: %s", m.err_line ? m.err_line : 1, m.err_msg);
     if (rc != 0)

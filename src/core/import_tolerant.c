@@ -89,27 +89,6 @@ static void doc_release(struct doc *d)
     free(d->fm);
 }
 
-/* A line cursor: the 1-based line of a pointer into the input, moving forward cheaply. */
-struct lines {
-    const char *base, *p;
-    size_t len;
-    int no;
-};
-
-static int line_of(struct lines *l, const char *p)
-{
-    if (p < l->base || p > l->base + l->len)
-        return 0;
-    if (p < l->p) {
-        l->p = l->base;
-        l->no = 1;
-    }
-    for (const char *q = l->p; q < p; q++)
-        l->no += *q == '\n';
-    l->p = p;
-    return l->no;
-}
-
 /* ---- YAML front matter: "---", simple "key: value" lines, "---" ---------------------- */
 
 static int is_fence_line(const char *s, size_t n, const char *fence)
@@ -188,7 +167,7 @@ static size_t front_matter(const char *data, size_t len, struct doc *d)
 
 struct mdx {
     struct doc *d;
-    struct lines ln;
+    struct ft__lines ln;
     size_t li[MAX_DEPTH]; /* open list items: indexes into d->b */
     int depth, deeper;    /* deeper: items nested past MAX_DEPTH, folded into the last */
     int block;            /* the open text block (MD_BLOCK_H, _P, _CODE, _TH, _TD) or 0 */
@@ -277,7 +256,7 @@ static int md_enter(MD_BLOCKTYPE type, void *detail, void *ud)
         b->level = m->depth;
         if (li->is_task) {
             b->mark = li->task_mark == ' ' ? ' ' : 'x';
-            b->line = line_of(&m->ln, m->ln.base + li->task_mark_offset);
+            b->line = ft__line_of(&m->ln, m->ln.base + li->task_mark_offset);
         }
         m->li[m->depth++] = m->d->n - 1;
         return 0;
@@ -480,7 +459,7 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud
     if (!b)
         return 0;
     if (!*line && type != MD_TEXT_BR && type != MD_TEXT_SOFTBR)
-        *line = line_of(&m->ln, text);
+        *line = ft__line_of(&m->ln, text);
     switch (type) {
     case MD_TEXT_BR:
     case MD_TEXT_SOFTBR:
@@ -503,9 +482,7 @@ static void md_blocks(const char *data, size_t len, size_t body, struct doc *d)
     struct mdx m;
     memset(&m, 0, sizeof(m));
     m.d = d;
-    m.ln.base = m.ln.p = data;
-    m.ln.len = len;
-    m.ln.no = 1;
+    ft__lines_init(&m.ln, data, len);
     ft_buf_init(&m.cur, 0);
     MD_PARSER p;
     memset(&p, 0, sizeof(p));

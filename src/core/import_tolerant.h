@@ -24,6 +24,18 @@ struct ft_err;
 
 /* The input checks every reader shares (import.c): UTF-8, control characters, sizes. */
 int ft__import_check(const char *data, size_t len, struct ft_err *err);
+/*
+ * A line cursor over the input (import.c): the 1-based line of a pointer into it. md4c
+ * reports text mostly in input order, so counting resumes from the last answer; a pointer
+ * outside the input (text md4c made up itself) has no line: 0.
+ */
+struct ft__lines {
+    const char *base, *p;
+    size_t len;
+    int no;
+};
+void ft__lines_init(struct ft__lines *l, const char *data, size_t len);
+int ft__line_of(struct ft__lines *l, const char *p);
 /* Append the character a Markdown entity (&amp;, &#32;, ...) stands for (import.c). */
 void ft__md_entity(struct ft_buf *b, const char *s, size_t n);
 /*
