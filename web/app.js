@@ -810,21 +810,52 @@
 
   window.addEventListener('hashchange', route);
 
-  // ---------------------------------------------------------------- list view
+  // ---------------------------------------------------------------- views
 
-  class ListView {
-    constructor() {
-      this.name = 'list';
-      this.rows = null;
-      this.error = null;
-      this.filter = 'all';
+  /**
+   * What every view shares: a snapshot fetched by a Refresher, drawn by a Renderer, kept
+   * fresh by a Live stream that opens once the first snapshot came.
+   */
+  class View {
+    constructor(name, streamUrl, onEvent) {
+      this.name = name;
+      this.streaming = false;
       this.refresher = new Refresher(() => this.fetch());
       this.renderer = new Renderer(() => this.render());
-      this.live = new Live('/api/events', {
-        event: () => this.refresher.request(),
+      this.live = new Live(streamUrl, {
+        event: onEvent,
         open: () => this.refresher.request(),
         probe: () => this.probe(),
       });
+    }
+
+    /** Whether the view may stream at all (a deleted tracker may not). */
+    mayStream() {
+      return true;
+    }
+
+    /** The stream opens once the first snapshot came (or the server could not be reached). */
+    stream() {
+      if (this.streaming || !this.mayStream()) return;
+      this.streaming = true;
+      this.live.start();
+    }
+
+    leave() {
+      this.live.stop();
+      this.refresher.stop();
+      this.renderer.stop();
+    }
+  }
+
+  // ---------------------------------------------------------------- list view
+
+  class ListView extends View {
+    constructor() {
+      super('list', '/api/events', () => this.refresher.request());
+      this.rows = null;
+      this.error = null;
+      this.filter = 'all';
     }
 
     enter() {
@@ -869,18 +900,6 @@
       this.refresher.request();
     }
 
-    /** The stream opens once the first snapshot came (or the server could not be reached). */
-    stream() {
-      if (this.streaming) return;
-      this.streaming = true;
-      this.live.start();
-    }
-
-    leave() {
-      this.live.stop();
-      this.refresher.stop();
-      this.renderer.stop();
-    }
 
     async probe() {
       try {
@@ -976,9 +995,9 @@
     ['history', 'History'],
   ];
 
-  class TrackerView {
+  class TrackerView extends View {
     constructor(slug, anchor) {
-      this.name = 'tracker';
+      super('tracker', `/api/trackers/${seg(slug)}/events?envelope=1`, (ev) => this.onEvent(ev));
       this.slug = slug; // as routed; follows a renamed slug
       this.id = null; // numeric id once known: API calls use it
       this.anchor = anchor;
@@ -994,13 +1013,6 @@
       this.runs = new Map(); // run num -> {loading|data|error}
       this.openRuns = new Set();
       this.rendered = false;
-      this.refresher = new Refresher(() => this.fetch());
-      this.renderer = new Renderer(() => this.render());
-      this.live = new Live(`/api/trackers/${seg(slug)}/events?envelope=1`, {
-        event: (ev) => this.onEvent(ev),
-        open: () => this.refresher.request(),
-        probe: () => this.probe(),
-      });
     }
 
     base() {
@@ -1047,17 +1059,12 @@
       }
     }
 
-    /** The stream opens once the first snapshot came (or the server could not be reached). */
-    stream() {
-      if (this.streaming || this.deleted) return;
-      this.streaming = true;
-      this.live.start();
+    mayStream() {
+      return !this.deleted;
     }
 
     leave() {
-      this.live.stop();
-      this.refresher.stop();
-      this.renderer.stop();
+      super.leave();
       clearTimeout(this.flashTimer);
     }
 
