@@ -105,8 +105,13 @@ static void side_release(struct side *sd)
 /* mkdir -p of an absolute path. */
 static int make_dirs(const char *path)
 {
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s", path);
+    char p[PATH_MAX + 64];
+    size_t n = strlen(path);
+    if (n >= sizeof(p)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(p, path, n + 1);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/')
             continue;
