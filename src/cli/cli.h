@@ -5,7 +5,8 @@
  * their results: the same operations run on the store file or, with --server,
  * on a flowtrack server, so a command never knows which.
  * Only this layer prints and chooses exit codes:
- *   0 ok, 1 failed (or `check` found problems), 2 usage error, 3 not found.
+ *   0 ok, 1 failed (or `check` found problems), 2 usage error, 3 not found,
+ *   4 a conflict (`sync`).
  * `run` follows timeout(1) instead (see cmd_run.c).
  */
 #ifndef FT_CLI_H
@@ -20,7 +21,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
-enum { FT_EXIT_OK = 0, FT_EXIT_FAIL = 1, FT_EXIT_USAGE = 2, FT_EXIT_NOTFOUND = 3 };
+enum {
+    FT_EXIT_OK = 0,
+    FT_EXIT_FAIL = 1,
+    FT_EXIT_USAGE = 2,
+    FT_EXIT_NOTFOUND = 3,
+    FT_EXIT_CONFLICT = 4, /* sync: the file and the tracker changed the same thing */
+};
 
 struct ft_ctx {
     const char *cmd;     /* subcommand name, for messages */
@@ -117,6 +124,6 @@ char *cli_join(int argc, char **argv, int from);
 /* Subcommands: argv[0..argc) are the operands, opt the options (see struct cli_cmd). */
 cli_cmd_fn cmd_init, cmd_create, cmd_import, cmd_list, cmd_show, cmd_use, cmd_edit, cmd_delete,
     cmd_entry, cmd_repro, cmd_run, cmd_runs, cmd_fix, cmd_history, cmd_serve, cmd_check, cmd_help,
-    cmd_version, cmd_hook, cmd_setup, cmd_mcp;
+    cmd_version, cmd_hook, cmd_setup, cmd_mcp, cmd_sync;
 
 #endif

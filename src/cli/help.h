@@ -480,6 +480,70 @@
     "EXIT STATUS\n  0 stopped by SIGTERM/SIGINT; 1 cannot listen or open the store; 2 usage error,\n" \
     "  or a non-loopback address without a token\n"
 
+#define HELP_SYNC                                                                                  \
+    "NAME\n"                                                                                       \
+    "  flowtrack sync - keep a Markdown or text file in step with a tracker\n"                     \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack sync [-t TRACKER] [--format md|text] [--ours|--theirs] FILE\n"                    \
+    "  flowtrack sync --watch [--debounce DURATION] [-t TRACKER] FILE\n"                           \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  Keeps FILE (TRACKER.md in a repository, say) and a tracker the same, both ways, so\n"       \
+    "  that people and agents may edit either. The first sync writes the tracker to FILE\n"        \
+    "  when FILE does not exist, imports FILE as a new tracker (named by -t) when there is\n"      \
+    "  no tracker, and when both exist takes what only one side holds and reports each\n"          \
+    "  entry or field where they differ as a conflict: nothing is lost either way.\n"              \
+    "  After it, each sync compares both sides with the sync base, the document as the\n"          \
+    "  last sync left it (kept under the store's directory, in sync/):\n"                          \
+    "  - only the tracker changed: FILE is rewritten from it;\n"                                   \
+    "  - only FILE changed: it is read (the tolerant reader takes hand edits) and its\n"           \
+    "    changes go to the tracker as ordinary changes (items added, edited, moved or\n"           \
+    "    removed, states, verdicts, header fields), each an event with --actor;\n"                 \
+    "  - both changed: a three-way merge, entry by entry and field by field. Changes to\n"         \
+    "    different entries or fields all apply; the same field of the same entry changed\n"        \
+    "    on both sides, or an entry removed on one side and changed on the other, is a\n"          \
+    "    conflict: nothing is written anywhere, the conflicts are listed (kind, number,\n"         \
+    "    text, each side's value) and the exit status is 4. --ours (FILE wins) or\n"               \
+    "    --theirs (the tracker wins) settles them; the other changes apply as usual.\n"            \
+    "  File entries are matched to the tracker's by their text (the layouts hold no\n"             \
+    "  numbers); an entry whose text was edited in place pairs with the one it replaced.\n"        \
+    "  FILE is always left as the tracker's rendering (the layout of 'show --format md'\n"         \
+    "  or text), written atomically: a temporary file in its directory, fsync, rename. A\n"        \
+    "  temporary file left by a killed sync is removed by the next one. The format comes\n"        \
+    "  from the name: .md or .markdown is Markdown, anything else text.\n"                         \
+    "\n"
+
+/* the rest of sync's page: one C string may hold at most 4095 characters */
+#define HELP_SYNC_2                                                                                    \
+    "  --watch follows both sides until SIGINT or SIGTERM (then exits 0): a change to\n"               \
+    "  FILE (also a replacement by rename, as editors save) or to the tracker (any\n"                  \
+    "  process, or through --server) is synced once nothing more changed for --debounce.\n"            \
+    "  A conflict is reported and the watch goes on, writing nothing, until an edit or\n"              \
+    "  'sync --ours'/'--theirs' settles it. A deleted FILE pauses the sync until it is\n"              \
+    "  back ('flowtrack sync FILE' without --watch writes it again).\n"                                \
+    "\n"                                                                                               \
+    "OPTIONS\n"                                                                                        \
+    "  -f, --format FMT        md or text (default: from FILE's name)\n"                               \
+    "      --ours              settle conflicts for FILE\n"                                            \
+    "      --theirs            settle conflicts for the tracker\n"                                     \
+    "  -w, --watch             keep syncing as either side changes\n"                                  \
+    "      --debounce DURATION quiet time before a sync under --watch (default 100ms)\n"               \
+    "\n"                                                                                               \
+    "A GIT HOOK\n"                                                                                     \
+    "  .git/hooks/pre-commit (executable) keeps the committed file in step:\n"                         \
+    "    #!/bin/sh\n"                                                                                  \
+    "    flowtrack sync TRACKER.md && git add TRACKER.md\n"                                            \
+    "  A conflict (status 4) stops the commit until it is settled. See docs/sync.md.\n"                \
+    "\n"                                                                                               \
+    "EXAMPLES\n"                                                                                       \
+    "  flowtrack sync TRACKER.md\n"                                                                    \
+    "  flowtrack --actor ana sync --ours TRACKER.md\n"                                                 \
+    "  flowtrack sync --watch -t sse-leak docs/TRACKER.md &\n"                                         \
+    "\n" HELP_COMMON "\n"                                                                              \
+    "EXIT STATUS\n  0 in step (or --watch ended by a signal); 1 failure; 2 usage error; 3 not found\n" \
+    "  (store, tracker); 4 a conflict: nothing written\n"
+
 #define HELP_HELP                                                                                  \
     "NAME\n  flowtrack help - show a command's manual\n\nSYNOPSIS\n  flowtrack help [COMMAND]\n"
 #define HELP_VERSION                                                                               \

@@ -19,6 +19,8 @@ const struct cli_cmd cli_cmds[] = {
     {"init", cmd_init, "create a store in .flowtrack/ here (or at --db)", HELP_INIT, 0, 0, NULL},
     {"create", cmd_create, "start a new tracker", HELP_CREATE, 0, 0, NULL},
     {"import", cmd_import, "read a tracker from a text or Markdown file", HELP_IMPORT, 0, 0, NULL},
+    {"sync", cmd_sync, "keep a Markdown or text file in step with a tracker", HELP_SYNC, 0, 0,
+     HELP_SYNC_2},
     {"list", cmd_list, "list the trackers in the store", HELP_LIST, 0, 0, NULL},
     {"show", cmd_show, "show a tracker (view, text, md, json or compact)", HELP_SHOW, 0, 0, NULL},
     {"use", cmd_use, "set the default tracker", HELP_USE, 0, 0, NULL},

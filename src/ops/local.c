@@ -296,9 +296,18 @@ static int tracker_header(struct local *l, json_t *a, struct ft_result *res, str
         rc = ft_store_tracker_header(l->st, tid, &t, err);
     if (rc)
         return rc;
+    int64_t version = 0;
+    rc = ft_store_tracker_version(l->st, tid, &version, err);
+    if (rc) {
+        ft_tracker_free(t);
+        return rc;
+    }
     res->json = ft_tracker_to_json(t);
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         json_object_del(res->json, lists[i]);
+    /* the version a write's if_version names (REST: the ETag), so that a client can tell
+     * whether the tracker moved without reading it */
+    json_object_set_new(res->json, "version", json_integer(version));
     ft_tracker_free(t);
     return 0;
 }

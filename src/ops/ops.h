@@ -45,7 +45,7 @@ enum ft_op {
     FT_OP_TRACKER_CREATE, /* {fields} (title required) */
     FT_OP_TRACKER_IMPORT, /* {document, format: text|md|auto, slug} */
     FT_OP_TRACKER_SHOW,   /* {tracker, format: json|text|md|view}: JSON or a document */
-    FT_OP_TRACKER_HEADER, /* {tracker}: the header fields only (cheap at any size) */
+    FT_OP_TRACKER_HEADER, /* {tracker}: the header fields and version (cheap at any size) */
     FT_OP_TRACKER_EDIT,   /* {tracker, fields} */
     FT_OP_TRACKER_DELETE, /* {tracker} */
     FT_OP_ENTRY_LIST,     /* {tracker, kind} */
