@@ -1100,6 +1100,10 @@ static const char *const outcome_words[FT_OUT__COUNT][10] = {
 /* Does s start with word w (case-insensitive) followed by a non-letter? Its length or 0. */
 static size_t word_at(const char *s, const char *w)
 {
+    /* the first byte, compared as strncasecmp would (ASCII letters fold by bit 0x20): most
+     * words of a table are refused here, before strlen and strncasecmp */
+    if ((((unsigned char)*s) | 0x20) != (((unsigned char)*w) | 0x20))
+        return 0;
     size_t n = strlen(w);
     if (strncasecmp(s, w, n) != 0)
         return 0;
