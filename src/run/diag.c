@@ -348,6 +348,19 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
         ft_buf_release(&tmp);
         return 1;
     }
+    if (*state == 'T' || *state == 't') { /* nothing it could wait on matters while stopped */
+        ft_buf_reset(why);
+        if (jint(p, "tracer") > 0)
+            ft_buf_addf(why,
+                        "is stopped by its tracer (pid %d): it runs again when the tracer "
+                        "lets it go",
+                        jint(p, "tracer"));
+        else
+            ft_buf_adds(why, "is stopped by a signal (SIGSTOP or SIGTSTP): it does nothing until "
+                             "it gets SIGCONT");
+        ft_buf_release(&tmp);
+        return 950 + depth;
+    }
     if (strcmp(outcome, "leak") == 0) {
         json_t *holds = json_object_get(p, "holds_output");
         if (json_array_size(holds)) {

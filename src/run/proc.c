@@ -812,6 +812,22 @@ static json_t *json_text(const char *s, size_t n)
     return j ? j : json_string("");
 }
 
+/* The pid tracing pid (TracerPid of /proc/PID/status); 0 when none or unknown. */
+static int tracer_of(pid_t pid)
+{
+    char path[64], line[256];
+    int tracer = 0;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+            break;
+    fclose(f);
+    return tracer;
+}
+
 static json_t *proc_cmdline(pid_t pid)
 {
     char path[64];
@@ -1193,6 +1209,12 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
         json_object_set_new(p, "pgid", json_integer(ps->pgid));
         json_object_set_new(p, "sid", json_integer(ps->sid));
         json_object_set_new(p, "state", json_stringn(&ps->state, 1));
+        if (ps->state == 'T' || ps->state == 't') { /* stopped: by a signal, or its tracer */
+            int tracer = tracer_of(ps->pid);
+            json_object_set_new(p, "stopped", json_string(tracer > 0 ? "tracer" : "signal"));
+            if (tracer > 0)
+                json_object_set_new(p, "tracer", json_integer(tracer));
+        }
         json_object_set_new(p, "comm", json_str(ps->comm));
         json_object_set_new(p, "cmdline", proc_cmdline(ps->pid));
         json_object_set_new(p, "main", json_boolean(ps->pid == o->main_pid));

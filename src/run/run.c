@@ -491,6 +491,13 @@ static size_t signal_members(const struct ft_snap_opts *so, pid_t pgid, int sig,
         ft_proc_signal(&m[i], sig);
         json_array_append_new(record, json_integer(m[i].pid));
     }
+    /* A stopped process (SIGSTOP, SIGTSTP) keeps any other signal pending until it is
+     * continued: without SIGCONT it would sit out the whole grace period. */
+    if (sig != SIGKILL && sig != SIGCONT) {
+        kill(-pgid, SIGCONT);
+        for (size_t i = 0; i < n; i++)
+            ft_proc_signal(&m[i], SIGCONT);
+    }
     free(m);
     return n;
 }
