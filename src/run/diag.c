@@ -394,6 +394,10 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
         const char *on = jstr(th, "waits_on");
         if (mutex_cycle(p, th, &tmp)) {
             s = 900;
+        } else if (*jstr(th, "path")) {
+            ft_buf_addf(&tmp, "thread %d (%s) blocked in %s of %s%s%s", jint(th, "tid"),
+                        jstr(th, "name"), sc, jstr(th, "path"), *on ? ": " : "", on);
+            s = *on ? 700 : 400;
         } else if (*on && is_socket_desc(on)) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s on fd %d: %s", jint(th, "tid"),
                         jstr(th, "name"), sc, jint(th, "fd"), on);
@@ -534,6 +538,8 @@ static void render_proc(struct ft_buf *out, const json_t *p)
                 ft_buf_addf(out, "(fd %d)", jint(th, "fd"));
             if (*jstr(th, "futex"))
                 ft_buf_addf(out, "(%s)", jstr(th, "futex"));
+            if (*jstr(th, "path"))
+                ft_buf_addf(out, "(%s)", jstr(th, "path"));
         }
         if (*jstr(th, "wchan"))
             ft_buf_addf(out, " wchan %s", jstr(th, "wchan"));

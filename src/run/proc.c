@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -533,7 +534,64 @@ static const struct {
 #ifdef SYS_openat
     {SYS_openat, "openat", 0},
 #endif
+#ifdef SYS_open
+    {SYS_open, "open", 0},
+#endif
 };
+
+static json_t *json_str(const char *s);
+
+/* Which argument of a blocking syscall is a path (0-based), or -1. */
+static int syscall_patharg(long nr)
+{
+#ifdef SYS_openat
+    if (nr == SYS_openat)
+        return 1;
+#endif
+#ifdef SYS_open
+    if (nr == SYS_open)
+        return 0;
+#endif
+    (void)nr;
+    return -1;
+}
+
+/* The NUL-terminated string at addr in pid's memory, into out; 0 when read. */
+static int mem_string(pid_t pid, unsigned long long addr, char *out, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = pread(fd, out, n - 1, (off_t)addr);
+    close(fd);
+    if (got <= 0)
+        return -1;
+    out[got] = '\0';
+    return memchr(out, '\0', (size_t)got) ? 0 : -1;
+}
+
+/*
+ * A thread blocked opening a path: the path, and when it is a FIFO, what the open waits for
+ * (an open for reading waits for a writer, one for writing for a reader).
+ */
+static void blocked_open(json_t *th, pid_t pid, long nr, const unsigned long long *args)
+{
+    int k = syscall_patharg(nr);
+    char p[1024];
+    struct stat sb;
+    if (k < 0 || mem_string(pid, args[k], p, sizeof(p)) != 0)
+        return;
+    json_object_set_new(th, "path", json_str(p));
+    if (p[0] == '/' && stat(p, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+        int acc = (int)(args[k + 1] & O_ACCMODE);
+        char desc[1200];
+        snprintf(desc, sizeof(desc), "FIFO %s (the open for %s waits for a %s)", p,
+                 acc == O_RDONLY ? "reading" : "writing", acc == O_RDONLY ? "writer" : "reader");
+        json_object_set_new(th, "waits_on", json_str(desc));
+    }
+}
 
 static int syscall_fdarg(long nr)
 {
@@ -1103,9 +1161,9 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
             /* "nr arg0 arg1 ... sp pc" */
             char *p = buf, *end;
             long nr = strtol(p, &end, 10);
-            unsigned long long args[2] = {0, 0};
+            unsigned long long args[3] = {0, 0, 0};
             p = end;
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 3; i++) {
                 args[i] = strtoull(p, &end, 16);
                 p = end;
             }
@@ -1125,6 +1183,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
                     }
                 }
             }
+            blocked_open(th, pid, nr, args);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
                 char addr[32];
