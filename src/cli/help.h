@@ -308,6 +308,50 @@
     "  (usage, store, recording); 126 cannot execute; 127 not found; 128+N killed by\n"            \
     "  signal N (crash) or interrupted by signal N\n"
 
+#define HELP_DIAGNOSE                                                                              \
+    "NAME\n"                                                                                       \
+    "  flowtrack diagnose - diagnose processes flowtrack did not start\n"                          \
+    "\n"                                                                                           \
+    "SYNOPSIS\n"                                                                                   \
+    "  flowtrack diagnose [PID...] [--session SID] [--match PATTERN] [--no-stacks]\n"              \
+    "                     [--end [--signal SIG] [--grace DURATION]] [--symptom | --result]\n"      \
+    "                     [--json]\n"                                                              \
+    "\n"                                                                                           \
+    "DESCRIPTION\n"                                                                                \
+    "  The snapshot and diagnosis 'flowtrack run' makes of a hang, for processes it did not\n"     \
+    "  start: a stuck CI job found with ps, a test suite hanging under another runner. The\n"      \
+    "  processes are each PID and its descendants, every process of session SID, and every\n"      \
+    "  process whose command line contains PATTERN (never this command or its ancestors).\n"       \
+    "  For each: state (a stopped one says by a signal or by its tracer), threads and the\n"       \
+    "  system call each waits in (with the path of an open, the descriptor of a read),\n"          \
+    "  mutex owners and deadlock cycles, descriptors resolved to files, pipes and their\n"         \
+    "  holders, sockets with addresses and states, native stacks when gdb or eu-stack is\n"        \
+    "  installed; then the likely culprit. Read-only: nothing is signalled without --end.\n"       \
+    "  With --end, SIG and SIGCONT go to every process found, then the grace period, then\n"       \
+    "  SIGKILL, and a last scan lists survivors. --symptom records the diagnosis's summary as a\n" \
+    "  symptom of the tracker, --result as a results entry (outcome hang). Reading another\n"      \
+    "  user's processes needs their user or CAP_SYS_PTRACE (docs/runner.md).\n"                    \
+    "\n"                                                                                           \
+    "OPTIONS\n"                                                                                    \
+    "      --session SID        every process of session SID\n"                                    \
+    "  -m, --match PATTERN      every process whose command line contains PATTERN\n"               \
+    "      --no-stacks          no native stacks\n"                                                \
+    "      --end                end the processes after the diagnosis\n"                           \
+    "  -s, --signal SIG         with --end: sent first (default TERM)\n"                           \
+    "  -k, --grace DURATION     with --end: between SIG and SIGKILL (default 2s)\n"                \
+    "      --symptom            record the summary as a symptom of the tracker\n"                  \
+    "      --result             record it as a results entry (outcome hang)\n"                     \
+    "      --json               the whole diagnosis as JSON (the schema of 'flowtrack run')\n"     \
+    "\n"                                                                                           \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack diagnose 4242\n"                                                                  \
+    "  flowtrack diagnose --match 'pytest tests/' --symptom\n"                                     \
+    "  flowtrack diagnose --session 4200 --end --grace 5s\n"                                       \
+    "\n" HELP_COMMON "\n"                                                                          \
+    "EXIT STATUS\n"                                                                                \
+    "  0 diagnosed (and ended with --end); 1 an error; 2 usage; 3 no such process, or nothing\n"   \
+    "  matched\n"
+
 #define HELP_RUNS                                                                                  \
     "NAME\n"                                                                                       \
     "  flowtrack runs - list recorded runs, print a run's diagnosis or log again\n"                \

@@ -39,6 +39,8 @@ const struct cli_cmd cli_cmds[] = {
      0, 0, NULL},
     {"run", cmd_run, "run a command (or the reproduction command) with hang and leak diagnosis",
      HELP_RUN, 1, 125, NULL},
+    {"diagnose", cmd_diagnose, "diagnose hung processes flowtrack did not start", HELP_DIAGNOSE, 0,
+     0, NULL},
     {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS, 0, 0,
      NULL},
     {"fix", cmd_fix, "the final fix: what changed, why it works, the evidence", HELP_FIX, 0, 0,

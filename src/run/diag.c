@@ -524,7 +524,7 @@ static void render_proc(struct ft_buf *out, const json_t *p)
     ft_buf_addf(out, "  pid %d ppid %d pgid %d sid %d state %s%s%s: %s\n", jint(p, "pid"),
                 jint(p, "ppid"), jint(p, "pgid"), jint(p, "sid"), jstr(p, "state"),
                 json_is_true(json_object_get(p, "main")) ? " [main]" : "",
-                json_is_true(json_object_get(p, "in_session")) ? "" : " [other session]",
+                json_is_false(json_object_get(p, "in_session")) ? " [other session]" : "",
                 *jstr(p, "cmdline") ? jstr(p, "cmdline") : jstr(p, "comm"));
     size_t k;
     json_t *th;
@@ -609,8 +609,11 @@ void ft_diag_render(const json_t *diag, struct ft_buf *out)
         ft_buf_addf(out, "  stacks: %s\n", jstr(st, "error"));
     const json_t *e = json_object_get(diag, "end");
     if (e) {
-        ft_buf_addf(out, "  ended: %s to group %d and pids ", jstr(e, "signal"),
-                    jint(json_object_get(diag, "main"), "pid"));
+        if (json_object_get(diag, "main"))
+            ft_buf_addf(out, "  ended: %s to group %d and pids ", jstr(e, "signal"),
+                        jint(json_object_get(diag, "main"), "pid"));
+        else
+            ft_buf_addf(out, "  ended: %s and SIGCONT to pids ", jstr(e, "signal"));
         pid_list(out, json_object_get(e, "signalled"));
         ft_buf_adds(out, "; SIGKILL to ");
         pid_list(out, json_object_get(e, "killed"));

@@ -663,6 +663,15 @@ static struct pent *ptab_find(struct ptab *t, pid_t pid)
 }
 
 /* Read every process's stat and mark the run's members. */
+/* pid is one of the roots the caller named (flowtrack diagnose). */
+static int is_root(const struct ft_snap_opts *o, pid_t pid)
+{
+    for (size_t i = 0; i < o->nroots; i++)
+        if (o->roots[i] == pid)
+            return 1;
+    return 0;
+}
+
 static void ptab_load(struct ptab *t, const struct ft_snap_opts *o)
 {
     DIR *d = opendir("/proc");
@@ -693,17 +702,19 @@ static void ptab_load(struct ptab *t, const struct ft_snap_opts *o)
             continue;
         /* Walk up the parents; a chain longer than 128 is not a real tree. */
         pid_t p = e->st.ppid;
+        int rooted = is_root(o, e->st.pid);
         for (int depth = 1; depth < 128 && p > 1; depth++) {
             if (p == o->runner) {
                 e->depth = depth;
                 break;
             }
+            rooted |= is_root(o, p);
             struct pent *up = ptab_find(t, p);
             if (!up)
                 break;
             p = up->st.ppid;
         }
-        e->member = e->depth > 0 || (o->sid > 0 && e->st.sid == o->sid);
+        e->member = e->depth > 0 || (o->sid > 0 && e->st.sid == o->sid) || rooted;
     }
 }
 
@@ -1277,7 +1288,8 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
         json_object_set_new(p, "comm", json_str(ps->comm));
         json_object_set_new(p, "cmdline", proc_cmdline(ps->pid));
         json_object_set_new(p, "main", json_boolean(ps->pid == o->main_pid));
-        json_object_set_new(p, "in_session", json_boolean(o->sid > 0 && ps->sid == o->sid));
+        if (o->sid > 0) /* a run's session (diagnose without --session has none) */
+            json_object_set_new(p, "in_session", json_boolean(ps->sid == o->sid));
         json_object_set_new(p, "depth", json_integer(m[i]->depth));
         json_t *outputs = json_pack("{s:[], s:[]}", "stdout", "stderr");
         int fds_errno;

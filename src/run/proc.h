@@ -83,6 +83,8 @@ struct ft_snap_opts {
     pid_t sid;             /* the command's session (its main pid) */
     pid_t main_pid;        /* marked "main" in the snapshot */
     uint64_t out_inode[2]; /* inodes of the runner's stdout and stderr pipes, 0 = none */
+    const pid_t *roots;    /* these processes and their descendants are taken too (diagnose) */
+    size_t nroots;
 };
 
 /* A live process of a run, as found in /proc. */

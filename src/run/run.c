@@ -521,7 +521,7 @@ static size_t count_members(const struct ft_snap_opts *so, json_t *record)
  */
 static void end_run(struct runner *r, int sig, json_t *end)
 {
-    struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}};
+    struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}, NULL, 0};
     char name[32];
     int64_t t0 = ft_mono_ms();
 
@@ -616,7 +616,7 @@ static json_t *diagnose_and_end(struct runner *r, int timed_out, int leaked)
                                         "it all); a command blocked writing its output may be "
                                         "waiting for that reader"));
     /* The snapshot, before anything is signalled. */
-    struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}};
+    struct ft_snap_opts so = {getpid(), r->pid, r->pid, {r->inode[0], r->inode[1]}, NULL, 0};
     int64_t s0 = ft_mono_ms();
     json_object_set_new(diag, "processes", ft_proc_snapshot(&so));
     json_object_set_new(diag, "snapshot_ms", json_integer(ft_mono_ms() - s0));
