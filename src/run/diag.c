@@ -334,10 +334,36 @@ static int is_socket_desc(const char *d)
     return strncmp(d, "tcp", 3) == 0 || strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
 }
 
-/* Score a process as the culprit and say why. */
-static int score(const json_t *p, const char *outcome, struct ft_buf *why)
+/*
+ * The closed list of causes a process or thread is given (docs/runner.md, "cause"): what it
+ * is doing, as a word a program can act on, with the evidence beside it.
+ */
+static void set_cause(json_t *o, const char *cause, const char *evidence)
+{
+    json_object_set_new(o, "cause", json_string(cause));
+    json_object_set_new(o, "evidence", json_string(evidence));
+}
+
+/* A thread's cause from what it waits in (see the scoring below for the same tests). */
+static const char *thread_cause(const json_t *th)
+{
+    const char *sc = jstr(th, "syscall"), *st = jstr(th, "state");
+    if (*st == 'R')
+        return "spinning";
+    if (*st == 'D')
+        return "uninterruptible_io";
+    if (strcmp(sc, "nanosleep") == 0 || strcmp(sc, "clock_nanosleep") == 0 ||
+        strcmp(sc, "pause") == 0 || strcmp(sc, "rt_sigsuspend") == 0 ||
+        strcmp(sc, "rt_sigtimedwait") == 0)
+        return "sleeping";
+    return "waiting";
+}
+
+/* Score a process as the culprit and say why; sets the cause of it and of its threads. */
+static int score(json_t *p, const char *outcome, struct ft_buf *why)
 {
     int best = 0;
+    const char *pcause = NULL;
     struct ft_buf tmp;
     ft_buf_init(&tmp, 0);
     const char *state = jstr(p, "state");
@@ -345,6 +371,7 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
     if (*state == 'Z') {
         ft_buf_reset(why);
         ft_buf_adds(why, "a zombie its parent has not reaped");
+        set_cause(p, "zombie", why->buf);
         ft_buf_release(&tmp);
         return 1;
     }
@@ -358,6 +385,7 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
         else
             ft_buf_adds(why, "is stopped by a signal (SIGSTOP or SIGTSTP): it does nothing until "
                              "it gets SIGCONT");
+        set_cause(p, jint(p, "tracer") > 0 ? "traced" : "stopped", why->buf);
         ft_buf_release(&tmp);
         return 950 + depth;
     }
@@ -374,6 +402,7 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
                                 jstr(f, "target"));
             }
             best = 1000 + depth;
+            pcause = "holding_output";
         } else {
             ft_buf_addf(why, "still running after the command exited (parent %d, session %d%s)",
                         jint(p, "ppid"), jint(p, "sid"),
@@ -381,6 +410,7 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
                             ? ""
                             : ", its own: it called setsid, daemonized");
             best = 500 + depth;
+            pcause = "left_running";
         }
     }
     size_t i;
@@ -389,43 +419,55 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
     json_array_foreach(json_object_get(p, "threads"), i, th)
     {
         int s;
+        const char *cause;
         ft_buf_reset(&tmp);
         const char *sc = jstr(th, "syscall");
         const char *on = jstr(th, "waits_on");
         if (mutex_cycle(p, th, &tmp)) {
             s = 900;
+            cause = "deadlock";
         } else if (*jstr(th, "path")) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s of %s%s%s", jint(th, "tid"),
                         jstr(th, "name"), sc, jstr(th, "path"), *on ? ": " : "", on);
             s = *on ? 700 : 400;
+            cause = *on ? "waiting_for_peer" : "waiting_for_file";
         } else if (*on && is_socket_desc(on)) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s on fd %d: %s", jint(th, "tid"),
                         jstr(th, "name"), sc, jint(th, "fd"), on);
             s = 800;
+            cause = "waiting_for_peer";
         } else if (*on) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s on fd %d: %s", jint(th, "tid"),
                         jstr(th, "name"), sc, jint(th, "fd"), on);
             s = 600;
+            cause = "waiting_for_peer";
         } else if (jint(th, "mutex_owner")) {
             ft_buf_addf(&tmp, "thread %d (%s) waits for mutex %s held by thread %d",
                         jint(th, "tid"), jstr(th, "name"), jstr(th, "futex"),
                         jint(th, "mutex_owner"));
             s = 550;
+            cause = "blocked_on_lock";
         } else if (waits_for_children(th)) {
             ft_buf_addf(&tmp, "waits for its children (%s)", sc);
             s = 10;
+            cause = "waiting_for_child";
         } else if (strcmp(jstr(th, "state"), "R") == 0) {
             ft_buf_addf(&tmp, "thread %d (%s) is running on a CPU (busy loop?)", jint(th, "tid"),
                         jstr(th, "name"));
             s = 300;
+            cause = "spinning";
         } else {
+            cause = thread_cause(th);
             ft_buf_addf(&tmp, "thread %d (%s) state %s%s%s%s%s", jint(th, "tid"), jstr(th, "name"),
                         jstr(th, "state"), *sc ? " in " : "", sc,
                         *jstr(th, "wchan") ? ", wchan " : "", jstr(th, "wchan"));
             s = 200;
         }
+        set_cause(th, cause, tmp.buf);
         if (s > tscore) {
             tscore = s;
+            if (!pcause || best < 500)
+                json_object_set_new(p, "cause", json_string(cause));
             if (best < 500) { /* not leak-ranked: the thread is the reason */
                 ft_buf_reset(why);
                 ft_buf_add(why, tmp.buf, tmp.len);
@@ -445,6 +487,11 @@ static int score(const json_t *p, const char *outcome, struct ft_buf *why)
         memmove(bar, bar + 1, strlen(bar));
     if (bar)
         why->len--;
+    if (pcause)
+        json_object_set_new(p, "cause", json_string(pcause));
+    else if (!json_object_get(p, "cause"))
+        json_object_set_new(p, "cause", json_string("unknown"));
+    json_object_set_new(p, "evidence", json_string(why->buf));
     return best ? best : tscore + depth;
 }
 
@@ -474,9 +521,9 @@ void ft_diag_analyse(json_t *diag)
     ft_buf_init(&sum, 4096);
     if (best) {
         json_object_set_new(diag, "culprit",
-                            json_pack("{s:i, s:s, s:s, s:s}", "pid", jint(best, "pid"), "comm",
+                            json_pack("{s:i, s:s, s:s, s:s, s:s}", "pid", jint(best, "pid"), "comm",
                                       jstr(best, "comm"), "cmdline", jstr(best, "cmdline"), "why",
-                                      bwhy.buf));
+                                      bwhy.buf, "cause", jstr(best, "cause")));
         ft_buf_addf(&sum, "pid %d (%s) %s", jint(best, "pid"), jstr(best, "comm"), bwhy.buf);
         size_t n = json_array_size(procs);
         if (n > 1)

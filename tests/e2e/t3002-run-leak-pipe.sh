@@ -12,6 +12,7 @@ child=$(sed -n 's/.*; child \([0-9]*\) keeps stdout.*/\1/p' err)
 [ "$(jget j 'd["diagnosis"]["culprit"]["pid"]')" = "$child" ] || fail "culprit is not $child"
 [ "$(jget j 'd["diagnosis"]["culprit"]["comm"]')" = sc_pipe_holder ] || fail "culprit command"
 [ "$(jget j '"stdout" in d["diagnosis"]["culprit"]["why"]')" = True ] || fail "culprit why"
+equals "$(jget j 'd["diagnosis"]["culprit"]["cause"]')" holding_output "the culprit's cause"
 # the snapshot: the child holds the write end of the stdout pipe, whose inode is the runner's
 [ "$(jget j '[f["output"] for p in d["diagnosis"]["processes"] if p["pid"] == '$child' for f in p["fds"] if f.get("output") and f["end"] == "write" and f["inode"] == d["diagnosis"]["output_pipes"][f["output"]]]')" = "['stdout', 'stderr']" ] ||
     fail "snapshot of the pipe holder"

@@ -12,6 +12,8 @@ lock_b=$(sed -n 's/.*worker thread [0-9]* holds lock_b \(0x[0-9a-f]*\).*/\1/p' e
 [ -n "$main" ] && [ -n "$worker" ] || fail "the helper did not say its threads"
 [ "$(jget j 'd["outcome"]')" = hang ] || fail "outcome"
 [ "$(jget j 'd["diagnosis"]["culprit"]["pid"]')" = "$main" ] || fail "culprit pid"
+equals "$(jget j 'd["diagnosis"]["culprit"]["cause"]')" deadlock "the culprit's cause"
+equals "$(jget j '[t["cause"] for p in d["diagnosis"]["processes"] for t in p["threads"]]')" "['deadlock', 'deadlock']" "the threads' causes"
 why=$(jget j 'd["diagnosis"]["culprit"]["why"]')
 for want in deadlock "thread $main (sc_deadlock) waits for mutex $lock_b held by thread $worker" \
     "thread $worker (sc_deadlock) waits for mutex $lock_a held by thread $main"; do

@@ -11,6 +11,8 @@ child=$(sed -n 's/.*stopped child \([0-9]*\).*/\1/p' err)
 [ -n "$child" ] || fail "no child pid"
 equals "$(jget j 'd["diagnosis"]["culprit"]["pid"]')" "$child" "the culprit"
 jget j 'd["diagnosis"]["culprit"]["why"]' | has "stopped by a signal (SIGSTOP or SIGTSTP)"
+equals "$(jget j 'd["diagnosis"]["culprit"]["cause"]')" stopped "the culprit's cause"
+equals "$(jget j '[p["cause"] for p in d["diagnosis"]["processes"]]')" "['waiting_for_child', 'stopped']" "the causes"
 equals "$(jget j '[p["stopped"] for p in d["diagnosis"]["processes"] if p["pid"] == '"$child"'][0]')" \
     signal "the child's stopped field"
 equals "$(jget j 'd["diagnosis"]["end"]["killed"]')" "[]" "processes SIGKILLed"

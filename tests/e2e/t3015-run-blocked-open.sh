@@ -10,6 +10,7 @@ jget j 'd["diagnosis"]["culprit"]["why"]' |
     has "blocked in openat of $T_DIR/pipe: FIFO $T_DIR/pipe (the open for reading waits for a writer)"
 equals "$(jget j 'd["diagnosis"]["processes"][0]["threads"][0]["path"]')" "$T_DIR/pipe" "the thread's path"
 file_contains err "in openat($T_DIR/pipe)"
+equals "$(jget j 'd["diagnosis"]["culprit"]["cause"]')" waiting_for_peer "the culprit's cause"
 
 expect_rc 124 $OUTER $FT run --no-record --json --no-stacks --timeout 0.5 -- sh -c "echo x > '$T_DIR/pipe'" >j 2>err
 jget j 'd["diagnosis"]["culprit"]["why"]' | has "the open for writing waits for a reader"
