@@ -54,8 +54,7 @@ static int record(struct ft_ctx *ctx, const json_t *diag, int as_result, const c
         args = json_pack("{s:s, s:{s:s, s:s, s:s}}", "kind", "result", "fields", "attempt", what,
                          "outcome", "hang", "notes", sum);
     else
-        args =
-            json_pack("{s:s, s:{s:s+}}", "kind", "symptom", "fields", "text", "diagnose: ", sum);
+        args = json_pack("{s:s, s:{s:s+}}", "kind", "symptom", "fields", "text", "diagnose: ", sum);
     free(sum);
     int rc = cli_call(ctx, FT_OP_ENTRY_ADD, args, &res);
     if (!rc && !ctx->json)

@@ -334,6 +334,15 @@ static int is_socket_desc(const char *d)
     return strncmp(d, "tcp", 3) == 0 || strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
 }
 
+/* "thread T (name) blocked in SYSCALL on fd N: what" (no fd for poll: its list says). */
+static void blocked_in(struct ft_buf *b, const json_t *th, const char *sc, const char *on)
+{
+    ft_buf_addf(b, "thread %d (%s) blocked in %s", jint(th, "tid"), jstr(th, "name"), sc);
+    if (json_object_get(th, "fd"))
+        ft_buf_addf(b, " on fd %d", jint(th, "fd"));
+    ft_buf_addf(b, ": %s", on);
+}
+
 /*
  * The closed list of causes a process or thread is given (docs/runner.md, "cause"): what it
  * is doing, as a word a program can act on, with the evidence beside it.
@@ -432,13 +441,11 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
             s = *on ? 700 : 400;
             cause = *on ? "waiting_for_peer" : "waiting_for_file";
         } else if (*on && is_socket_desc(on)) {
-            ft_buf_addf(&tmp, "thread %d (%s) blocked in %s on fd %d: %s", jint(th, "tid"),
-                        jstr(th, "name"), sc, jint(th, "fd"), on);
+            blocked_in(&tmp, th, sc, on);
             s = 800;
             cause = "waiting_for_peer";
         } else if (*on) {
-            ft_buf_addf(&tmp, "thread %d (%s) blocked in %s on fd %d: %s", jint(th, "tid"),
-                        jstr(th, "name"), sc, jint(th, "fd"), on);
+            blocked_in(&tmp, th, sc, on);
             s = 600;
             cause = "waiting_for_peer";
         } else if (jint(th, "mutex_owner")) {

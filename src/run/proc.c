@@ -572,6 +572,54 @@ static int mem_string(pid_t pid, unsigned long long addr, char *out, size_t n)
     return memchr(out, '\0', (size_t)got) ? 0 : -1;
 }
 
+/* A thread blocked in poll/ppoll: the descriptors it polls, each as what it is. */
+static void blocked_poll(json_t *th, pid_t pid, long nr, const unsigned long long *args,
+                         json_t *fds)
+{
+    int is_poll = 0;
+#ifdef SYS_poll
+    is_poll |= nr == SYS_poll;
+#endif
+#ifdef SYS_ppoll
+    is_poll |= nr == SYS_ppoll;
+#endif
+    if (!is_poll || args[1] == 0 || args[1] > 4096)
+        return;
+    struct {
+        int fd;
+        short events, revents;
+    } pf[64];
+    size_t want = args[1] < 64 ? (size_t)args[1] : 64;
+    char path[64], desc[1024];
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int mfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (mfd < 0)
+        return;
+    ssize_t got = pread(mfd, pf, want * sizeof(pf[0]), (off_t)args[0]);
+    close(mfd);
+    if (got < (ssize_t)sizeof(pf[0]))
+        return;
+    size_t n = (size_t)got / sizeof(pf[0]), len = 0;
+    json_t *list = json_array();
+    len += (size_t)snprintf(desc, sizeof(desc), "poll on %llu: ", args[1]);
+    for (size_t i = 0; i < n; i++) {
+        const char *what = "?";
+        size_t j;
+        json_t *g;
+        json_array_append_new(list, json_integer(pf[i].fd));
+        json_array_foreach(fds, j, g) if (json_integer_value(json_object_get(g, "fd")) == pf[i].fd)
+        {
+            what = json_string_value(json_object_get(g, "desc"));
+            break;
+        }
+        if (len < sizeof(desc))
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%sfd %d = %.160s",
+                                    i ? "; " : "", pf[i].fd, what ? what : "?");
+    }
+    json_object_set_new(th, "poll_fds", list);
+    json_object_set_new(th, "waits_on", json_str(desc));
+}
+
 /*
  * A thread blocked opening a path: the path, and when it is a FIFO, what the open waits for
  * (an open for reading waits for a writer, one for writing for a reader).
@@ -998,6 +1046,177 @@ static void describe_socket(json_t *f, const struct ft_sock *s, const struct ft_
 
 /* The process's descriptors, resolved. When they cannot be listed, *errnum says why
  * (EACCES: another user's or a non-dumpable process, and no CAP_SYS_PTRACE). */
+/* The names of the signals in a signalfd's mask (hex, bit N-1 = signal N), into out. */
+static void sigmask_names(const char *hex, char *out, size_t n)
+{
+    unsigned long long m = strtoull(hex, NULL, 16);
+    size_t len = 0;
+    out[0] = '\0';
+    for (int sig = 1; sig <= 64 && len < n; sig++) {
+        if (!(m & (1ULL << (sig - 1))))
+            continue;
+        const char *name = sigabbrev_np(sig);
+        len += (size_t)snprintf(out + len, n - len, "%s%s%s", len ? ", " : "", name ? "SIG" : "",
+                                name ? name : "RT");
+    }
+}
+
+/* A watched inode's path, when one of the process's own paths is it: its cwd, its files and
+ * their directories. "" when none is. */
+static void inode_path(pid_t pid, unsigned long long ino, char *out, size_t n)
+{
+    char path[64], cand[PATH_MAX];
+    struct stat sb;
+    out[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+    ssize_t k = readlink(path, cand, sizeof(cand) - 1);
+    if (k > 0) {
+        cand[k] = '\0';
+        if (stat(cand, &sb) == 0 && sb.st_ino == ino) {
+            snprintf(out, n, "%s", cand);
+            return;
+        }
+    }
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char lp[300];
+        snprintf(lp, sizeof(lp), "/proc/%d/fd/%s", (int)pid, de->d_name);
+        k = readlink(lp, cand, sizeof(cand) - 1);
+        if (k <= 0 || cand[0] != '/')
+            continue;
+        cand[k] = '\0';
+        for (int up = 0; up < 2; up++) { /* the file, then its directory */
+            if (stat(cand, &sb) == 0 && sb.st_ino == ino) {
+                snprintf(out, n, "%s", cand);
+                closedir(d);
+                return;
+            }
+            char *slash = strrchr(cand, '/');
+            if (!slash || slash == cand)
+                break;
+            *slash = '\0';
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+/*
+ * What an anonymous descriptor is, from /proc/PID/fdinfo/FD: an eventfd's count, a timerfd's
+ * clock and next expiry, a signalfd's signals, an inotify descriptor's watches (with the
+ * watched path when the process holds it), an epoll set's descriptors (resolved later, by
+ * epoll_resolve, once every descriptor is known).
+ */
+static void anon_detail(json_t *f, pid_t pid, int fd, const char *target)
+{
+    char path[96], line[512], desc[1024];
+    snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
+    FILE *fi = fopen(path, "re");
+    size_t len = (size_t)snprintf(desc, sizeof(desc), "%s", target);
+    json_t *tfds = NULL;
+    int watches = 0;
+    while (fi && fgets(line, sizeof(line), fi)) {
+        unsigned long long v, v2;
+        long long sec, nsec;
+        int clk, tfd;
+        char hex[64];
+        if (sscanf(line, "eventfd-count: %llx", &v) == 1) {
+            json_object_set_new(f, "eventfd_count", json_integer((json_int_t)v));
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, " (count %llu)", v);
+        } else if (sscanf(line, "clockid: %d", &clk) == 1) {
+            json_object_set_new(f, "timerfd_clock", json_integer(clk));
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, " (clock %s",
+                                    clk == 1   ? "monotonic"
+                                    : clk == 0 ? "realtime"
+                                               : "other");
+        } else if (sscanf(line, "it_value: (%lld, %lld)", &sec, &nsec) == 2) {
+            json_object_set_new(f, "timerfd_next_ms", json_integer(sec * 1000 + nsec / 1000000));
+            if (sec || nsec)
+                len += (size_t)snprintf(desc + len, sizeof(desc) - len, ", next in %lld ms",
+                                        sec * 1000 + nsec / 1000000);
+            else
+                len += (size_t)snprintf(desc + len, sizeof(desc) - len, ", disarmed");
+        } else if (sscanf(line, "it_interval: (%lld, %lld)", &sec, &nsec) == 2) {
+            if (sec || nsec)
+                len += (size_t)snprintf(desc + len, sizeof(desc) - len, ", every %lld ms)",
+                                        sec * 1000 + nsec / 1000000);
+            else
+                len += (size_t)snprintf(desc + len, sizeof(desc) - len, ")");
+        } else if (sscanf(line, "sigmask: %63s", hex) == 1 && strstr(target, "signalfd") != NULL) {
+            char names[512];
+            sigmask_names(hex, names, sizeof(names));
+            json_object_set_new(f, "signals", json_str(names));
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, " (%s)", names);
+        } else if (sscanf(line, "inotify wd:%*x ino:%llx sdev:%llx", &v, &v2) == 2) {
+            char wp[PATH_MAX];
+            inode_path(pid, v, wp, sizeof(wp));
+            if (!json_object_get(f, "watches"))
+                json_object_set_new(f, "watches", json_array());
+            json_array_append_new(json_object_get(f, "watches"),
+                                  json_pack("{s:I, s:o}", "inode", (json_int_t)v, "path",
+                                            *wp ? json_str(wp) : json_null()));
+            if (watches++ < 4 && len < sizeof(desc))
+                len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%s%s",
+                                        watches == 1 ? " watching " : ", ", *wp ? wp : "?");
+        } else if (sscanf(line, "tfd: %d", &tfd) == 1) {
+            if (!tfds)
+                tfds = json_array();
+            json_array_append_new(tfds, json_integer(tfd));
+        }
+        if (len >= sizeof(desc))
+            len = sizeof(desc) - 1;
+    }
+    if (fi)
+        fclose(fi);
+    if (watches > 4 && len < sizeof(desc))
+        snprintf(desc + len, sizeof(desc) - len, " and %d more", watches - 4);
+    if (tfds)
+        json_object_set_new(f, "epoll_fds", tfds);
+    json_object_set_new(f, "desc", json_str(desc));
+}
+
+/* An epoll set's description names what each descriptor it watches is (same process). */
+static void epoll_resolve(json_t *fdsj)
+{
+    size_t i, k;
+    json_t *f, *t;
+    json_array_foreach(fdsj, i, f)
+    {
+        json_t *tfds = json_object_get(f, "epoll_fds");
+        if (!tfds)
+            continue;
+        char desc[1024];
+        size_t len =
+            (size_t)snprintf(desc, sizeof(desc), "epoll set of %zu: ", json_array_size(tfds));
+        json_array_foreach(tfds, k, t)
+        {
+            if (k == 6) {
+                snprintf(desc + len, sizeof(desc) - len, "; and %zu more",
+                         json_array_size(tfds) - 6);
+                break;
+            }
+            json_int_t want = json_integer_value(t);
+            const char *what = "?";
+            size_t j;
+            json_t *g;
+            json_array_foreach(fdsj, j, g) if (json_integer_value(json_object_get(g, "fd")) == want)
+            {
+                what = json_string_value(json_object_get(g, "desc"));
+                break;
+            }
+            len += (size_t)snprintf(desc + len, sizeof(desc) - len, "%sfd %lld = %.160s",
+                                    k ? "; " : "", (long long)want, what ? what : "?");
+            if (len >= sizeof(desc)) {
+                len = sizeof(desc) - 1;
+                break;
+            }
+        }
+        json_object_set_new(f, "desc", json_str(desc));
+    }
+}
+
 static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft_socktab *st,
                         struct htab *h, struct ptab *t, json_t *outputs, int *errnum)
 {
@@ -1106,14 +1325,17 @@ static json_t *proc_fds(pid_t pid, const struct ft_snap_opts *o, const struct ft
             json_object_set_new(f, "type", json_string("file"));
             json_object_set_new(f, "path", json_str(target));
             json_object_set_new(f, "desc", json_str(target));
+        } else if (strncmp(target, "anon_inode:", 11) == 0) {
+            json_object_set_new(f, "type", json_string("anon"));
+            anon_detail(f, pid, fds[i], target);
         } else {
-            json_object_set_new(
-                f, "type", json_string(strncmp(target, "anon_inode:", 11) == 0 ? "anon" : "other"));
+            json_object_set_new(f, "type", json_string("other"));
             json_object_set_new(f, "desc", json_str(target));
         }
         json_array_append_new(a, f);
     }
     free(fds);
+    epoll_resolve(a);
     return a;
 }
 
@@ -1195,6 +1417,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
                 }
             }
             blocked_open(th, pid, nr, args);
+            blocked_poll(th, pid, nr, args, fds);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
                 char addr[32];
