@@ -118,6 +118,14 @@ long long cli_jint(json_t *o, const char *path);   /* 0 when absent */
 int cli_exit_code(int code);
 /* Parse a positive entry number ("3" or "#3"); -1 when not one. */
 int cli_num(const char *s);
+/*
+ * Read a whole file into out (whose cap bounds it: the importer's limit): 0; FT_ENOTFOUND
+ * when it does not exist; FT_EINVAL for a directory, or with CLI_READ_REGULAR for anything
+ * but a regular file; FT_ETOOBIG past the cap; FT_EIO. "-" is stdin with CLI_READ_STDIN.
+ */
+#define CLI_READ_STDIN   1
+#define CLI_READ_REGULAR 2
+int cli_read_file(const char *path, int flags, struct ft_buf *out, struct ft_err *err);
 /* Join argv[from..argc) with spaces into a new string. */
 char *cli_join(int argc, char **argv, int from);
 

@@ -1,12 +1,14 @@
 /* Shared plumbing of the subcommands: options, store and tracker resolution, errors. */
 #include "cli.h"
 
+#include "../core/import.h"
 #include "../util/ft_buf.h"
 #include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -275,4 +277,42 @@ const char *cli_jstr(json_t *o, const char *path)
 long long cli_jint(json_t *o, const char *path)
 {
     return (long long)json_integer_value(jpath(o, path));
+}
+
+int cli_read_file(const char *path, int flags, struct ft_buf *out, struct ft_err *err)
+{
+    int use_stdin = (flags & CLI_READ_STDIN) && strcmp(path, "-") == 0;
+    int fd = use_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ft_err_set(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "cannot open '%s': %s",
+                          path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 &&
+        (S_ISDIR(sb.st_mode) || ((flags & CLI_READ_REGULAR) && !S_ISREG(sb.st_mode)))) {
+        if (!use_stdin)
+            close(fd);
+        return ft_err_set(err, FT_EINVAL, "'%s' is %s", path,
+                          S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+    }
+    char chunk[65536];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ft_err_set(err, FT_EIO, "cannot read '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (ft_buf_add(out, chunk, (size_t)n)) {
+            rc = ft_err_set(err, FT_ETOOBIG, "'%s' is larger than the import limit of %u bytes",
+                            path, FT_IMPORT_MAX_BYTES);
+            break;
+        }
+    }
+    if (!use_stdin)
+        close(fd);
+    return rc;
 }

@@ -123,40 +123,6 @@ static int make_dirs(const char *path)
     return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Read a whole file: 0, FT_ENOTFOUND when it does not exist, else an error. */
-static int read_all(const char *path, struct ft_buf *out, struct ft_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ft_err_set(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "cannot open '%s': %s",
-                          path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return ft_err_set(err, FT_EINVAL, "'%s' is not a regular file", path);
-    }
-    char chunk[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = ft_err_set(err, FT_EIO, "cannot read '%s': %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (ft_buf_add(out, chunk, (size_t)n)) {
-            rc = ft_err_set(err, FT_ETOOBIG, "'%s' is larger than the import limit of %u bytes",
-                            path, FT_IMPORT_MAX_BYTES);
-            break;
-        }
-    }
-    close(fd);
-    return rc;
-}
-
 /* The temporary file of name in dir: ".NAME.ft-sync-PID.tmp". */
 static void temp_name(char *out, size_t n, const char *dir, const char *name)
 {
@@ -265,7 +231,7 @@ static json_t *base_load(struct sync *s, int *rc, struct ft_err *err)
     struct ft_buf b;
     base_path(s, path, sizeof(path));
     ft_buf_init(&b, 0);
-    *rc = read_all(path, &b, err);
+    *rc = cli_read_file(path, CLI_READ_REGULAR, &b, err);
     if (*rc == FT_ENOTFOUND) {
         *rc = 0;
         ft_buf_release(&b);
@@ -708,7 +674,7 @@ static int sync_once(struct sync *s)
     }
     if (!(base = base_load(s, &rc, &err)) && rc)
         goto fail;
-    rc = read_all(s->path, &data, &err);
+    rc = cli_read_file(s->path, CLI_READ_REGULAR, &data, &err);
     if (rc && rc != FT_ENOTFOUND)
         goto fail;
     have_file = rc == 0;

@@ -114,41 +114,6 @@ int cmd_delete(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 
 /* ---- import -------------------------------------------------------------------------- */
 
-/* Read a whole file (or stdin for "-") up to the importer's limit. */
-static int read_input(const char *path, struct ft_buf *out, struct ft_err *err)
-{
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ft_err_set(err, errno == ENOENT ? FT_ENOTFOUND : FT_EIO, "cannot open '%s': %s",
-                          path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        close(fd);
-        return ft_err_set(err, FT_EINVAL, "'%s' is a directory", path);
-    }
-    char chunk[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = ft_err_set(err, FT_EIO, "cannot read '%s': %s", path, strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        if (ft_buf_add(out, chunk, (size_t)n)) {
-            rc = ft_err_set(err, FT_ETOOBIG, "'%s' is larger than the import limit of %u bytes",
-                            path, FT_IMPORT_MAX_BYTES);
-            break;
-        }
-    }
-    if (fd != STDIN_FILENO)
-        close(fd);
-    return rc;
-}
-
 /* Print what the reader could not place; under --strict each is an error. */
 static void print_warnings(const struct ft_import_report *rep, int strict)
 {
@@ -244,7 +209,7 @@ int cmd_import(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
      * as long as it is stored). */
     ft_import_report_init(&rep);
     ft_buf_init(&data, FT_IMPORT_MAX_BYTES);
-    if ((rc = read_input(path, &data, &err))) {
+    if ((rc = cli_read_file(path, CLI_READ_STDIN, &data, &err))) {
         rc = cli_failf(cli_exit_code(err.code), "cannot import '%s': %s", path, err.msg);
         goto out;
     }
