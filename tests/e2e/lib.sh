@@ -165,9 +165,11 @@ t_exit() {
         rc=1 # even for 77: a skip is only through skip
         ;;
     esac
-    # the test's background processes
+    # the test's background processes: only while still ours (a child not yet reaped, or one
+    # carrying the tag), as the test may have reaped one and another test's process reused its
+    # pid (pids wrap at 32768 here)
     for pid in "${T_PIDS[@]:-}"; do
-        [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+        [ -n "$pid" ] && t_mine "$pid" && kill -KILL "$pid" 2>/dev/null
     done
     for pid in "${T_PIDS[@]:-}"; do
         [ -n "$pid" ] && wait "$pid" 2>/dev/null
@@ -218,14 +220,15 @@ t_stop_remote() {
     for d in "$T_DIR"/.remote/*/; do
         [ -f "$d/pid" ] || continue
         pid=$(cat "$d/pid")
-        kill -TERM "$pid" 2>/dev/null
+        t_is_server_of "$pid" "$d" || pid=0 # gone (its pid may be another process's now)
+        [ "$pid" != 0 ] && kill -TERM "$pid" 2>/dev/null
         for ((i = 0; i < 500; i++)); do
             [ -z "$(t_alive "$pid")" ] && break
             sleep 0.02
         done
-        if [ -n "$(t_alive "$pid")" ]; then
+        if [ "$pid" != 0 ] && [ -n "$(t_alive "$pid")" ]; then
             t_report "the server of $d did not stop within 10 s"
-            kill -KILL "$pid" 2>/dev/null
+            t_is_server_of "$pid" "$d" && kill -KILL "$pid" 2>/dev/null
             ok=1
         fi
         if grep -q 'Sanitizer\|runtime error' "$d/log" || ! grep -q 'event=stop streams_open=0' "$d/log"; then
@@ -359,6 +362,22 @@ md_roundtrip() {
 
 # Remember a background pid so that it is killed whatever happens.
 t_track() { T_PIDS+=("$1"); }
+
+# true when pid is this shell's child (reaped or not: a zombie keeps its pid) or carries the tag
+t_mine() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    st=${st##*) }
+    set -- "$1" $st
+    [ "$3" = "$$" ] || [ "$3" = "${BASHPID:-$$}" ] ||
+        tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qx "FT_E2E_TAG=$FT_E2E_TAG"
+}
+
+# true when pid is the server of a remote-mode directory (its command line names the
+# directory's ready file): a pid read from a file may have been reused since
+t_is_server_of() {
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "--ready-file ${2%/}/url"
+}
 
 # Pids of live (not zombie) processes carrying this test's tag.
 tagged_pids() {
