@@ -1506,6 +1506,7 @@ static void place_step(struct pl *p, char *text)
     char *bad = strstr(title, ": ");
     if (bad) {
         *bad = '\0';
+        free(e->text);
         e->text = ft_text_norm(text + (bad - title) + 2);
         rest = NULL;
     }
@@ -2527,6 +2528,13 @@ int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
     int rc = 0;
     /* A note that opens with a backtick where no command is would read back as the command
      * (docs/format.md): such a note (a code block of several lines) is kept as a note. */
+    /* a command keeps no surrounding blanks: the layouts could not write them back */
+    size_t cl = strlen(t->repro_command);
+    while (cl && (t->repro_command[cl - 1] == ' ' || t->repro_command[cl - 1] == '\t'))
+        t->repro_command[--cl] = '\0';
+    size_t lead = strspn(t->repro_command, " \t");
+    if (lead)
+        memmove(t->repro_command, t->repro_command + lead, cl - lead + 1);
     if (!*t->repro_command && t->repro_note[0] == '`') {
         add_entry(&p, FT_K_NOTE, t->repro_note);
         ft_set_str(&t->repro_note, "");

@@ -320,6 +320,16 @@ void ft_md_code_span(struct ft_buf *out, const char *s)
         ft_buf_addc(out, '`');
 }
 
+/* p starts a run of '#' that only spaces follow to the end of its line. */
+static int closing_run(const char *p)
+{
+    while (*p == '#')
+        p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == '\0' || *p == '\n';
+}
+
 /* Escape s so that Markdown reads it back as the same plain text. */
 static void md_text(struct tx *x, const char *s, int indent)
 {
@@ -353,6 +363,8 @@ static void md_text(struct tx *x, const char *s, int indent)
         }
         if (strchr("\\`*_[]<>&|~!", c) && c)
             put(x, "\\");
+        else if (c == '#' && p > s && (p[-1] == ' ' || p[-1] == '\t') && closing_run(p))
+            put(x, "\\"); /* in a heading, a closing sequence: it would be dropped */
         if (!x->rc)
             x->rc = ft_buf_addc(x->out, c);
     }
