@@ -14,6 +14,7 @@
 
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
+#include "node.h"
 #include "run.h"
 
 #include <errno.h>
@@ -435,6 +436,9 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
         if (mutex_cycle(p, th, &tmp)) {
             s = 900;
             cause = "deadlock";
+        } else if (ft_node_loop_why(p, th, &tmp)) {
+            s = 600; /* as a wait on a descriptor: a peer blocked on a socket goes first */
+            cause = "event_loop_alive";
         } else if (*jstr(th, "path")) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s of %s%s%s", jint(th, "tid"),
                         jstr(th, "name"), sc, jstr(th, "path"), *on ? ": " : "", on);
@@ -580,6 +584,7 @@ static void render_proc(struct ft_buf *out, const json_t *p)
                 json_is_true(json_object_get(p, "main")) ? " [main]" : "",
                 json_is_false(json_object_get(p, "in_session")) ? " [other session]" : "",
                 *jstr(p, "cmdline") ? jstr(p, "cmdline") : jstr(p, "comm"));
+    ft_node_render(p, out);
     size_t k;
     json_t *th;
     json_array_foreach(json_object_get(p, "threads"), k, th)

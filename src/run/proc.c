@@ -10,6 +10,8 @@
  */
 #include "proc.h"
 
+#include "node.h"
+
 #include "../util/ft_buf.h"
 #include "../util/ft_err.h"
 #include "../util/ft_text.h"
@@ -206,6 +208,51 @@ int ft_proc_unix_parse(const char *line, struct ft_sock *out)
                  : st == 4 ? "DISCONNECTING"
                            : "UNKNOWN");
     out->inode = inode;
+    return 0;
+}
+
+int ft_proc_syscall_parse(const char *text, long *nr, unsigned long long args[6])
+{
+    char *end;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (end == text || n < 0 || errno)
+        return FT_EINVAL;
+    for (int i = 0; i < 6; i++) {
+        const char *p = end;
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, "0x", 2) != 0)
+            return FT_EINVAL;
+        args[i] = strtoull(p, &end, 16);
+        if (end == p)
+            return FT_EINVAL;
+    }
+    *nr = n;
+    return 0;
+}
+
+int ft_proc_wait_timeout(long nr, const unsigned long long args[6], int *ms)
+{
+    int k = -1;
+#ifdef SYS_epoll_wait
+    if (nr == SYS_epoll_wait)
+        k = 3;
+#endif
+#ifdef SYS_epoll_pwait
+    if (nr == SYS_epoll_pwait)
+        k = 3;
+#endif
+#ifdef SYS_poll
+    if (nr == SYS_poll)
+        k = 2;
+#endif
+    if (k < 0)
+        return FT_EINVAL;
+    /* An int in a 64-bit register: the kernel reads the low 32 bits, whatever the caller left
+     * in the upper ones (sign-extended or not). */
+    int32_t v = (int32_t)(uint32_t)(args[k] & 0xffffffffu);
+    *ms = v < 0 ? -1 : (int)v;
     return 0;
 }
 
@@ -639,6 +686,20 @@ static void blocked_open(json_t *th, pid_t pid, long nr, const unsigned long lon
                  acc == O_RDONLY ? "reading" : "writing", acc == O_RDONLY ? "writer" : "reader");
         json_object_set_new(th, "waits_on", json_str(desc));
     }
+}
+
+/*
+ * A thread blocked in epoll_wait, epoll_pwait or poll: its timeout ("timeout_ms", -1 for none).
+ * In an event loop (libuv, and so Node.js) it is the time to the next timer when the wait
+ * began. The line is parsed again for all six arguments (the caller reads three).
+ */
+static void blocked_timeout(json_t *th, const char *text)
+{
+    long nr;
+    unsigned long long args[6];
+    int ms;
+    if (ft_proc_syscall_parse(text, &nr, args) == 0 && ft_proc_wait_timeout(nr, args, &ms) == 0)
+        json_object_set_new(th, "timeout_ms", json_integer(ms));
 }
 
 static int syscall_fdarg(long nr)
@@ -1418,6 +1479,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
             }
             blocked_open(th, pid, nr, args);
             blocked_poll(th, pid, nr, args, fds);
+            blocked_timeout(th, buf);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
                 char addr[32];
@@ -1540,5 +1602,6 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
     ft_socktab_release(&st);
     free(h.v);
     free(t.v);
+    ft_node_annotate(procs);
     return procs;
 }

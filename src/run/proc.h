@@ -41,6 +41,19 @@ struct ft_pstat {
 /* Parse /proc/PID/stat text. 0 or FT_EINVAL. */
 int ft_proc_stat_parse(const char *text, struct ft_pstat *out);
 
+/*
+ * Parse /proc/PID/task/TID/syscall text ("nr arg0 ... arg5 sp pc") into the call's number and
+ * its six arguments. 0, or FT_EINVAL when the thread is not in a system call ("running", "-1
+ * sp pc") or the text is not that.
+ */
+int ft_proc_syscall_parse(const char *text, long *nr, unsigned long long args[6]);
+/*
+ * The timeout of a thread blocked in epoll_wait, epoll_pwait (4th argument) or poll (3rd),
+ * from its arguments: 0 with *ms set in milliseconds (-1 when it waits without one: any
+ * negative value), or FT_EINVAL for another call.
+ */
+int ft_proc_wait_timeout(long nr, const unsigned long long args[6], int *ms);
+
 /* One socket from /proc/net/{tcp,tcp6,udp,udp6,unix}. */
 struct ft_sock {
     uint64_t inode;
