@@ -1,7 +1,7 @@
 /*
  * Unit tests of the runner's pure parts: /proc parsers, address formatting,
  * UTF-8 sanitizing, the output tail, outcome and exit status, signal names,
- * stack parsing and the choice of the culprit.
+ * stack parsing, the choice of the culprit, and what keeps a Node.js process alive.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -10,12 +10,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
 
 #include "core/model.h"
 #include "run/diag.h"
+#include "run/node.h"
 #include "run/proc.h"
 #include "run/run.h"
 
@@ -396,6 +398,174 @@ static void test_culprit_leak_holder(void **state)
     json_decref(d);
 }
 
+static void test_syscall_parse(void **state)
+{
+    (void)state;
+    long nr;
+    unsigned long long a[6];
+    int ms;
+    /* a Node.js main thread in epoll_pwait(14, events, 1024, 999, NULL, 8) */
+    assert_int_equal(ft_proc_syscall_parse("281 0xe 0x7ffe2c8d1c00 0x400 0x3e7 0x0 0x8 "
+                                           "0x7ffe2c8d0ea0 0x7ffa82926cae",
+                                           &nr, a),
+                     0);
+    assert_int_equal(nr, 281);
+    assert_true(a[0] == 14 && a[2] == 1024 && a[3] == 999 && a[5] == 8);
+#ifdef SYS_epoll_pwait
+    assert_int_equal(ft_proc_wait_timeout(SYS_epoll_pwait, a, &ms), 0);
+    assert_int_equal(ms, 999);
+    /* no timer: -1, whether the register holds it sign-extended or not */
+    a[3] = 0xffffffffffffffffULL;
+    assert_int_equal(ft_proc_wait_timeout(SYS_epoll_pwait, a, &ms), 0);
+    assert_int_equal(ms, -1);
+    a[3] = 0xffffffffULL;
+    assert_int_equal(ft_proc_wait_timeout(SYS_epoll_pwait, a, &ms), 0);
+    assert_int_equal(ms, -1);
+#endif
+#ifdef SYS_poll
+    a[2] = 250;
+    assert_int_equal(ft_proc_wait_timeout(SYS_poll, a, &ms), 0);
+    assert_int_equal(ms, 250);
+#endif
+#ifdef SYS_read
+    assert_int_not_equal(ft_proc_wait_timeout(SYS_read, a, &ms), 0);
+#endif
+    assert_int_not_equal(ft_proc_syscall_parse("running", &nr, a), 0);
+    assert_int_not_equal(ft_proc_syscall_parse("-1 0x7ffe2c8d0ea0 0x7ffa82926cae", &nr, a), 0);
+    assert_int_not_equal(ft_proc_syscall_parse("7 0x1 0x2", &nr, a), 0);
+}
+
+/* The script of a node command line given as "arg\0arg\0..." (sizeof includes the last NUL). */
+#define NODE_ARGV(s) s, sizeof(s)
+
+static void test_node_script(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_true(ft_node_is_exe("/usr/bin/node"));
+    assert_true(ft_node_is_exe("/opt/nodejs/bin/nodejs"));
+    assert_true(ft_node_is_exe("/usr/local/bin/node (deleted)"));
+    assert_false(ft_node_is_exe("/usr/bin/nodemon"));
+    assert_false(ft_node_is_exe("/usr/bin/bun"));
+
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0app.js\0--port\0"
+                                              "8080"),
+                                    "/srv", out, sizeof(out)),
+                     FT_NODE_SCRIPT);
+    assert_string_equal(out, "/srv/app.js");
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0--inspect\0-r\0dotenv/config\0./srv/main.mjs"),
+                                    "/home/u/", out, sizeof(out)),
+                     FT_NODE_SCRIPT);
+    assert_string_equal(out, "/home/u/srv/main.mjs");
+    assert_int_equal(ft_node_script(NODE_ARGV("/usr/bin/node\0--max-old-space-size=512\0--import\0"
+                                              "tsx\0/abs/server.js"),
+                                    "/", out, sizeof(out)),
+                     FT_NODE_SCRIPT);
+    assert_string_equal(out, "/abs/server.js");
+    /* after "--" the next argument is the script, even when it starts with a dash */
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0--\0-odd.js"), "/w", out, sizeof(out)),
+                     FT_NODE_SCRIPT);
+    assert_string_equal(out, "/w/-odd.js");
+    assert_int_equal(
+        ft_node_script(NODE_ARGV("node\0-e\0setInterval(f, 1)"), "/", out, sizeof(out)),
+        FT_NODE_EVAL);
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0--print=1"), "/", out, sizeof(out)),
+                     FT_NODE_EVAL);
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0-"), "/", out, sizeof(out)), FT_NODE_STDIN);
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0--inspect"), "/", out, sizeof(out)),
+                     FT_NODE_REPL);
+    assert_int_equal(ft_node_script(NODE_ARGV("node"), "/", out, sizeof(out)), FT_NODE_REPL);
+    /* a value-taking option at the end, and a last argument cut off without its NUL */
+    assert_int_equal(ft_node_script(NODE_ARGV("node\0-r"), "/", out, sizeof(out)), FT_NODE_REPL);
+    assert_int_equal(ft_node_script("node\0app.j", 10, "/", out, sizeof(out)), FT_NODE_REPL);
+}
+
+static const char node_proc[] =
+    "{\"pid\": 40, \"comm\": \"node\", \"cmdline\": \"node app.js\", \"state\": \"S\","
+    " \"depth\": 1,"
+    " \"node\": {\"pid\": 40, \"entry\": \"script\", \"script\": \"/srv/app.js\","
+    "  \"loop\": {\"thread\": 40, \"waiting\": true, \"syscall\": \"epoll_pwait\","
+    "   \"epoll_fd\": 14, \"timeout_ms\": 950},"
+    "  \"handles\": ["
+    "   {\"kind\": \"listen\", \"fd\": 19, \"proto\": \"tcp\", \"address\": \"127.0.0.1:8080\"},"
+    "   {\"kind\": \"connection\", \"fd\": 20, \"proto\": \"tcp\", \"local\": \"127.0.0.1:5000\","
+    "    \"remote\": \"127.0.0.1:8080\", \"state\": \"ESTABLISHED\","
+    "    \"peer\": {\"pid\": 40, \"fd\": 21, \"comm\": \"node\"}},"
+    "   {\"kind\": \"connection\", \"fd\": 22, \"proto\": \"unix\", \"address\": \"(unnamed)\","
+    "    \"state\": \"CONNECTED\", \"peer\": {\"pid\": 41, \"fd\": 1, \"comm\": \"sleep\"}},"
+    "   {\"kind\": \"child\", \"pid\": 41, \"cmdline\": \"sleep 100\"},"
+    "   {\"kind\": \"timer\", \"due_ms\": 950}]},"
+    " \"threads\": [{\"tid\": 40, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"epoll_pwait\","
+    "  \"fd\": 14, \"waits_on\": \"epoll set of 5: ...\"},"
+    "  {\"tid\": 43, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"futex\"}],"
+    " \"fds\": []}";
+
+static void test_node_keeps_alive(void **state)
+{
+    (void)state;
+    json_t *p = load(node_proc);
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_node_keeps_alive(json_object_get(p, "node"), &b);
+    assert_string_equal(b.buf, "listening 127.0.0.1:8080, connection 127.0.0.1:5000 -> "
+                               "127.0.0.1:8080 ESTABLISHED (peer: itself), unix connection "
+                               "(unnamed) CONNECTED (peer: pid 41 (sleep)), child pid 41 (sleep "
+                               "100), timer due within 950 ms");
+    /* no timer, no handle: said so */
+    json_t *loop = json_object_get(json_object_get(p, "node"), "loop");
+    json_object_set_new(loop, "timeout_ms", json_integer(-1));
+    json_array_clear(json_object_get(json_object_get(p, "node"), "handles"));
+    ft_buf_reset(&b);
+    ft_node_keeps_alive(json_object_get(p, "node"), &b);
+    assert_string_equal(b.buf, "no timer (waits forever)");
+    ft_buf_release(&b);
+    json_decref(p);
+}
+
+static void test_culprit_node_loop(void **state)
+{
+    (void)state;
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    json_t *p = load(node_proc);
+    ft_node_keeps_alive(json_object_get(p, "node"), &b);
+    json_object_set_new(json_object_get(p, "node"), "keeps_alive", json_string(b.buf));
+    json_t *d = json_pack("{s:s, s:s, s:[o]}", "outcome", "hang", "reason", "r", "processes", p);
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_int_equal(json_integer_value(json_object_get(c, "pid")), 40);
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "event_loop_alive");
+    const char *why = json_string_value(json_object_get(c, "why"));
+    assert_non_null(strstr(why, "thread 40 (node) idle in its Node.js event loop (epoll_pwait on "
+                                "fd 14), kept alive by: listening 127.0.0.1:8080, "));
+    /* the loop's thread carries the cause; another thread of the process does not */
+    json_t *th = json_array_get(json_object_get(p, "threads"), 0);
+    assert_string_equal(json_string_value(json_object_get(th, "cause")), "event_loop_alive");
+    th = json_array_get(json_object_get(p, "threads"), 1);
+    assert_string_equal(json_string_value(json_object_get(th, "cause")), "waiting");
+    ft_buf_reset(&b);
+    ft_diag_render(d, &b);
+    assert_non_null(strstr(b.buf, "\n    node: script /srv/app.js; keeps the loop alive: listening "
+                                  "127.0.0.1:8080, connection"));
+    /* a loop that is not waiting (JavaScript runs): no event_loop_alive, and the text says so */
+    json_t *loop = json_object_get(json_object_get(p, "node"), "loop");
+    json_object_set_new(loop, "waiting", json_false());
+    json_object_set_new(loop, "state", json_string("R"));
+    th = json_array_get(json_object_get(p, "threads"), 0); /* running: in no system call */
+    json_object_set_new(th, "state", json_string("R"));
+    json_object_del(th, "syscall");
+    json_object_del(th, "fd");
+    json_object_del(th, "waits_on");
+    ft_diag_analyse(d);
+    c = json_object_get(d, "culprit");
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "spinning");
+    ft_buf_reset(&b);
+    ft_diag_render(d, &b);
+    assert_non_null(strstr(b.buf, "; not waiting in its event loop: its main thread runs"));
+    ft_buf_release(&b);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +583,10 @@ int main(void)
         cmocka_unit_test(test_culprit_deadlock),
         cmocka_unit_test(test_culprit_socket_over_sleep),
         cmocka_unit_test(test_culprit_leak_holder),
+        cmocka_unit_test(test_syscall_parse),
+        cmocka_unit_test(test_node_script),
+        cmocka_unit_test(test_node_keeps_alive),
+        cmocka_unit_test(test_culprit_node_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
