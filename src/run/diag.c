@@ -267,6 +267,7 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
         json_decref(m);
         ft_buf_release(&out);
     }
+    ft_node_stacks(diag); /* JavaScript frames, when a Node.js process wrote a perf map */
     json_object_set_new(info, "ms", json_integer(ft_mono_ms() - t0));
     json_object_set_new(info, "processes", json_integer((json_int_t)done));
     if (json_array_size(errors))
@@ -436,9 +437,8 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
         if (mutex_cycle(p, th, &tmp)) {
             s = 900;
             cause = "deadlock";
-        } else if (ft_node_loop_why(p, th, &tmp)) {
-            s = 600; /* as a wait on a descriptor: a peer blocked on a socket goes first */
-            cause = "event_loop_alive";
+        } else if ((cause = ft_node_thread_cause(p, th, &tmp, &s))) {
+            /* a Node.js loop: what keeps it alive, or Node's own idle thread */
         } else if (*jstr(th, "path")) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s of %s%s%s", jint(th, "tid"),
                         jstr(th, "name"), sc, jstr(th, "path"), *on ? ": " : "", on);

@@ -19,9 +19,11 @@
  */
 #include "node.h"
 
+#include "../util/ft_err.h"
 #include "../util/ft_xalloc.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,10 @@
 #include "../util/banned.h"
 
 #define ARGV_MAX (64 * 1024)
+/* Frames named from a perf map per process, and the bytes of the map read at most: it grows
+ * with every function V8 compiles, for the life of the process. */
+#define PERF_FRAMES_MAX 512
+#define PERF_MAP_MAX    (64L * 1024 * 1024)
 
 /* ---- pure helpers ------------------------------------------------------------------- */
 
@@ -513,17 +519,53 @@ void ft_node_annotate(json_t *procs)
 
 /* ---- the diagnosis ------------------------------------------------------------------- */
 
-int ft_node_loop_why(const json_t *p, const json_t *th, struct ft_buf *why)
+/* A thread in epoll_wait/epoll_pwait on a set holding only libuv's own descriptors. */
+static int idle_internal_loop(const json_t *p, const json_t *th)
+{
+    const char *sc = jstr(th, "syscall");
+    if ((strcmp(sc, "epoll_wait") != 0 && strcmp(sc, "epoll_pwait") != 0) ||
+        !json_object_get(th, "fd"))
+        return 0;
+    const json_t *ep = fd_by_num(p, json_integer_value(json_object_get(th, "fd")));
+    const json_t *set = json_object_get(ep, "epoll_fds");
+    size_t i;
+    json_t *t;
+    if (!json_array_size(set))
+        return 0;
+    json_array_foreach(set, i, t)
+    {
+        const json_t *f = fd_by_num(p, json_integer_value(t));
+        if (!f || !internal_what(f, jint(p, "pid")))
+            return 0;
+    }
+    return 1;
+}
+
+const char *ft_node_thread_cause(const json_t *p, const json_t *th, struct ft_buf *why, int *score)
 {
     const json_t *node = json_object_get(p, "node");
     const json_t *loop = json_object_get(node, "loop");
-    if (!json_is_true(json_object_get(loop, "waiting")) || jint(loop, "thread") != jint(th, "tid"))
-        return 0;
-    ft_buf_addf(why,
-                "thread %d (%s) idle in its Node.js event loop (%s on fd %d), kept alive by: %s",
-                jint(th, "tid"), jstr(th, "name"), jstr(loop, "syscall"), jint(loop, "epoll_fd"),
-                jstr(node, "keeps_alive"));
-    return 1;
+    if (!node)
+        return NULL;
+    if (json_is_true(json_object_get(loop, "waiting")) && jint(loop, "thread") == jint(th, "tid")) {
+        ft_buf_addf(
+            why, "thread %d (%s) idle in its Node.js event loop (%s on fd %d), kept alive by: %s",
+            jint(th, "tid"), jstr(th, "name"), jstr(loop, "syscall"), jint(loop, "epoll_fd"),
+            jstr(node, "keeps_alive"));
+        *score = 600; /* as a wait on a descriptor: a process blocked on a socket goes first */
+        return "event_loop_alive";
+    }
+    if (jint(th, "tid") != jint(p, "pid") && idle_internal_loop(p, th)) {
+        /* Node's platform thread (delayed V8 tasks) runs a loop of its own: it waits for Node,
+         * not for anything outside. */
+        ft_buf_addf(why,
+                    "thread %d (%s) idle in %s on fd %d: a Node.js internal loop (only libuv's own "
+                    "descriptors)",
+                    jint(th, "tid"), jstr(th, "name"), jstr(th, "syscall"), jint(th, "fd"));
+        *score = 200;
+        return "waiting";
+    }
+    return NULL;
 }
 
 void ft_node_render(const json_t *p, struct ft_buf *out)
@@ -555,4 +597,145 @@ void ft_node_render(const json_t *p, struct ft_buf *out)
                     "call holds the loop); open: %s\n",
                     *jstr(loop, "syscall") ? jstr(loop, "syscall") : "?",
                     jstr(node, "keeps_alive"));
+}
+
+/* ---- JavaScript frames from a perf map ---------------------------------------------- */
+
+int ft_node_perf_line(const char *line, uint64_t *start, uint64_t *size, char *name, size_t n)
+{
+    int pos = 0;
+    if (sscanf(line, "%" SCNx64 " %" SCNx64 " %n", start, size, &pos) != 2 || pos == 0)
+        return FT_EINVAL;
+    const char *p = line + pos;
+    size_t len = strcspn(p, "\r\n");
+    if (len == 0 || *size == 0)
+        return FT_EINVAL;
+    if (len >= n)
+        len = n - 1;
+    memcpy(name, p, len);
+    name[len] = '\0';
+    return 0;
+}
+
+/* The pid of pid in its own namespace (the last NSpid of /proc/PID/status): the map's name. */
+static int ns_pid(int pid)
+{
+    char path[64], line[256];
+    int v = pid;
+    snprintf(path, sizeof(path), "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return pid;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "NSpid:", 6) != 0)
+            continue;
+        char *p = line + 6, *end;
+        for (;;) {
+            long x = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            v = (int)x;
+            p = end;
+        }
+        break;
+    }
+    fclose(f);
+    return v;
+}
+
+/* A frame that is a bare address, as eu-stack gives an unknown one: its value. */
+static int bare_address(const char *frame, uint64_t *addr)
+{
+    if (strncmp(frame, "0x", 2) != 0 || !frame[2] ||
+        strspn(frame + 2, "0123456789abcdefABCDEF") != strlen(frame + 2))
+        return 0;
+    *addr = strtoull(frame + 2, NULL, 16);
+    return 1;
+}
+
+struct perf_frame {
+    json_t *stack; /* the thread's frames (borrowed) */
+    size_t index;
+    uint64_t addr;
+    char *name; /* from the map: the last entry covering addr wins (code moves, is freed) */
+};
+
+/* Read the map once and name every frame; the bytes read are bounded by PERF_MAP_MAX. */
+static void perf_names(FILE *f, struct perf_frame *v, size_t n)
+{
+    char line[1024], name[1024];
+    long got = 0;
+    while (got < PERF_MAP_MAX && fgets(line, sizeof(line), f)) {
+        size_t len = strlen(line);
+        got += (long)len;
+        if (len && line[len - 1] != '\n') { /* a longer line: its name cut, the rest skipped */
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n')
+                got++;
+        }
+        uint64_t start, size;
+        if (ft_node_perf_line(line, &start, &size, name, sizeof(name)))
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].addr < start || v[i].addr - start >= size)
+                continue;
+            free(v[i].name);
+            v[i].name = ft_xstrdup(name);
+        }
+    }
+}
+
+static void node_stack_names(json_t *p, json_t *node)
+{
+    struct perf_frame *v = NULL;
+    size_t n = 0, cap = 0, i, k;
+    json_t *th, *fr;
+    json_array_foreach(json_object_get(p, "threads"), i, th)
+    {
+        json_t *stack = json_object_get(th, "stack");
+        json_array_foreach(stack, k, fr)
+        {
+            uint64_t addr;
+            if (n >= PERF_FRAMES_MAX ||
+                !bare_address(json_string_value(fr) ? json_string_value(fr) : "", &addr))
+                continue;
+            ft_xgrow((void **)&v, &cap, n + 1, sizeof(*v));
+            v[n++] = (struct perf_frame){stack, k, addr, NULL};
+        }
+    }
+    if (!n)
+        return;
+    int pid = jint(p, "pid");
+    char path[128], shown[64];
+    /* Through the process's root: the /tmp it wrote to, also in another mount namespace. */
+    snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", pid, ns_pid(pid));
+    snprintf(shown, sizeof(shown), "/tmp/perf-%d.map", ns_pid(pid));
+    FILE *f = fopen(path, "re");
+    if (f) {
+        perf_names(f, v, n);
+        fclose(f);
+        size_t named = 0;
+        for (i = 0; i < n; i++)
+            if (v[i].name) {
+                json_array_set_new(v[i].stack, v[i].index, json_string(v[i].name));
+                named++;
+            }
+        json_object_set_new(node, "perf_map", json_string(shown));
+        json_object_set_new(node, "js_frames", json_integer((json_int_t)named));
+    }
+    for (i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+void ft_node_stacks(json_t *diag)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(diag, "processes"), i, p)
+    {
+        json_t *node = json_object_get(p, "node");
+        if (node)
+            node_stack_names(p, node);
+    }
 }

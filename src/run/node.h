@@ -15,7 +15,8 @@
  *   internal     the loop's own descriptors, left out of handles (see ft_node_annotate)
  *   keeps_alive  the handles as one line of text
  * Everything is read from the snapshot's JSON and a few /proc files: nothing is signalled,
- * stopped or attached, so there is no JavaScript stack here (docs/runner.md says why).
+ * stopped or attached. JavaScript frames in the native stacks are named only from the perf map
+ * a process started with --perf-basic-prof writes (ft_node_stacks; docs/runner.md says why).
  */
 #ifndef FT_NODE_H
 #define FT_NODE_H
@@ -24,6 +25,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* How a Node.js process was given its program. */
 enum ft_node_entry {
@@ -57,12 +59,29 @@ void ft_node_keeps_alive(const json_t *node, struct ft_buf *out);
 void ft_node_annotate(json_t *procs);
 
 /*
- * When th is the thread of p's Node.js event loop, waiting in it: append to why what keeps
- * the loop alive and return 1; else 0 (why untouched).
+ * The cause of thread th of p when p is a Node.js process and th one of its loops: its main
+ * thread idle in the event loop ("event_loop_alive", with what keeps the loop alive), or
+ * another thread idle in a loop of libuv's own descriptors only (Node's platform thread:
+ * "waiting"). Appends the evidence to why and sets *score (diag.c's scale); NULL otherwise,
+ * why untouched.
  */
-int ft_node_loop_why(const json_t *p, const json_t *th, struct ft_buf *why);
+const char *ft_node_thread_cause(const json_t *p, const json_t *th, struct ft_buf *why, int *score);
 
 /* The line of the human text for a Node.js process ("    node: script ...\n"), if p is one. */
 void ft_node_render(const json_t *p, struct ft_buf *out);
+
+/*
+ * Parse one line of a perf map (/tmp/perf-PID.map, written by node --perf-basic-prof):
+ * "START SIZE NAME", START and SIZE in hex. The name (to the end of the line) is copied into
+ * name. 0, or FT_EINVAL. Pure.
+ */
+int ft_node_perf_line(const char *line, uint64_t *start, uint64_t *size, char *name, size_t n);
+
+/*
+ * Name the frames of the Node.js processes' stacks (diag["processes"], after ft_diag_stacks)
+ * that are bare addresses, from the process's perf map when it wrote one; sets "js_frames"
+ * (how many were named) and "perf_map" in its node object. Reads one file per such process.
+ */
+void ft_node_stacks(json_t *diag);
 
 #endif

@@ -4,7 +4,9 @@
 # client connection to itself, its child (sleep 300) and the timer (the epoll_wait timeout);
 # libuv's own descriptors are left out of the handles. The same node object comes from
 # `flowtrack diagnose` on a copy started outside flowtrack, and from a leak (a shell that
-# starts the server in the background and exits).
+# starts the server in the background and exits). A Node.js program stuck in JavaScript
+# (sc_node_spin.js) started with --perf-basic-prof has its JavaScript frames named in the
+# eu-stack stack from the perf map it writes.
 . "$(dirname "$0")/lib.sh"
 
 NODE=$(command -v node || command -v nodejs || true)
@@ -103,5 +105,28 @@ equals "$(jget j 'd["outcome"]')" leak "the outcome"
 read -r _ lpid _ laddr _ _ <"$T_DIR/leak.ready"
 contains "$(jget j '[p["node"]["keeps_alive"] for p in d["diagnosis"]["processes"] if p["pid"] == '"$lpid"'][0]')" \
     "listening $laddr" "the left server's handles"
+
+# ---- stuck in JavaScript: the frames named from the perf map (eu-stack only)
+if command -v eu-stack >/dev/null; then
+    spin=$(readlink -f "$FT_SOURCE_DIR/tests/helpers/sc_node_spin.js")
+    expect_rc 124 $OUTER $FT run --no-record --json --timeout 1 -- "$NODE" --perf-basic-prof \
+        --interpreted-frames-native-stack "$spin" >j 2>err
+    spid=$(jget j 'd["log"].split()[1]')
+    rm -f "/tmp/perf-$spid.map" # node never removes it
+    equals "$(jget j 'd["diagnosis"]["stacks"]["tool"]')" eu-stack "the stack tool"
+    equals "$(jget j 'd["diagnosis"]["culprit"]["cause"]')" spinning "the cause"
+    frames=$(jget j '"\n".join(d["diagnosis"]["processes"][0]["threads"][0].get("stack", []))')
+    # the first JavaScript frame, whatever tier its code is in (~ interpreted, ^ baseline, * optimized)
+    case "$(printf '%s\n' "$frames" | grep -m1 '^JS:')" in
+    "JS:"?"spinForever $spin:6:"*) ;;
+    *) fail "the innermost JavaScript frame: $frames" ;;
+    esac
+    contains "$frames" "handleRequest $spin:12:" "its caller"
+    [ "$(jget j 'd["diagnosis"]["processes"][0]["node"]["js_frames"]')" -ge 2 ] ||
+        fail "frames named: $(jget j 'd["diagnosis"]["processes"][0]["node"]')"
+    file_contains err "node: script $spin; not waiting in its event loop: its main thread runs"
+else
+    echo "note: eu-stack is not installed: JavaScript frames from a perf map are not checked"
+fi
 assert_no_survivors
 t_done

@@ -480,6 +480,26 @@ static void test_node_script(void **state)
     assert_int_equal(ft_node_script("node\0app.j", 10, "/", out, sizeof(out)), FT_NODE_REPL);
 }
 
+static void test_node_perf_line(void **state)
+{
+    (void)state;
+    uint64_t start, size;
+    char name[32];
+    assert_int_equal(ft_node_perf_line("7f80840237c0 378 JS:~spinHere /tmp/a.js:1:18\n", &start,
+                                       &size, name, sizeof(name)),
+                     0);
+    assert_true(start == 0x7f80840237c0ULL && size == 0x378);
+    assert_string_equal(name, "JS:~spinHere /tmp/a.js:1:18");
+    /* a name longer than the buffer is cut */
+    assert_int_equal(
+        ft_node_perf_line("10 4 Builtin:InterpreterEntryTrampolineAndMore", &start, &size, name, 8),
+        0);
+    assert_string_equal(name, "Builtin");
+    assert_int_not_equal(ft_node_perf_line("zz 4 x", &start, &size, name, sizeof(name)), 0);
+    assert_int_not_equal(ft_node_perf_line("10 4\n", &start, &size, name, sizeof(name)), 0);
+    assert_int_not_equal(ft_node_perf_line("10 0 empty", &start, &size, name, sizeof(name)), 0);
+}
+
 static const char node_proc[] =
     "{\"pid\": 40, \"comm\": \"node\", \"cmdline\": \"node app.js\", \"state\": \"S\","
     " \"depth\": 1,"
@@ -497,8 +517,14 @@ static const char node_proc[] =
     "   {\"kind\": \"timer\", \"due_ms\": 950}]},"
     " \"threads\": [{\"tid\": 40, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"epoll_pwait\","
     "  \"fd\": 14, \"waits_on\": \"epoll set of 5: ...\"},"
-    "  {\"tid\": 43, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"futex\"}],"
-    " \"fds\": []}";
+    "  {\"tid\": 43, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"futex\"},"
+    "  {\"tid\": 44, \"name\": \"node\", \"state\": \"S\", \"syscall\": \"epoll_pwait\","
+    "   \"fd\": 9, \"waits_on\": \"epoll set of 2: ...\"}],"
+    " \"fds\": [{\"fd\": 9, \"type\": \"anon\", \"target\": \"anon_inode:[eventpoll]\","
+    "   \"epoll_fds\": [11, 13]},"
+    "  {\"fd\": 11, \"type\": \"pipe\", \"target\": \"pipe:[5]\", \"others_count\": 1,"
+    "   \"others\": [{\"pid\": 40, \"fd\": 12}]},"
+    "  {\"fd\": 13, \"type\": \"anon\", \"target\": \"anon_inode:[eventfd]\"}]}";
 
 static void test_node_keeps_alive(void **state)
 {
@@ -543,6 +569,11 @@ static void test_culprit_node_loop(void **state)
     assert_string_equal(json_string_value(json_object_get(th, "cause")), "event_loop_alive");
     th = json_array_get(json_object_get(p, "threads"), 1);
     assert_string_equal(json_string_value(json_object_get(th, "cause")), "waiting");
+    /* Node's platform thread, idle on a loop of libuv's own descriptors: waiting, not a peer */
+    th = json_array_get(json_object_get(p, "threads"), 2);
+    assert_string_equal(json_string_value(json_object_get(th, "cause")), "waiting");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(th, "evidence")), "a Node.js internal loop"));
     ft_buf_reset(&b);
     ft_diag_render(d, &b);
     assert_non_null(strstr(b.buf, "\n    node: script /srv/app.js; keeps the loop alive: listening "
@@ -586,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_syscall_parse),
         cmocka_unit_test(test_node_script),
         cmocka_unit_test(test_node_keeps_alive),
+        cmocka_unit_test(test_node_perf_line),
         cmocka_unit_test(test_culprit_node_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
