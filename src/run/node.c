@@ -286,19 +286,17 @@ static json_t *socket_handle(const json_t *f)
 {
     const char *type = jstr(f, "type"), *state = jstr(f, "state");
     int unix_sock = strcmp(type, "unix") == 0;
+    int listen = strcmp(state, "LISTEN") == 0, udp = strncmp(type, "udp", 3) == 0;
     json_t *h = json_object();
-    const char *kind = strcmp(state, "LISTEN") == 0   ? "listen"
-                       : strncmp(type, "udp", 3) == 0 ? "udp"
-                                                      : "connection";
-    json_object_set_new(h, "kind", json_string(kind));
+    json_object_set_new(h, "kind", json_string(listen ? "listen" : udp ? "udp" : "connection"));
     json_object_set_new(h, "fd", json_integer(jint(f, "fd")));
     json_object_set_new(h, "proto", json_string(type));
     if (unix_sock)
         json_object_set_new(h, "address",
                             json_string(*jstr(f, "path") ? jstr(f, "path") : "(unnamed)"));
-    else if (strcmp(kind, "connection") != 0)
+    else if (listen || udp)
         json_object_set_new(h, "address", json_string(jstr(f, "local")));
-    if (strcmp(kind, "connection") == 0) {
+    if (!listen && !udp) {
         if (!unix_sock) {
             json_object_set_new(h, "local", json_string(jstr(f, "local")));
             json_object_set_new(h, "remote", json_string(jstr(f, "remote")));
