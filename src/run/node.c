@@ -478,9 +478,11 @@ static json_t *node_of(const json_t *p, const json_t *procs, const char *exe)
     json_array_foreach(procs, i, c)
     {
         if (jint(c, "ppid") == pid && jint(c, "pid") != pid)
-            json_array_append_new(handles,
-                                  json_pack("{s:s, s:i, s:s}", "kind", "child", "pid",
-                                            jint(c, "pid"), "cmdline", jstr(c, "cmdline")));
+            json_array_append_new(
+                handles,
+                json_pack("{s:s, s:i, s:s}", "kind", "child", "pid", jint(c, "pid"), "cmdline",
+                          /* a zombie has no command line: its name */
+                          *jstr(c, "cmdline") ? jstr(c, "cmdline") : jstr(c, "comm")));
     }
     if (json_is_true(json_object_get(loop, "waiting")) && json_object_get(loop, "timeout_ms") &&
         jint(loop, "timeout_ms") >= 0)
