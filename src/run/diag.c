@@ -331,7 +331,8 @@ static int mutex_cycle(const json_t *p, const json_t *th, struct ft_buf *why)
 
 static int is_socket_desc(const char *d)
 {
-    return strncmp(d, "tcp", 3) == 0 || strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
+    return strncmp(d, "connect to ", 11) == 0 || strncmp(d, "tcp", 3) == 0 ||
+           strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
 }
 
 /* "thread T (name) blocked in SYSCALL on fd N: what" (no fd for poll: its list says). */
@@ -594,6 +595,8 @@ static void render_proc(struct ft_buf *out, const json_t *p)
                 ft_buf_addf(out, "(%s)", jstr(th, "futex"));
             if (*jstr(th, "path"))
                 ft_buf_addf(out, "(%s)", jstr(th, "path"));
+            if (*jstr(th, "connect_to"))
+                ft_buf_addf(out, " to %s", jstr(th, "connect_to"));
         }
         if (*jstr(th, "wchan"))
             ft_buf_addf(out, " wchan %s", jstr(th, "wchan"));

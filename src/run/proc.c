@@ -641,6 +641,46 @@ static void blocked_open(json_t *th, pid_t pid, long nr, const unsigned long lon
     }
 }
 
+/*
+ * The address a connect() is for, from its sockaddr in the process's memory: "a.b.c.d:port",
+ * "[v6]:port", a unix path or "@name" (abstract). Read because a socket that is still
+ * connecting may have no remote address in the tables yet (a unix socket never has one until
+ * it connects). 0 when decoded.
+ */
+int ft_proc_sockaddr_fmt(const void *sa, size_t len, char *out, size_t n)
+{
+    sa_family_t fam;
+    if (len < sizeof(fam))
+        return FT_EINVAL;
+    memcpy(&fam, sa, sizeof(fam));
+    if (fam == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof(in));
+        sock_addr(AF_INET, &in.sin_addr.s_addr, in.sin_port, out, n);
+        return 0;
+    }
+    if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        uint32_t a[4];
+        memcpy(&in6, sa, sizeof(in6));
+        memcpy(a, &in6.sin6_addr, sizeof(a));
+        sock_addr(AF_INET6, a, in6.sin6_port, out, n);
+        return 0;
+    }
+    if (fam == AF_UNIX && len > sizeof(fam)) {
+        const char *path = (const char *)sa + sizeof(fam);
+        size_t plen = len - sizeof(fam);
+        if (plen > 108)
+            plen = 108;
+        if (path[0] == '\0') /* abstract: the name is every byte after the NUL */
+            snprintf(out, n, "@%.*s", (int)(plen - 1), path + 1);
+        else
+            snprintf(out, n, "%.*s", (int)strnlen(path, plen), path);
+        return 0;
+    }
+    return FT_EINVAL;
+}
+
 static int syscall_fdarg(long nr)
 {
     for (size_t i = 0; i < sizeof(syscalls) / sizeof(syscalls[0]); i++)
@@ -1364,7 +1404,71 @@ static int mutex_owner(pid_t pid, uint64_t addr, unsigned long long op)
     return access(path, F_OK) == 0 ? w[2] : 0;
 }
 
-static json_t *proc_threads(pid_t pid, json_t *fds)
+/* What the snapshot knows of the machine's sockets, for naming the far side of a connect. */
+struct sockctx {
+    const struct ft_socktab *st;
+    const struct htab *h;
+    struct ptab *t;
+};
+
+/*
+ * A thread blocked in connect: the address it connects to (connect_to), and what it waits
+ * for. A TCP socket in SYN_SENT is already described with its listener by the descriptor; a
+ * unix socket has no address until it connects, so its listener is looked up by path here: a
+ * blocking connect to a listening unix socket waits while that socket's backlog is full.
+ */
+static void blocked_connect(json_t *th, pid_t pid, long nr, const unsigned long long *args,
+                            const struct sockctx *c)
+{
+#ifdef SYS_connect
+    if (nr != SYS_connect || args[2] < sizeof(sa_family_t))
+        return;
+    struct sockaddr_storage ss;
+    char path[64], addr[160], desc[1200];
+    size_t want = args[2] < sizeof(ss) ? (size_t)args[2] : sizeof(ss);
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int mfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (mfd < 0)
+        return;
+    ssize_t got = pread(mfd, &ss, want, (off_t)args[1]);
+    close(mfd);
+    if (got <= 0 || ft_proc_sockaddr_fmt(&ss, (size_t)got, addr, sizeof(addr)) != 0)
+        return;
+    json_object_set_new(th, "connect_to", json_str(addr));
+    const char *on = json_string_value(json_object_get(th, "waits_on"));
+    if (ss.ss_family != AF_UNIX) {
+        snprintf(desc, sizeof(desc), "connect to %s: %s", addr, on ? on : "no socket found");
+        json_object_set_new(th, "waits_on", json_str(desc));
+        return;
+    }
+    const struct ft_sock *l = NULL;
+    for (size_t i = 0; i < c->st->n && !l; i++)
+        if (strcmp(c->st->v[i].proto, "unix") == 0 && strcmp(c->st->v[i].state, "LISTEN") == 0 &&
+            strcmp(c->st->v[i].path, addr) == 0)
+            l = &c->st->v[i];
+    const struct holder *x = NULL;
+    for (size_t i = 0; l && i < c->h->n && !x; i++)
+        if (c->h->v[i].sock && c->h->v[i].inode == l->inode)
+            x = &c->h->v[i];
+    if (x) {
+        snprintf(desc, sizeof(desc),
+                 "connect to unix socket %s: its listener, pid %d (%s) fd %d, does not accept "
+                 "(backlog full)",
+                 addr, (int)x->pid, comm_of(c->t, x->pid), x->fd);
+        json_object_set_new(th, "peer_listener",
+                            json_pack("{s:i, s:i, s:o}", "pid", (int)x->pid, "fd", x->fd, "comm",
+                                      json_str(comm_of(c->t, x->pid))));
+    } else {
+        snprintf(desc, sizeof(desc), "connect to unix socket %s%s", addr,
+                 l ? ": its listener's holder is not readable" : "");
+    }
+    json_object_set_new(th, "waits_on", json_str(desc));
+#else
+    (void)th, (void)pid, (void)nr, (void)args, (void)c;
+#endif
+}
+
+static json_t *proc_threads(pid_t pid, json_t *fds, const struct sockctx *c)
 {
     json_t *a = json_array();
     char path[96];
@@ -1418,6 +1522,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
             }
             blocked_open(th, pid, nr, args);
             blocked_poll(th, pid, nr, args, fds);
+            blocked_connect(th, pid, nr, args, c);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
                 char addr[32];
@@ -1532,7 +1637,8 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
             json_array_append_new(holds, json_string("stderr"));
         json_decref(outputs);
         json_object_set_new(p, "holds_output", holds);
-        json_object_set_new(p, "threads", proc_threads(ps->pid, fds));
+        struct sockctx sc = {&st, &h, &t};
+        json_object_set_new(p, "threads", proc_threads(ps->pid, fds, &sc));
         json_object_set_new(p, "fds", fds);
         json_array_append_new(procs, p);
     }

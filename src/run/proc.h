@@ -112,6 +112,12 @@ int ft_proc_signal(const struct ft_member *m, int sig);
  */
 json_t *ft_proc_snapshot(const struct ft_snap_opts *o);
 
+/*
+ * A sockaddr of len bytes as text: "a.b.c.d:port", "[v6]:port", a unix path, "@name" for an
+ * abstract unix name. 0 or FT_EINVAL (too short, another family).
+ */
+int ft_proc_sockaddr_fmt(const void *sa, size_t len, char *out, size_t n);
+
 /* The name of system call nr on this architecture, or NULL. */
 const char *ft_proc_syscall_name(long nr);
 

@@ -3,6 +3,8 @@
  * UTF-8 sanitizing, the output tail, outcome and exit status, signal names,
  * stack parsing and the choice of the culprit.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +12,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -56,6 +60,34 @@ static void test_addr_fmt(void **state)
     assert_string_equal(out, "0.0.0.0:0");
     assert_int_not_equal(ft_proc_addr_fmt("123", 1, out, sizeof(out)), 0);
     assert_int_not_equal(ft_proc_addr_fmt("0100007G", 1, out, sizeof(out)), 0);
+}
+
+/* connect()'s argument as the runner reads it from the process's memory. */
+static void test_sockaddr_fmt(void **state)
+{
+    (void)state;
+    char out[160];
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(8080)};
+    in.sin_addr.s_addr = htonl(0x7f000001);
+    assert_int_equal(ft_proc_sockaddr_fmt(&in, sizeof(in), out, sizeof(out)), 0);
+    assert_string_equal(out, "127.0.0.1:8080");
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&in, sizeof(in) - 4, out, sizeof(out)), 0);
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+    in6.sin6_addr.s6_addr[15] = 1;
+    assert_int_equal(ft_proc_sockaddr_fmt(&in6, sizeof(in6), out, sizeof(out)), 0);
+    assert_string_equal(out, "[::1]:443");
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    memcpy(un.sun_path, "/run/x.sock", sizeof("/run/x.sock"));
+    assert_int_equal(ft_proc_sockaddr_fmt(&un, sizeof(un), out, sizeof(out)), 0);
+    assert_string_equal(out, "/run/x.sock");
+    /* Abstract: a leading NUL, the name is the bytes the length covers. */
+    memcpy(un.sun_path, "\0bus", 4);
+    assert_int_equal(
+        ft_proc_sockaddr_fmt(&un, offsetof(struct sockaddr_un, sun_path) + 4, out, sizeof(out)), 0);
+    assert_string_equal(out, "@bus");
+    sa_family_t other = AF_NETLINK;
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&other, sizeof(other), out, sizeof(out)), 0);
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&other, 1, out, sizeof(out)), 0);
 }
 
 static void test_inet_parse(void **state)
@@ -401,6 +433,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_addr_fmt),
+        cmocka_unit_test(test_sockaddr_fmt),
         cmocka_unit_test(test_inet_parse),
         cmocka_unit_test(test_tcp_state),
         cmocka_unit_test(test_unix_parse),
