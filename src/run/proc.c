@@ -719,6 +719,34 @@ static ssize_t slurp(const char *path, char *buf, size_t n)
     return (ssize_t)len;
 }
 
+int ft_proc_stat_read(pid_t pid, pid_t tid, struct ft_pstat *out)
+{
+    char path[64], buf[1024];
+    if (tid > 0)
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (slurp(path, buf, sizeof(buf)) <= 0)
+        return FT_ENOTFOUND;
+    return ft_proc_stat_parse(buf, out);
+}
+
+size_t ft_proc_cmdline(pid_t pid, char *out, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    ssize_t len = slurp(path, out, n);
+    if (len < 0)
+        len = 0;
+    while (len > 0 && out[len - 1] == '\0')
+        len--;
+    for (ssize_t i = 0; i < len; i++)
+        if (out[i] == '\0')
+            out[i] = ' ';
+    out[len] = '\0';
+    return (size_t)len;
+}
+
 static int is_pid_name(const char *s)
 {
     return *s && strspn(s, "0123456789") == strlen(s);
@@ -825,7 +853,6 @@ size_t ft_proc_members(const struct ft_snap_opts *o, struct ft_member **out)
 
 int ft_proc_signal(const struct ft_member *m, int sig)
 {
-    char path[64], buf[1024];
     struct ft_pstat ps;
 #ifdef SYS_pidfd_open
     int pfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
@@ -836,9 +863,7 @@ int ft_proc_signal(const struct ft_member *m, int sig)
 #endif
     /* With the pidfd held, the pid cannot be reused: the start time read now is the one of
      * the process the pidfd pins. */
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->pid);
-    int same = slurp(path, buf, sizeof(buf)) > 0 && ft_proc_stat_parse(buf, &ps) == 0 &&
-               ps.start == m->start;
+    int same = ft_proc_stat_read(m->pid, 0, &ps) == 0 && ps.start == m->start;
     int rc = -1;
     if (same) {
 #ifdef SYS_pidfd_send_signal
@@ -987,18 +1012,9 @@ static int tracer_of(pid_t pid)
 
 static json_t *proc_cmdline(pid_t pid)
 {
-    char path[64];
     char *buf = ft_xmalloc(MAX_CMDLINE + 1);
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    ssize_t n = slurp(path, buf, MAX_CMDLINE + 1);
-    if (n < 0)
-        n = 0;
-    while (n > 0 && buf[n - 1] == '\0')
-        n--;
-    for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    json_t *j = json_text(buf, (size_t)n);
+    size_t n = ft_proc_cmdline(pid, buf, MAX_CMDLINE + 1);
+    json_t *j = json_text(buf, n);
     free(buf);
     return j;
 }
@@ -1484,9 +1500,8 @@ static json_t *proc_threads(pid_t pid, json_t *fds, const struct sockctx *c)
         int tid = (int)strtol(de->d_name, NULL, 10);
         json_t *th = json_object();
         json_object_set_new(th, "tid", json_integer(tid));
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
         struct ft_pstat ps;
-        if (slurp(path, buf, sizeof(buf)) > 0 && ft_proc_stat_parse(buf, &ps) == 0) {
+        if (ft_proc_stat_read(pid, tid, &ps) == 0) {
             json_object_set_new(th, "name", json_str(ps.comm));
             json_object_set_new(th, "state", json_stringn(&ps.state, 1));
         }

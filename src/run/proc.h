@@ -41,6 +41,14 @@ struct ft_pstat {
 /* Parse /proc/PID/stat text. 0 or FT_EINVAL. */
 int ft_proc_stat_parse(const char *text, struct ft_pstat *out);
 
+/* Read and parse /proc/PID/stat, or /proc/PID/task/TID/stat when tid > 0. 0, FT_ENOTFOUND
+ * (gone) or FT_EINVAL. */
+int ft_proc_stat_read(pid_t pid, pid_t tid, struct ft_pstat *out);
+
+/* pid's command line, arguments separated by spaces, into out (NUL-terminated, cut at n - 1;
+ * empty for a kernel thread or a process gone). Returns its length. */
+size_t ft_proc_cmdline(pid_t pid, char *out, size_t n);
+
 /* One socket from /proc/net/{tcp,tcp6,udp,udp6,unix}. */
 struct ft_sock {
     uint64_t inode;
