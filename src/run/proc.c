@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../util/banned.h"
@@ -434,6 +435,29 @@ void ft_socktab_release(struct ft_socktab *t)
         return;
     free(t->v);
     memset(t, 0, sizeof(*t));
+}
+
+int ft_proc_lock_parse(const char *line, struct ft_lock *out)
+{
+    /* "1: FLOCK  ADVISORY  WRITE 11497 fe:00:10953522 0 EOF", waiters "1: -> FLOCK ..." */
+    char adv[16];
+    int pid;
+    unsigned long long ino;
+    memset(out, 0, sizeof(*out));
+    const char *p = strchr(line, ':');
+    if (!p)
+        return FT_EINVAL;
+    p += 1 + strspn(p + 1, " ");
+    if (strncmp(p, "->", 2) == 0) {
+        out->waiter = 1;
+        p += 2;
+    }
+    if (sscanf(p, " %7s %15s %7s %d %x:%x:%llu", out->kind, adv, out->mode, &pid, &out->major,
+               &out->minor, &ino) != 7)
+        return FT_EINVAL;
+    out->pid = pid;
+    out->inode = ino;
+    return 0;
 }
 
 /* ---- system calls -------------------------------------------------------------------- */
@@ -1484,6 +1508,60 @@ static void blocked_connect(json_t *th, pid_t pid, long nr, const unsigned long 
 #endif
 }
 
+/*
+ * A thread waiting for a file lock (flock, or fcntl F_SETLKW / F_OFD_SETLKW): who holds it,
+ * from /proc/locks by the file's device and inode. An OFD lock has no pid (-1): it belongs to
+ * an open file, so it is named as such.
+ */
+static void blocked_filelock(json_t *th, pid_t pid, long nr, const unsigned long long *args,
+                             const struct sockctx *c)
+{
+    int waits = 0;
+#ifdef SYS_flock
+    waits |= nr == SYS_flock;
+#endif
+#ifdef SYS_fcntl
+    waits |= nr == SYS_fcntl && (args[1] == F_SETLKW
+#ifdef F_OFD_SETLKW
+                                 || args[1] == F_OFD_SETLKW
+#endif
+                                );
+#endif
+    char path[96], line[256];
+    struct stat sb;
+    snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, args[0]);
+    if (!waits || stat(path, &sb) != 0)
+        return;
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f)
+        return;
+    struct ft_lock lk;
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f))
+        found = ft_proc_lock_parse(line, &lk) == 0 && !lk.waiter && lk.inode == sb.st_ino &&
+                lk.major == major(sb.st_dev) && lk.minor == minor(sb.st_dev);
+    fclose(f);
+    if (!found)
+        return;
+    const char *on = json_string_value(json_object_get(th, "waits_on"));
+    char desc[1400];
+    if (lk.pid > 0) {
+        snprintf(desc, sizeof(desc), "%s: locked (%s %s) by pid %d (%s)", on ? on : path, lk.kind,
+                 lk.mode, (int)lk.pid, comm_of(c->t, lk.pid));
+        json_object_set_new(th, "lock_holder",
+                            json_pack("{s:i, s:o, s:s, s:s}", "pid", (int)lk.pid, "comm",
+                                      json_str(comm_of(c->t, lk.pid)), "kind", lk.kind, "mode",
+                                      lk.mode));
+    } else {
+        snprintf(desc, sizeof(desc), "%s: locked (%s %s) through an open file", on ? on : path,
+                 lk.kind, lk.mode);
+        json_object_set_new(
+            th, "lock_holder",
+            json_pack("{s:i, s:s, s:s}", "pid", -1, "kind", lk.kind, "mode", lk.mode));
+    }
+    json_object_set_new(th, "waits_on", json_str(desc));
+}
+
 static json_t *proc_threads(pid_t pid, json_t *fds, const struct sockctx *c)
 {
     json_t *a = json_array();
@@ -1538,6 +1616,7 @@ static json_t *proc_threads(pid_t pid, json_t *fds, const struct sockctx *c)
             blocked_open(th, pid, nr, args);
             blocked_poll(th, pid, nr, args, fds);
             blocked_connect(th, pid, nr, args, c);
+            blocked_filelock(th, pid, nr, args, c);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
                 char addr[32];

@@ -126,6 +126,18 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o);
  */
 int ft_proc_sockaddr_fmt(const void *sa, size_t len, char *out, size_t n);
 
+/* One line of /proc/locks: a lock held (waiter 0) or waited for (waiter 1, "->" lines). */
+struct ft_lock {
+    char kind[8]; /* "FLOCK", "POSIX", "OFDLCK", "LEASE" */
+    char mode[8]; /* "READ", "WRITE" */
+    pid_t pid;    /* the process that took it; -1 for an OFD lock (held by an open file) */
+    unsigned major, minor;
+    uint64_t inode;
+    int waiter;
+};
+/* Parse one line of /proc/locks. 0 or FT_EINVAL. */
+int ft_proc_lock_parse(const char *line, struct ft_lock *out);
+
 /* The name of system call nr on this architecture, or NULL. */
 const char *ft_proc_syscall_name(long nr);
 
