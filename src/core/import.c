@@ -451,7 +451,7 @@ static int md_leave_span(MD_SPANTYPE type, void *detail, void *ud)
     return md_span(type, detail, ud, 0);
 }
 
-void ft__md_entity(struct ft_buf *b, const char *s, size_t n)
+static void md_entity(struct ft_buf *b, const char *s, size_t n)
 {
     static const struct {
         const char *name;
@@ -491,6 +491,22 @@ void ft__md_entity(struct ft_buf *b, const char *s, size_t n)
     ft_buf_add(b, s, n); /* unknown named entity: keep it as written */
 }
 
+void ft__md_text_add(struct ft_buf *b, int type, const char *text, size_t size)
+{
+    switch (type) {
+    case MD_TEXT_BR:
+    case MD_TEXT_SOFTBR:
+        ft_buf_addc(b, '\n');
+        break;
+    case MD_TEXT_ENTITY:
+        md_entity(b, text, size);
+        break;
+    default:
+        ft_buf_add(b, text, size);
+        break;
+    }
+}
+
 static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud)
 {
     struct mdp *m = ud;
@@ -506,20 +522,9 @@ static int md_text_cb(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void 
                        "text outside a heading, paragraph or list");
     if (!*line && type != MD_TEXT_BR && type != MD_TEXT_SOFTBR)
         *line = ft__line_of(&m->lines, text);
-    switch (type) {
-    case MD_TEXT_NULLCHAR:
+    if (type == MD_TEXT_NULLCHAR)
         return md_fail(m, *line, "NUL character");
-    case MD_TEXT_BR:
-    case MD_TEXT_SOFTBR:
-        ft_buf_addc(b, '\n');
-        break;
-    case MD_TEXT_ENTITY:
-        ft__md_entity(b, text, size);
-        break;
-    default:
-        ft_buf_add(b, text, size);
-        break;
-    }
+    ft__md_text_add(b, type, text, size);
     return 0;
 }
 

@@ -460,20 +460,8 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size, void *ud
         return 0;
     if (!*line && type != MD_TEXT_BR && type != MD_TEXT_SOFTBR)
         *line = ft__line_of(&m->ln, text);
-    switch (type) {
-    case MD_TEXT_BR:
-    case MD_TEXT_SOFTBR:
-        ft_buf_addc(b, '\n');
-        break;
-    case MD_TEXT_ENTITY:
-        ft__md_entity(b, text, size);
-        break;
-    case MD_TEXT_NULLCHAR:
-        break; /* refused by the input checks before */
-    default:
-        ft_buf_add(b, text, size);
-        break;
-    }
+    if (type != MD_TEXT_NULLCHAR) /* refused by the input checks before */
+        ft__md_text_add(b, type, text, size);
     return 0;
 }
 

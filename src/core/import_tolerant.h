@@ -36,8 +36,12 @@ struct ft__lines {
 };
 void ft__lines_init(struct ft__lines *l, const char *data, size_t len);
 int ft__line_of(struct ft__lines *l, const char *p);
-/* Append the character a Markdown entity (&amp;, &#32;, ...) stands for (import.c). */
-void ft__md_entity(struct ft_buf *b, const char *s, size_t n);
+/*
+ * Append one piece of md4c text (an MD_TEXTTYPE, passed as an int) as plain text: a line
+ * break as "\n", an entity (&amp;, &#32;, ...) as the character it stands for, anything
+ * else as it is. A NUL character is the caller's to refuse or drop first (import.c).
+ */
+void ft__md_text_add(struct ft_buf *b, int type, const char *text, size_t size);
 /*
  * Read a hand-written tracker. fmt FT_IMPORT_AUTO reads plain text when a line is a
  * "•" bullet, else Markdown. Sets rep->fmt; appends rep's warnings. 0 or FT_EINVAL

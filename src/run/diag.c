@@ -333,7 +333,8 @@ static int mutex_cycle(const json_t *p, const json_t *th, struct ft_buf *why)
 
 static int is_socket_desc(const char *d)
 {
-    return strncmp(d, "tcp", 3) == 0 || strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
+    return strncmp(d, "connect to ", 11) == 0 || strncmp(d, "tcp", 3) == 0 ||
+           strncmp(d, "udp", 3) == 0 || strncmp(d, "unix", 4) == 0;
 }
 
 /* "thread T (name) blocked in SYSCALL on fd N: what" (no fd for poll: its list says). */
@@ -437,6 +438,10 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
         if (mutex_cycle(p, th, &tmp)) {
             s = 900;
             cause = "deadlock";
+        } else if (json_object_get(th, "lock_holder")) {
+            blocked_in(&tmp, th, sc, on);
+            s = 650;
+            cause = "blocked_on_lock";
         } else if ((cause = ft_node_thread_cause(p, th, &tmp, &s))) {
             /* a Node.js loop: what keeps it alive, or Node's own idle thread */
         } else if (*jstr(th, "path")) {
@@ -506,6 +511,88 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
     return best ? best : tscore + depth;
 }
 
+static const json_t *proc_by_pid(const json_t *procs, int pid)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(procs, i, p) if (jint(p, "pid") == pid) return p;
+    return NULL;
+}
+
+/* pid is an ancestor of p in the snapshot. */
+static int is_ancestor(const json_t *procs, const json_t *p, int pid)
+{
+    for (int steps = 0; p && steps < 64; steps++) {
+        if (jint(p, "ppid") == pid)
+            return 1;
+        p = proc_by_pid(procs, jint(p, "ppid"));
+    }
+    return 0;
+}
+
+/*
+ * The other side of what thread th of process p waits on: the holder of the file lock, the
+ * processes holding the other end of the pipe, the socket's peer. Up to max pids into out.
+ */
+static size_t other_side(const json_t *p, const json_t *th, int *out, size_t max)
+{
+    size_t n = 0;
+    const json_t *lh = json_object_get(th, "lock_holder");
+    if (lh && jint(lh, "pid") > 0) {
+        out[n++] = jint(lh, "pid");
+        return n;
+    }
+    if (!json_object_get(th, "fd"))
+        return 0;
+    size_t i, k;
+    json_t *f, *o;
+    json_array_foreach(json_object_get(p, "fds"), i, f)
+    {
+        if (jint(f, "fd") != jint(th, "fd"))
+            continue;
+        if (strcmp(jstr(f, "type"), "pipe") == 0) {
+            const char *end = jstr(f, "end");
+            json_array_foreach(json_object_get(f, "others"), k, o)
+            {
+                if (n < max && jint(o, "pid") != jint(p, "pid") && strcmp(jstr(o, "end"), end) != 0)
+                    out[n++] = jint(o, "pid");
+            }
+        } else if (json_object_get(f, "peer") && n < max) {
+            out[n++] = jint(json_object_get(f, "peer"), "pid");
+        }
+        break;
+    }
+    return n;
+}
+
+/*
+ * A wait across processes that cannot end: the culprit thread waits on a pipe, a socket or a
+ * file lock whose every other side is an ancestor waiting for its children (wait4, waitid)
+ * instead of acting, so each waits for the other. The classic: a parent that reads a child's
+ * output only after waiting for it, while the child blocks writing to the full pipe.
+ * Appends the explanation to why and returns 1 when found.
+ */
+static int wait_cycle(const json_t *procs, const json_t *p, const json_t *th, struct ft_buf *why)
+{
+    int pids[8];
+    size_t n = other_side(p, th, pids, 8);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *q = proc_by_pid(procs, pids[i]);
+        const json_t *qt = q ? json_array_get(json_object_get(q, "threads"), 0) : NULL;
+        if (!qt || !waits_for_children(qt) || !is_ancestor(procs, p, pids[i]))
+            return 0;
+    }
+    const json_t *q = proc_by_pid(procs, pids[0]);
+    ft_buf_addf(why,
+                "; the other side, pid %d (%s)%s, is waiting for its children (%s) instead: each "
+                "waits for the other",
+                pids[0], jstr(q, "comm"), n > 1 ? " and others" : "",
+                jstr(json_array_get(json_object_get(q, "threads"), 0), "syscall"));
+    return 1;
+}
+
 void ft_diag_analyse(json_t *diag)
 {
     const char *outcome = jstr(diag, "outcome");
@@ -526,6 +613,20 @@ void ft_diag_analyse(json_t *diag)
             best = p;
             ft_buf_reset(&bwhy);
             ft_buf_add(&bwhy, why.buf, why.len);
+        }
+    }
+    if (best && strcmp(outcome, "leak") != 0) {
+        size_t k;
+        json_t *th;
+        json_array_foreach(json_object_get(best, "threads"), k, th)
+        {
+            if (strcmp(jstr(th, "evidence"), bwhy.buf) != 0)
+                continue;
+            if (wait_cycle(procs, best, th, &bwhy)) {
+                set_cause(th, "wait_cycle", bwhy.buf);
+                set_cause(best, "wait_cycle", bwhy.buf);
+            }
+            break;
         }
     }
     struct ft_buf sum;
@@ -599,6 +700,8 @@ static void render_proc(struct ft_buf *out, const json_t *p)
                 ft_buf_addf(out, "(%s)", jstr(th, "futex"));
             if (*jstr(th, "path"))
                 ft_buf_addf(out, "(%s)", jstr(th, "path"));
+            if (*jstr(th, "connect_to"))
+                ft_buf_addf(out, " to %s", jstr(th, "connect_to"));
         }
         if (*jstr(th, "wchan"))
             ft_buf_addf(out, " wchan %s", jstr(th, "wchan"));

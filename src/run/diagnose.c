@@ -28,43 +28,14 @@
 /* pid is this process or one of its ancestors (never diagnosed by --match). */
 static int is_self(pid_t pid)
 {
-    for (pid_t p = getpid(); p > 1;) {
+    struct ft_pstat ps;
+    for (pid_t p = getpid(); p > 1; p = ps.ppid) {
         if (p == pid)
             return 1;
-        char path[64], buf[512];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)p);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        if (ft_proc_stat_read(p, 0, &ps) != 0)
             return 0;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *r = strrchr(buf, ')');
-        int ppid;
-        if (!r || sscanf(r + 2, "%*c %d", &ppid) != 1)
-            return 0;
-        p = ppid;
     }
     return 0;
-}
-
-/* The command line of pid with spaces between its arguments, into out (empty when none). */
-static void cmdline_of(pid_t pid, char *out, size_t n)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    out[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t got = read(fd, out, n - 1);
-    close(fd);
-    if (got <= 0)
-        return;
-    for (ssize_t i = 0; i < got; i++)
-        if (out[i] == '\0')
-            out[i] = ' ';
-    out[got] = '\0';
 }
 
 /* Append the pids whose command line contains pattern (not this process or its ancestors). */
@@ -79,7 +50,7 @@ static void add_matches(const char *pattern, pid_t **roots, size_t *n, size_t *c
         if (!isdigit((unsigned char)de->d_name[0]))
             continue;
         pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
-        cmdline_of(pid, cmd, sizeof(cmd));
+        ft_proc_cmdline(pid, cmd, sizeof(cmd));
         if (!cmd[0] || !strstr(cmd, pattern) || is_self(pid))
             continue;
         ft_xgrow((void **)roots, cap, *n + 1, sizeof(**roots));

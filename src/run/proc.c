@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../util/banned.h"
@@ -483,6 +484,29 @@ void ft_socktab_release(struct ft_socktab *t)
     memset(t, 0, sizeof(*t));
 }
 
+int ft_proc_lock_parse(const char *line, struct ft_lock *out)
+{
+    /* "1: FLOCK  ADVISORY  WRITE 11497 fe:00:10953522 0 EOF", waiters "1: -> FLOCK ..." */
+    char adv[16];
+    int pid;
+    unsigned long long ino;
+    memset(out, 0, sizeof(*out));
+    const char *p = strchr(line, ':');
+    if (!p)
+        return FT_EINVAL;
+    p += 1 + strspn(p + 1, " ");
+    if (strncmp(p, "->", 2) == 0) {
+        out->waiter = 1;
+        p += 2;
+    }
+    if (sscanf(p, " %7s %15s %7s %d %x:%x:%llu", out->kind, adv, out->mode, &pid, &out->major,
+               &out->minor, &ino) != 7)
+        return FT_EINVAL;
+    out->pid = pid;
+    out->inode = ino;
+    return 0;
+}
+
 /* ---- system calls -------------------------------------------------------------------- */
 
 /* fdarg: the first argument is a descriptor. */
@@ -689,6 +713,46 @@ static void blocked_open(json_t *th, pid_t pid, long nr, const unsigned long lon
 }
 
 /*
+ * The address a connect() is for, from its sockaddr in the process's memory: "a.b.c.d:port",
+ * "[v6]:port", a unix path or "@name" (abstract). Read because a socket that is still
+ * connecting may have no remote address in the tables yet (a unix socket never has one until
+ * it connects). 0 when decoded.
+ */
+int ft_proc_sockaddr_fmt(const void *sa, size_t len, char *out, size_t n)
+{
+    sa_family_t fam;
+    if (len < sizeof(fam))
+        return FT_EINVAL;
+    memcpy(&fam, sa, sizeof(fam));
+    if (fam == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof(in));
+        sock_addr(AF_INET, &in.sin_addr.s_addr, in.sin_port, out, n);
+        return 0;
+    }
+    if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        struct sockaddr_in6 in6;
+        uint32_t a[4];
+        memcpy(&in6, sa, sizeof(in6));
+        memcpy(a, &in6.sin6_addr, sizeof(a));
+        sock_addr(AF_INET6, a, in6.sin6_port, out, n);
+        return 0;
+    }
+    if (fam == AF_UNIX && len > sizeof(fam)) {
+        const char *path = (const char *)sa + sizeof(fam);
+        size_t plen = len - sizeof(fam);
+        if (plen > 108)
+            plen = 108;
+        if (path[0] == '\0') /* abstract: the name is every byte after the NUL */
+            snprintf(out, n, "@%.*s", (int)(plen - 1), path + 1);
+        else
+            snprintf(out, n, "%.*s", (int)strnlen(path, plen), path);
+        return 0;
+    }
+    return FT_EINVAL;
+}
+
+/*
  * A thread blocked in epoll_wait, epoll_pwait or poll: its timeout ("timeout_ms", -1 for none).
  * In an event loop (libuv, and so Node.js) it is the time to the next timer when the wait
  * began. The line is parsed again for all six arguments (the caller reads three).
@@ -738,6 +802,34 @@ static ssize_t slurp(const char *path, char *buf, size_t n)
     close(fd);
     buf[len] = '\0';
     return (ssize_t)len;
+}
+
+int ft_proc_stat_read(pid_t pid, pid_t tid, struct ft_pstat *out)
+{
+    char path[64], buf[1024];
+    if (tid > 0)
+        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if (slurp(path, buf, sizeof(buf)) <= 0)
+        return FT_ENOTFOUND;
+    return ft_proc_stat_parse(buf, out);
+}
+
+size_t ft_proc_cmdline(pid_t pid, char *out, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    ssize_t len = slurp(path, out, n);
+    if (len < 0)
+        len = 0;
+    while (len > 0 && out[len - 1] == '\0')
+        len--;
+    for (ssize_t i = 0; i < len; i++)
+        if (out[i] == '\0')
+            out[i] = ' ';
+    out[len] = '\0';
+    return (size_t)len;
 }
 
 static int is_pid_name(const char *s)
@@ -846,7 +938,6 @@ size_t ft_proc_members(const struct ft_snap_opts *o, struct ft_member **out)
 
 int ft_proc_signal(const struct ft_member *m, int sig)
 {
-    char path[64], buf[1024];
     struct ft_pstat ps;
 #ifdef SYS_pidfd_open
     int pfd = (int)syscall(SYS_pidfd_open, m->pid, 0);
@@ -857,9 +948,7 @@ int ft_proc_signal(const struct ft_member *m, int sig)
 #endif
     /* With the pidfd held, the pid cannot be reused: the start time read now is the one of
      * the process the pidfd pins. */
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)m->pid);
-    int same = slurp(path, buf, sizeof(buf)) > 0 && ft_proc_stat_parse(buf, &ps) == 0 &&
-               ps.start == m->start;
+    int same = ft_proc_stat_read(m->pid, 0, &ps) == 0 && ps.start == m->start;
     int rc = -1;
     if (same) {
 #ifdef SYS_pidfd_send_signal
@@ -1008,18 +1097,9 @@ static int tracer_of(pid_t pid)
 
 static json_t *proc_cmdline(pid_t pid)
 {
-    char path[64];
     char *buf = ft_xmalloc(MAX_CMDLINE + 1);
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    ssize_t n = slurp(path, buf, MAX_CMDLINE + 1);
-    if (n < 0)
-        n = 0;
-    while (n > 0 && buf[n - 1] == '\0')
-        n--;
-    for (ssize_t i = 0; i < n; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    json_t *j = json_text(buf, (size_t)n);
+    size_t n = ft_proc_cmdline(pid, buf, MAX_CMDLINE + 1);
+    json_t *j = json_text(buf, n);
     free(buf);
     return j;
 }
@@ -1425,7 +1505,125 @@ static int mutex_owner(pid_t pid, uint64_t addr, unsigned long long op)
     return access(path, F_OK) == 0 ? w[2] : 0;
 }
 
-static json_t *proc_threads(pid_t pid, json_t *fds)
+/* What the snapshot knows of the machine's sockets, for naming the far side of a connect. */
+struct sockctx {
+    const struct ft_socktab *st;
+    const struct htab *h;
+    struct ptab *t;
+};
+
+/*
+ * A thread blocked in connect: the address it connects to (connect_to), and what it waits
+ * for. A TCP socket in SYN_SENT is already described with its listener by the descriptor; a
+ * unix socket has no address until it connects, so its listener is looked up by path here: a
+ * blocking connect to a listening unix socket waits while that socket's backlog is full.
+ */
+static void blocked_connect(json_t *th, pid_t pid, long nr, const unsigned long long *args,
+                            const struct sockctx *c)
+{
+#ifdef SYS_connect
+    if (nr != SYS_connect || args[2] < sizeof(sa_family_t))
+        return;
+    struct sockaddr_storage ss;
+    char path[64], addr[160], desc[1200];
+    size_t want = args[2] < sizeof(ss) ? (size_t)args[2] : sizeof(ss);
+    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+    int mfd = open(path, O_RDONLY | O_CLOEXEC);
+    if (mfd < 0)
+        return;
+    ssize_t got = pread(mfd, &ss, want, (off_t)args[1]);
+    close(mfd);
+    if (got <= 0 || ft_proc_sockaddr_fmt(&ss, (size_t)got, addr, sizeof(addr)) != 0)
+        return;
+    json_object_set_new(th, "connect_to", json_str(addr));
+    const char *on = json_string_value(json_object_get(th, "waits_on"));
+    if (ss.ss_family != AF_UNIX) {
+        snprintf(desc, sizeof(desc), "connect to %s: %s", addr, on ? on : "no socket found");
+        json_object_set_new(th, "waits_on", json_str(desc));
+        return;
+    }
+    const struct ft_sock *l = NULL;
+    for (size_t i = 0; i < c->st->n && !l; i++)
+        if (strcmp(c->st->v[i].proto, "unix") == 0 && strcmp(c->st->v[i].state, "LISTEN") == 0 &&
+            strcmp(c->st->v[i].path, addr) == 0)
+            l = &c->st->v[i];
+    const struct holder *x = NULL;
+    for (size_t i = 0; l && i < c->h->n && !x; i++)
+        if (c->h->v[i].sock && c->h->v[i].inode == l->inode)
+            x = &c->h->v[i];
+    if (x) {
+        snprintf(desc, sizeof(desc),
+                 "connect to unix socket %s: its listener, pid %d (%s) fd %d, does not accept "
+                 "(backlog full)",
+                 addr, (int)x->pid, comm_of(c->t, x->pid), x->fd);
+        json_object_set_new(th, "peer_listener",
+                            json_pack("{s:i, s:i, s:o}", "pid", (int)x->pid, "fd", x->fd, "comm",
+                                      json_str(comm_of(c->t, x->pid))));
+    } else {
+        snprintf(desc, sizeof(desc), "connect to unix socket %s%s", addr,
+                 l ? ": its listener's holder is not readable" : "");
+    }
+    json_object_set_new(th, "waits_on", json_str(desc));
+#else
+    (void)th, (void)pid, (void)nr, (void)args, (void)c;
+#endif
+}
+
+/*
+ * A thread waiting for a file lock (flock, or fcntl F_SETLKW / F_OFD_SETLKW): who holds it,
+ * from /proc/locks by the file's device and inode. An OFD lock has no pid (-1): it belongs to
+ * an open file, so it is named as such.
+ */
+static void blocked_filelock(json_t *th, pid_t pid, long nr, const unsigned long long *args,
+                             const struct sockctx *c)
+{
+    int waits = 0;
+#ifdef SYS_flock
+    waits |= nr == SYS_flock;
+#endif
+#ifdef SYS_fcntl
+    waits |= nr == SYS_fcntl && (args[1] == F_SETLKW
+#ifdef F_OFD_SETLKW
+                                 || args[1] == F_OFD_SETLKW
+#endif
+                                );
+#endif
+    char path[96], line[256];
+    struct stat sb;
+    snprintf(path, sizeof(path), "/proc/%d/fd/%llu", (int)pid, args[0]);
+    if (!waits || stat(path, &sb) != 0)
+        return;
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f)
+        return;
+    struct ft_lock lk;
+    int found = 0;
+    while (!found && fgets(line, sizeof(line), f))
+        found = ft_proc_lock_parse(line, &lk) == 0 && !lk.waiter && lk.inode == sb.st_ino &&
+                lk.major == major(sb.st_dev) && lk.minor == minor(sb.st_dev);
+    fclose(f);
+    if (!found)
+        return;
+    const char *on = json_string_value(json_object_get(th, "waits_on"));
+    char desc[1400];
+    if (lk.pid > 0) {
+        snprintf(desc, sizeof(desc), "%s: locked (%s %s) by pid %d (%s)", on ? on : path, lk.kind,
+                 lk.mode, (int)lk.pid, comm_of(c->t, lk.pid));
+        json_object_set_new(th, "lock_holder",
+                            json_pack("{s:i, s:o, s:s, s:s}", "pid", (int)lk.pid, "comm",
+                                      json_str(comm_of(c->t, lk.pid)), "kind", lk.kind, "mode",
+                                      lk.mode));
+    } else {
+        snprintf(desc, sizeof(desc), "%s: locked (%s %s) through an open file", on ? on : path,
+                 lk.kind, lk.mode);
+        json_object_set_new(
+            th, "lock_holder",
+            json_pack("{s:i, s:s, s:s}", "pid", -1, "kind", lk.kind, "mode", lk.mode));
+    }
+    json_object_set_new(th, "waits_on", json_str(desc));
+}
+
+static json_t *proc_threads(pid_t pid, json_t *fds, const struct sockctx *c)
 {
     json_t *a = json_array();
     char path[96];
@@ -1441,9 +1639,8 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
         int tid = (int)strtol(de->d_name, NULL, 10);
         json_t *th = json_object();
         json_object_set_new(th, "tid", json_integer(tid));
-        snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
         struct ft_pstat ps;
-        if (slurp(path, buf, sizeof(buf)) > 0 && ft_proc_stat_parse(buf, &ps) == 0) {
+        if (ft_proc_stat_read(pid, tid, &ps) == 0) {
             json_object_set_new(th, "name", json_str(ps.comm));
             json_object_set_new(th, "state", json_stringn(&ps.state, 1));
         }
@@ -1479,6 +1676,8 @@ static json_t *proc_threads(pid_t pid, json_t *fds)
             }
             blocked_open(th, pid, nr, args);
             blocked_poll(th, pid, nr, args, fds);
+            blocked_connect(th, pid, nr, args, c);
+            blocked_filelock(th, pid, nr, args, c);
             blocked_timeout(th, buf);
 #ifdef SYS_futex
             if (nr == SYS_futex) {
@@ -1594,7 +1793,8 @@ json_t *ft_proc_snapshot(const struct ft_snap_opts *o)
             json_array_append_new(holds, json_string("stderr"));
         json_decref(outputs);
         json_object_set_new(p, "holds_output", holds);
-        json_object_set_new(p, "threads", proc_threads(ps->pid, fds));
+        struct sockctx sc = {&st, &h, &t};
+        json_object_set_new(p, "threads", proc_threads(ps->pid, fds, &sc));
         json_object_set_new(p, "fds", fds);
         json_array_append_new(procs, p);
     }

@@ -41,6 +41,13 @@ struct ft_pstat {
 /* Parse /proc/PID/stat text. 0 or FT_EINVAL. */
 int ft_proc_stat_parse(const char *text, struct ft_pstat *out);
 
+/* Read and parse /proc/PID/stat, or /proc/PID/task/TID/stat when tid > 0. 0, FT_ENOTFOUND
+ * (gone) or FT_EINVAL. */
+int ft_proc_stat_read(pid_t pid, pid_t tid, struct ft_pstat *out);
+
+/* pid's command line, arguments separated by spaces, into out (NUL-terminated, cut at n - 1;
+ * empty for a kernel thread or a process gone). Returns its length. */
+size_t ft_proc_cmdline(pid_t pid, char *out, size_t n);
 /*
  * Parse /proc/PID/task/TID/syscall text ("nr arg0 ... arg5 sp pc") into the call's number and
  * its six arguments. 0, or FT_EINVAL when the thread is not in a system call ("running", "-1
@@ -124,6 +131,24 @@ int ft_proc_signal(const struct ft_member *m, int sig);
  * empty when nothing is left), ordered parents before children.
  */
 json_t *ft_proc_snapshot(const struct ft_snap_opts *o);
+
+/*
+ * A sockaddr of len bytes as text: "a.b.c.d:port", "[v6]:port", a unix path, "@name" for an
+ * abstract unix name. 0 or FT_EINVAL (too short, another family).
+ */
+int ft_proc_sockaddr_fmt(const void *sa, size_t len, char *out, size_t n);
+
+/* One line of /proc/locks: a lock held (waiter 0) or waited for (waiter 1, "->" lines). */
+struct ft_lock {
+    char kind[8]; /* "FLOCK", "POSIX", "OFDLCK", "LEASE" */
+    char mode[8]; /* "READ", "WRITE" */
+    pid_t pid;    /* the process that took it; -1 for an OFD lock (held by an open file) */
+    unsigned major, minor;
+    uint64_t inode;
+    int waiter;
+};
+/* Parse one line of /proc/locks. 0 or FT_EINVAL. */
+int ft_proc_lock_parse(const char *line, struct ft_lock *out);
 
 /* The name of system call nr on this architecture, or NULL. */
 const char *ft_proc_syscall_name(long nr);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fx_store.h"
 #include "mcp/mcp.h"
 #include "ops/ops.h"
 #include "store/store.h"
@@ -23,9 +24,7 @@
 #include "util/ft_xalloc.h"
 
 struct fx {
-    char dir[64], path[128];
-    struct ft_store *st;
-    struct ft_ops *ops;
+    struct fx_store s;
     struct event_base *base;
     struct ft_mcp_runs *runs;
     struct ft_mcp *m;
@@ -42,21 +41,15 @@ static void capture(void *u, json_t *msg, void *req)
 static int setup(void **state)
 {
     struct fx *f = ft_xcalloc(1, sizeof(*f));
-    struct ft_err err;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ft-mcp-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (fx_store_open(&f->s, "mcp"))
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
-    if (ft_store_open(f->path, FT_STORE_CREATE, &f->st, &err))
-        return -1;
-    f->ops = ft_ops_local_new(f->st, "tester");
     f->base = event_base_new();
     f->runs = ft_mcp_runs_new(f->base);
     f->sent = json_array();
-    const char *access[] = {"--db", f->path, NULL};
+    const char *access[] = {"--db", f->s.path, NULL};
     struct ft_mcp_config cfg = {f->runs, "/nonexistent/flowtrack", access, "agent-a", NULL};
     struct ft_mcp_host host = {capture, f};
-    f->m = ft_mcp_new(f->base, f->ops, &cfg, &host);
+    f->m = ft_mcp_new(f->base, f->s.ops, &cfg, &host);
     *state = f;
     return 0;
 }
@@ -64,18 +57,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[256];
     ft_mcp_free(f->m);
     ft_mcp_runs_free(f->runs);
     event_base_free(f->base);
     json_decref(f->sent);
-    ft_ops_free(f->ops);
-    ft_store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = fx_store_close(&f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* Handle the message text; the one answer it sent (new reference). */
@@ -219,7 +207,7 @@ static void arguments_checked(void **state)
     /* nothing was written */
     int64_t seq = -1;
     struct ft_err err;
-    assert_int_equal(ft_store_last_seq(f->st, &seq, &err), 0);
+    assert_int_equal(ft_store_last_seq(f->s.st, &seq, &err), 0);
     assert_int_equal(seq, 0);
 }
 
@@ -254,9 +242,10 @@ static void tools_write_and_refuse(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "claimed_by")), "agent-a");
     json_decref(a);
     struct ft_err err;
-    ft_store_set_actor(f->st, "agent-b");
+    ft_store_set_actor(f->s.st, "agent-b");
     assert_int_equal(
-        ft_store_item_claim(f->st, 1, 1, FT_CLAIM, FT_CLAIM_STALE_MS, NULL, NULL, &err), FT_EEXIST);
+        ft_store_item_claim(f->s.st, 1, 1, FT_CLAIM, FT_CLAIM_STALE_MS, NULL, NULL, &err),
+        FT_EEXIST);
     assert_non_null(strstr(err.msg, "item 1 is claimed by agent-a"));
     a = tool(f, "item_claim", "{\"num\":1,\"release\":true,\"steal\":true}");
     assert_true(json_is_true(json_object_get(json_object_get(a, "result"), "isError")));

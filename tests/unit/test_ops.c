@@ -14,29 +14,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fx_store.h"
 #include "ops/ops.h"
 #include "store/store.h"
 #include "util/ft_err.h"
 #include "util/ft_xalloc.h"
 
 struct fx {
-    char dir[64];
-    char path[128];
-    struct ft_store *st;
-    struct ft_ops *ops;
+    struct fx_store s;
 };
 
 static int setup(void **state)
 {
     struct fx *f = ft_xcalloc(1, sizeof(*f));
-    struct ft_err err;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ft-ops-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (fx_store_open(&f->s, "ops"))
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
-    if (ft_store_open(f->path, FT_STORE_CREATE, &f->st, &err))
-        return -1;
-    f->ops = ft_ops_local_new(f->st, "tester");
     *state = f;
     return 0;
 }
@@ -44,21 +36,16 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[256];
-    ft_ops_free(f->ops);
-    ft_store_close(f->st);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    int rc = fx_store_close(&f->s);
     free(f);
-    return 0;
+    return rc;
 }
 
 /* Run op with args (taken); the result's JSON (new reference), NULL on error (in *err). */
 static json_t *call(struct fx *f, enum ft_op op, json_t *args, struct ft_err *err)
 {
     struct ft_result res;
-    int rc = ft_ops_call(f->ops, op, args, &res, err);
+    int rc = ft_ops_call(f->s.ops, op, args, &res, err);
     json_decref(args);
     if (rc)
         return NULL;
@@ -117,7 +104,7 @@ static void resolution(void **state)
     assert_int_equal(json_array_size(r), 1); /* explicit wins */
     json_decref(r);
     int64_t tid = 0;
-    assert_int_equal(ft_ops_local_resolve(f->ops, NULL, &tid, &err), 0);
+    assert_int_equal(ft_ops_local_resolve(f->s.ops, NULL, &tid, &err), 0);
     assert_int_equal(tid, 2);
 
     json_decref(call(f, FT_OP_TRACKER_DELETE, json_pack("{s:s}", "tracker", "two"), &err));
@@ -144,7 +131,7 @@ static void envelope(void **state)
     assert_int_equal(json_integer_value(json_object_get(r, "num")), 1);
     assert_string_equal(jstr(r, "entry", "verdict"), "open");
     int64_t v = 0;
-    assert_int_equal(ft_store_tracker_version(f->st, 1, &v, &err), 0);
+    assert_int_equal(ft_store_tracker_version(f->s.st, 1, &v, &err), 0);
     assert_int_equal(json_integer_value(json_object_get(r, "seq")), v);
     json_decref(r);
 

@@ -3,6 +3,8 @@
  * UTF-8 sanitizing, the output tail, outcome and exit status, signal names,
  * stack parsing, the choice of the culprit, and what keeps a Node.js process alive.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,7 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -58,6 +62,60 @@ static void test_addr_fmt(void **state)
     assert_string_equal(out, "0.0.0.0:0");
     assert_int_not_equal(ft_proc_addr_fmt("123", 1, out, sizeof(out)), 0);
     assert_int_not_equal(ft_proc_addr_fmt("0100007G", 1, out, sizeof(out)), 0);
+}
+
+/* connect()'s argument as the runner reads it from the process's memory. */
+static void test_sockaddr_fmt(void **state)
+{
+    (void)state;
+    char out[160];
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons(8080)};
+    in.sin_addr.s_addr = htonl(0x7f000001);
+    assert_int_equal(ft_proc_sockaddr_fmt(&in, sizeof(in), out, sizeof(out)), 0);
+    assert_string_equal(out, "127.0.0.1:8080");
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&in, sizeof(in) - 4, out, sizeof(out)), 0);
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6, .sin6_port = htons(443)};
+    in6.sin6_addr.s6_addr[15] = 1;
+    assert_int_equal(ft_proc_sockaddr_fmt(&in6, sizeof(in6), out, sizeof(out)), 0);
+    assert_string_equal(out, "[::1]:443");
+    struct sockaddr_un un = {.sun_family = AF_UNIX};
+    memcpy(un.sun_path, "/run/x.sock", sizeof("/run/x.sock"));
+    assert_int_equal(ft_proc_sockaddr_fmt(&un, sizeof(un), out, sizeof(out)), 0);
+    assert_string_equal(out, "/run/x.sock");
+    /* Abstract: a leading NUL, the name is the bytes the length covers. */
+    memcpy(un.sun_path, "\0bus", 4);
+    assert_int_equal(
+        ft_proc_sockaddr_fmt(&un, offsetof(struct sockaddr_un, sun_path) + 4, out, sizeof(out)), 0);
+    assert_string_equal(out, "@bus");
+    sa_family_t other = AF_NETLINK;
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&other, sizeof(other), out, sizeof(out)), 0);
+    assert_int_not_equal(ft_proc_sockaddr_fmt(&other, 1, out, sizeof(out)), 0);
+}
+
+/* /proc/locks lines: held and waited for, flock, POSIX and OFD. */
+static void test_lock_parse(void **state)
+{
+    (void)state;
+    struct ft_lock lk;
+    assert_int_equal(
+        ft_proc_lock_parse("1: FLOCK  ADVISORY  WRITE 11497 fe:00:10953522 0 EOF\n", &lk), 0);
+    assert_string_equal(lk.kind, "FLOCK");
+    assert_string_equal(lk.mode, "WRITE");
+    assert_int_equal(lk.pid, 11497);
+    assert_int_equal(lk.major, 0xfe);
+    assert_int_equal(lk.minor, 0);
+    assert_int_equal(lk.inode, 10953522);
+    assert_int_equal(lk.waiter, 0);
+    assert_int_equal(ft_proc_lock_parse("12: -> POSIX  ADVISORY  READ 77 08:01:42 0 99", &lk), 0);
+    assert_int_equal(lk.waiter, 1);
+    assert_string_equal(lk.kind, "POSIX");
+    assert_string_equal(lk.mode, "READ");
+    assert_int_equal(lk.major, 8);
+    assert_int_equal(lk.minor, 1);
+    assert_int_equal(ft_proc_lock_parse("3: OFDLCK ADVISORY  WRITE -1 00:2d:5 0 EOF", &lk), 0);
+    assert_int_equal(lk.pid, -1);
+    assert_int_not_equal(ft_proc_lock_parse("garbage", &lk), 0);
+    assert_int_not_equal(ft_proc_lock_parse("1: FLOCK ADVISORY", &lk), 0);
 }
 
 static void test_inet_parse(void **state)
@@ -369,6 +427,41 @@ static void test_culprit_socket_over_sleep(void **state)
     json_decref(d);
 }
 
+#define WAIT_CYCLE_FMT                                                                             \
+    "{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["                                  \
+    " {\"pid\": 10, \"ppid\": 1, \"comm\": \"python3\", \"state\": \"S\", \"depth\": 1,"           \
+    "  \"threads\": [{\"tid\": 10, \"name\": \"python3\", \"state\": \"S\","                       \
+    "   \"syscall\": \"%s\"}], \"fds\": []},"                                                      \
+    " {\"pid\": 11, \"ppid\": 10, \"comm\": \"yes\", \"state\": \"S\", \"depth\": 2,"              \
+    "  \"threads\": [{\"tid\": 11, \"name\": \"yes\", \"state\": \"S\", \"syscall\": \"write\","   \
+    "   \"fd\": 1, \"waits_on\": \"pipe:[7] (write end)\"}],"                                      \
+    "  \"fds\": [{\"fd\": 1, \"type\": \"pipe\", \"end\": \"write\", \"others\": ["                \
+    "   {\"pid\": 10, \"fd\": 3, \"end\": \"read\", \"comm\": \"python3\"}]}]}]}"
+
+/* A child blocked writing a pipe that only its parent reads, while the parent waits for it. */
+static void test_culprit_wait_cycle(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof(text), WAIT_CYCLE_FMT, "wait4");
+    json_t *d = load(text);
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_int_equal(json_integer_value(json_object_get(c, "pid")), 11);
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "wait_cycle");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(c, "why")),
+               "the other side, pid 10 (python3), is waiting for its children (wait4)"));
+    json_decref(d);
+    /* The same reader busy elsewhere (not waiting for the child) is no cycle. */
+    snprintf(text, sizeof(text), WAIT_CYCLE_FMT, "read");
+    d = load(text);
+    ft_diag_analyse(d);
+    c = json_object_get(d, "culprit");
+    assert_string_not_equal(json_string_value(json_object_get(c, "cause")), "wait_cycle");
+    json_decref(d);
+}
+
 static void test_culprit_leak_holder(void **state)
 {
     (void)state;
@@ -602,6 +695,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stat_parse),
         cmocka_unit_test(test_addr_fmt),
+        cmocka_unit_test(test_sockaddr_fmt),
+        cmocka_unit_test(test_lock_parse),
         cmocka_unit_test(test_inet_parse),
         cmocka_unit_test(test_tcp_state),
         cmocka_unit_test(test_unix_parse),
@@ -614,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_culprit_deadlock),
         cmocka_unit_test(test_culprit_socket_over_sleep),
         cmocka_unit_test(test_culprit_leak_holder),
+        cmocka_unit_test(test_culprit_wait_cycle),
         cmocka_unit_test(test_syscall_parse),
         cmocka_unit_test(test_node_script),
         cmocka_unit_test(test_node_keeps_alive),
