@@ -167,8 +167,6 @@ static struct srv_conn *evictable(struct srv_conns *cs)
     return c ? c : TAILQ_FIRST(&cs->by_state[CONN_HEAD]);
 }
 
-static void pressure_note(struct ft_server *srv);
-
 /*
  * Accept while there is room (below the budget, or at it with a connection to evict for the
  * next one), no retry is pending and the server is not stopping.
@@ -397,7 +395,6 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
     struct srv_conns *cs = &srv->conns;
     struct srv_conn *c;
     int64_t now = ft_mono_ms();
-    int evicted = 0;
     (void)fd;
     (void)what;
     while ((c = TAILQ_FIRST(&cs->by_state[CONN_NEW]))) {
@@ -426,8 +423,7 @@ static void on_adopt(evutil_socket_t fd, short what, void *arg)
     }
     uint64_t before = cs->closed[CONN_END_EVICTED];
     budget(srv);
-    evicted = cs->closed[CONN_END_EVICTED] != before;
-    if (evicted)
+    if (cs->closed[CONN_END_EVICTED] != before)
         pressure_note(srv);
 }
 
