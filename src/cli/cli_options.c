@@ -129,6 +129,11 @@ static const struct cli_opt opts[] = {
     {"serve", "mcp-max-sessions", 0, CLI_COUNT, "mcp_max_sessions", 1, 100000,
      SRV(mcp_max_sessions)},
     {"serve", "mcp-idle-timeout", 0, CLI_DURATION, "mcp_idle_timeout", 0, 0, SRV(mcp_idle_ms)},
+    {"serve", "max-connections", 0, CLI_COUNT, "max_connections", 1, 1000000, SRV(max_connections)},
+    {"serve", "header-timeout", 0, CLI_DURATION, "header_timeout", 0, 0, SRV(header_timeout_ms)},
+    {"serve", "body-timeout", 0, CLI_DURATION, "body_timeout", 0, 0, SRV(body_timeout_ms)},
+    {"serve", "keepalive-timeout", 0, CLI_DURATION, "keepalive_timeout", 0, 0,
+     SRV(keepalive_timeout_ms)},
 };
 #define NOPTS        (sizeof(opts) / sizeof(opts[0]))
 #define MAX_CMD_OPTS 32

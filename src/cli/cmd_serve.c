@@ -16,7 +16,8 @@
 
 #include "../util/banned.h"
 
-/* As many descriptors as the hard limit allows: each stream holds one. */
+/* As many descriptors as the hard limit allows: each connection (each stream) holds one, and the
+ * server budgets its connections below this limit (src/server/conn.c). */
 static void raise_nofile(void)
 {
     struct rlimit rl;

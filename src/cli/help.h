@@ -458,32 +458,51 @@
     "  -C, --dir DIR       the project directory (default: the working directory)\n\n"             \
     "EXAMPLES\n  flowtrack setup claude --dry-run\n  flowtrack setup codex\n\n" HELP_EXIT
 
-#define HELP_SERVE                                                                                   \
-    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                    \
-    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"     \
-    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"           \
-    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"    \
-    "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                      \
-    "                  [--mcp-max-sessions N] [--mcp-idle-timeout DURATION] [--ready-file PATH]\n\n" \
-    "DESCRIPTION\n"                                                                                  \
-    "  Serves the store over HTTP on one event loop: a live dashboard at / for a browser\n"          \
-    "  (docs/dashboard.md), the JSON API under /api/ (everything the command line does),\n"          \
-    "  each tracker as Markdown and text, Server-Sent Events streams of the events log\n"            \
-    "  (/api/events and /api/trackers/REF/events, with Last-Event-ID resume), /metrics\n"            \
-    "  (Prometheus text), /healthz, and MCP for agents at /mcp (Streamable HTTP; docs/mcp.md).\n"    \
-    "  Changes written by other processes (this command line on the same store) reach the\n"         \
-    "  streams and the dashboard within a fraction of a second.\n"                                   \
-    "  The store is created when --db names a file that does not exist yet.\n\n"                     \
-    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"      \
-    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"        \
-    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                  \
-    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"    \
-    "SECURITY\n"                                                                                     \
-    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"      \
-    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"      \
-    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"         \
-    "  cross-site requests from a browser). The dashboard asks for the token once and keeps\n"       \
-    "  it in an HttpOnly, SameSite=Strict cookie, accepted like the header.\n\n"
+#define HELP_SERVE                                                                                 \
+    "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                  \
+    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"   \
+    "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"         \
+    "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"  \
+    "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                    \
+    "                  [--mcp-max-sessions N] [--mcp-idle-timeout DURATION] [--ready-file PATH]\n" \
+    "                  [--max-connections N] [--header-timeout DURATION]\n"                        \
+    "                  [--body-timeout DURATION] [--keepalive-timeout DURATION]\n\n"               \
+    "DESCRIPTION\n"                                                                                \
+    "  Serves the store over HTTP on one event loop: a live dashboard at / for a browser\n"        \
+    "  (docs/dashboard.md), the JSON API under /api/ (everything the command line does),\n"        \
+    "  each tracker as Markdown and text, Server-Sent Events streams of the events log\n"          \
+    "  (/api/events and /api/trackers/REF/events, with Last-Event-ID resume), /metrics\n"          \
+    "  (Prometheus text), /healthz, and MCP for agents at /mcp (Streamable HTTP; docs/mcp.md).\n"  \
+    "  Changes written by other processes (this command line on the same store) reach the\n"       \
+    "  streams and the dashboard within a fraction of a second.\n"                                 \
+    "  The store is created when --db names a file that does not exist yet.\n\n"                   \
+    "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"    \
+    "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"      \
+    "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                \
+    "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"  \
+    "SECURITY\n"                                                                                   \
+    "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"    \
+    "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"    \
+    "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"       \
+    "  cross-site requests from a browser). The dashboard asks for the token once and keeps\n"     \
+    "  it in an HttpOnly, SameSite=Strict cookie, accepted like the header.\n\n"                   \
+    "CONNECTIONS AND SLOW CLIENTS\n"                                                               \
+    "  The descriptor limit is raised to its hard limit at start. Connections are budgeted\n"      \
+    "  below it (--max-connections; by default the limit less 64 descriptors kept for the\n"       \
+    "  store, the log, /metrics and the MCP run tool). At the budget, a new connection takes\n"    \
+    "  the place of the oldest idle keep-alive one, else of the oldest one still sending its\n"    \
+    "  headers, so a flood of half-sent requests cannot lock clients out. Streams, requests\n"     \
+    "  being answered and bodies being read are never evicted: when only those are left, the\n"    \
+    "  server stops accepting (clients wait in the kernel's backlog) until one closes: keep\n"     \
+    "  --max-streams below the budget so that other requests find room.\n"                         \
+    "  accept() failing for lack of descriptors pauses accepting for 250 ms, without\n"            \
+    "  spinning. A request's line and headers must arrive within --header-timeout of the\n"        \
+    "  connection (or of the first byte of a kept-alive request), its body within\n"               \
+    "  --body-timeout of the headers' end, however slowly bytes keep coming; a kept-alive\n"       \
+    "  connection may wait --keepalive-timeout for its next request. Past a deadline the\n"        \
+    "  connection is closed without a reply. Streams have none of these deadlines once they\n"     \
+    "  started. Each close and refusal is counted by reason in /metrics and summed up in at\n"     \
+    "  most one 'connections' log line per 10 s.\n\n"
 
 /* the rest of serve's page: one C string may hold at most 4095 characters */
 #define HELP_SERVE_2                                                                                  \
@@ -506,7 +525,8 @@
     "      --idle-timeout DURATION end a stream that delivered no event for this long\n"              \
     "                              (default 0 = never; clients resume with Last-Event-ID)\n"          \
     "      --grace DURATION        at shutdown, longest wait for streams to flush (default 5s)\n"     \
-    "      --request-timeout SECONDS  reading a request or writing a plain reply (default 60)\n"      \
+    "      --request-timeout SECONDS  longest silence reading a request or writing a plain\n"         \
+    "                              reply (default 60)\n"                                              \
     "      --busy-timeout DURATION  how long an API write waits for a lock another process\n"         \
     "                              holds (a CLI writing to the same store) before it gets\n"          \
     "                              503 with Retry-After; the event loop waits with it, so\n"          \
@@ -514,7 +534,12 @@
     "      --mcp-max-sessions N    MCP sessions open at once; more get 503 (default 256)\n"           \
     "      --mcp-idle-timeout DURATION  end an MCP session with no request and no open stream\n"      \
     "                              for this long (default 30m; 0 = never)\n"                          \
-    "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n\n"            \
+    "      --ready-file PATH       once listening, write the URL to PATH (atomically)\n"              \
+    "      --max-connections N     connections kept open at once (default: the descriptor\n"          \
+    "                              limit less 64)\n"                                                  \
+    "      --header-timeout DURATION  request line and headers (default 10s; 0 = none)\n"             \
+    "      --body-timeout DURATION  request body, from the headers' end (default 30s; 0 = none)\n"    \
+    "      --keepalive-timeout DURATION  idle between two requests (default 30s; 0 = none)\n\n"       \
     "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
     "EXAMPLES\n"                                                                                      \
     "  flowtrack serve --db .flowtrack/flowtrack.db\n"                                                \

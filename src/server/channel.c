@@ -131,7 +131,7 @@ static void channel_free(struct ft_channel *ch)
     }
     if (ch->req) {
         if (ch->why == FT_END_SLOW_READER) {
-            evhttp_connection_set_closecb(ch->evcon, NULL, NULL);
+            srv_conn_on_close(srv, ch->evcon, NULL, NULL);
             evhttp_connection_free(ch->evcon); /* frees the request too */
         } else {
             /* Bound the flush: a client that never takes the last bytes is dropped after the
@@ -142,7 +142,7 @@ static void channel_free(struct ft_channel *ch)
             struct timeval tv = {(time_t)(w / 1000), (suseconds_t)(w % 1000) * 1000};
             if (bev)
                 bufferevent_set_timeouts(bev, NULL, &tv);
-            evhttp_connection_set_closecb(ch->evcon, on_flush_closed, srv);
+            srv_conn_on_close(srv, ch->evcon, on_flush_closed, srv);
             srv->flushing++;
             evhttp_send_reply_end(ch->req);
         }
@@ -362,7 +362,8 @@ int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp
     list_push(&srv->live, ch);
     srv->streams_open++;
     srv->m.streams_opened++;
-    evhttp_connection_set_closecb(evcon, on_close, ch);
+    srv_conn_on_close(srv, evcon, on_close, ch); /* conn.c owns evhttp's close callback */
+    srv_conn_stream(srv, evcon);                 /* no request deadline, never evicted */
 
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (bev) {

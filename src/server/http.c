@@ -4,7 +4,8 @@
  * handler answers with, each counted in the metrics and logged once.
  *
  * evhttp's pitfalls (reference/http-library-choice.md) handled here: a large listen backlog
- * through evconnlistener + evhttp_bind_listener, and size limits set in server.c.
+ * through evconnlistener + evhttp_bind_listener, and size limits set in server.c. What the
+ * listener accepts is counted and bounded by conn.c.
  */
 #include "internal.h"
 
@@ -244,6 +245,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     memset(&c, 0, sizeof(c));
     c.srv = arg;
+    srv_conn_request(c.srv, req);
     c.req = req;
     c.t0 = srv_now_us();
     c.cmd = evhttp_request_get_command(req);
@@ -324,6 +326,7 @@ int srv_listen(struct ft_server *srv, struct ft_err *err)
         evconnlistener_free(l);
         return ft_err_set(err, FT_EIO, "cannot listen on '%s'", srv->o->listen);
     }
+    srv_conns_listening(srv, l);
     struct sockaddr_storage got;
     socklen_t gl = sizeof(got);
     getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
@@ -342,6 +345,7 @@ int srv_listen(struct ft_server *srv, struct ft_err *err)
 void srv_unlisten(struct ft_server *srv)
 {
     if (srv->bound) { /* closes the listening socket */
+        srv_conns_unlisten(srv);
         evhttp_del_accept_socket(srv->http, srv->bound);
         srv->bound = NULL;
     }

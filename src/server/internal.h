@@ -5,6 +5,7 @@
  *   http.c     the listener, each request's entry (route, access checks), replies
  *   routes.c   the one route table: method, path pattern, metric label, handler, access
  *   rest.c     the REST adapters: a request in, an operation (src/ops) run, its result out
+ *   conn.c     every connection from accept to close: the budget, the slow-client deadlines
  *   channel.c  a bounded chunked reply that a producer feeds (SSE): its one end/free path
  *   feed.c     the event-log producer: reads the store's log, replays and fans out events
  *   metrics.c  the counters and /metrics
@@ -25,6 +26,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 /* ---- routes (routes.c) ---- */
 
@@ -185,6 +187,85 @@ void ft_channel_reap(struct ft_server *srv);
 void ft_channel_shutdown_all(struct ft_server *srv);
 size_t ft_channel_queued_total(struct ft_server *srv);
 
+/* ---- connections (conn.c) ---- */
+
+/* Where a connection is in its life; each state but NEW and STREAM has its own list. */
+enum conn_state {
+    CONN_NEW,    /* accepted, evhttp's connection not known yet (see conn.c) */
+    CONN_HEAD,   /* reading a request line and headers: --header-timeout */
+    CONN_BODY,   /* reading a request body: --body-timeout */
+    CONN_BUSY,   /* a request being answered: evhttp's --request-timeout for the writes */
+    CONN_IDLE,   /* kept alive, between two requests: --keepalive-timeout */
+    CONN_STREAM, /* carries a stream (channel.c): no deadline, never evicted */
+    CONN__NSTATES
+};
+
+/* How a connection ended, as the "reason" label of flowtrack_connections_closed_total. */
+enum conn_end {
+    CONN_END_OTHER,             /* the client closed, a reply that closes, a stream's end... */
+    CONN_END_HEADER_TIMEOUT,    /* the headers did not arrive within --header-timeout */
+    CONN_END_BODY_TIMEOUT,      /* the body did not arrive within --body-timeout */
+    CONN_END_KEEPALIVE_TIMEOUT, /* idle between requests for --keepalive-timeout */
+    CONN_END_EVICTED,           /* the oldest idle or half-sent one, to make room at the limit */
+    CONN_END__COUNT
+};
+const char *conn_end_name(enum conn_end why);
+
+/* Why the listener could not take a connection, as flowtrack_connections_refused_total's. */
+enum conn_refusal {
+    CONN_REFUSED_LIMIT,  /* every connection of the budget busy: accepting paused */
+    CONN_REFUSED_EMFILE, /* accept(): the process is out of descriptors */
+    CONN_REFUSED_ENFILE, /* accept(): the system is out of descriptors */
+    CONN_REFUSED_OTHER,  /* accept(): any other error (ENOBUFS, ENOMEM...) */
+    CONN_REFUSED__COUNT
+};
+const char *conn_refusal_name(enum conn_refusal why);
+
+struct srv_conn;
+struct evconnlistener;
+TAILQ_HEAD(srv_conn_list, srv_conn);
+
+/* Every connection of the server; the fields are conn.c's, read by metrics.c. */
+struct srv_conns {
+    struct srv_conn_list by_state[CONN__NSTATES]; /* oldest first (deadlines, eviction) */
+    struct srv_conn **by_fd; /* the connection on each descriptor: evcon -> ours */
+    size_t nfd;
+    int open;      /* accepted, not yet closed (each holds a descriptor) */
+    int max;       /* --max-connections, or the descriptor limit less the reserve */
+    int accepting; /* the listener is enabled */
+    int backoff;   /* accept() failed: retrying when ev_retry fires */
+    int full;      /* the budget is full of connections that may not be evicted */
+    struct event *ev_adopt, *ev_retry;
+    uint64_t accepted;
+    uint64_t closed[CONN_END__COUNT];
+    uint64_t refused[CONN_REFUSED__COUNT];
+    /* one log line per interval for all of the above (not one per connection) */
+    int64_t logged_ms;
+    uint64_t logged_closed[CONN_END__COUNT], logged_refused[CONN_REFUSED__COUNT];
+};
+
+/* Size the budget and hook evhttp's connections (before srv_listen). */
+void srv_conns_start(struct ft_server *srv);
+/* The listener is bound: watch its accept() errors. */
+void srv_conns_listening(struct ft_server *srv, struct evconnlistener *l);
+/* The listener is about to go (shutdown): no more pausing, resuming or retrying. */
+void srv_conns_unlisten(struct ft_server *srv);
+/* After evhttp_free(): release what is left (every connection is closed by then). */
+void srv_conns_stop(struct ft_server *srv);
+/* Deadlines: close connections past them; write the pressure log line when due. */
+void srv_conns_tick(struct ft_server *srv, int64_t now);
+/* A request is being answered (the router's entry): its connection is busy until the reply
+ * is sent, then idle (kept alive) or closed. */
+void srv_conn_request(struct ft_server *srv, struct evhttp_request *req);
+/* The connection carries a stream from now on: no deadline, never evicted. */
+void srv_conn_stream(struct ft_server *srv, struct evhttp_connection *evcon);
+/*
+ * What runs when evhttp closes evcon (fn NULL: nothing), before the connection is released.
+ * The connection's own close callback belongs to conn.c: set this one instead.
+ */
+void srv_conn_on_close(struct ft_server *srv, struct evhttp_connection *evcon,
+                       void (*fn)(struct evhttp_connection *, void *), void *arg);
+
 /* ---- the event-log feed (feed.c) ---- */
 
 /* Open an event stream of tracker tid (0: every tracker) on req; answers errors itself. */
@@ -300,6 +381,7 @@ struct ft_server {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
+    struct srv_conns conns;
     struct event *ev_term, *ev_int, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
     int64_t watch_until; /* re-read the log every few ms until then (a write just seen) */
     int watch_fd;        /* the store's change watch, -1 when it has none (then: poll) */

@@ -111,6 +111,33 @@ void srv_metrics(struct call *c)
                 "Event streams refused with 503 at --max-streams.");
     ft_buf_addf(&b, "flowtrack_streams_rejected_total %llu\n",
                 (unsigned long long)m->streams_rejected);
+    const struct srv_conns *cs = &srv->conns;
+    metric_head(&b, "flowtrack_connections_open", "gauge",
+                "HTTP connections open (each holds a descriptor).");
+    ft_buf_addf(&b, "flowtrack_connections_open %d\n", cs->open);
+    metric_head(&b, "flowtrack_connections_max", "gauge",
+                "The connections' budget (--max-connections, or the descriptor limit less "
+                "the reserve).");
+    ft_buf_addf(&b, "flowtrack_connections_max %d\n", cs->max);
+    metric_head(&b, "flowtrack_connections_accepted_total", "counter", "Connections accepted.");
+    ft_buf_addf(&b, "flowtrack_connections_accepted_total %llu\n",
+                (unsigned long long)cs->accepted);
+    metric_head(&b, "flowtrack_connections_closed_total", "counter",
+                "Connections closed, by reason: a deadline, evicted to make room at the "
+                "budget, or other (the client, a reply that closes, a stream's end).");
+    for (int i = 0; i < CONN_END__COUNT; i++)
+        ft_buf_addf(&b, "flowtrack_connections_closed_total{reason=\"%s\"} %llu\n",
+                    conn_end_name((enum conn_end)i), (unsigned long long)cs->closed[i]);
+    metric_head(&b, "flowtrack_connections_refused_total", "counter",
+                "Accepting paused: limit (the budget full with nothing to evict; once per "
+                "time it fills up), emfile/enfile/error (accept() failed; paused 250 ms).");
+    for (int i = 0; i < CONN_REFUSED__COUNT; i++)
+        ft_buf_addf(&b, "flowtrack_connections_refused_total{reason=\"%s\"} %llu\n",
+                    conn_refusal_name((enum conn_refusal)i), (unsigned long long)cs->refused[i]);
+    metric_head(&b, "flowtrack_listener_paused", "gauge",
+                "1 while the server does not accept connections (budget full, or after an "
+                "accept() error).");
+    ft_buf_addf(&b, "flowtrack_listener_paused %d\n", srv->bound && !cs->accepting ? 1 : 0);
     metric_head(&b, "flowtrack_stream_queued_bytes", "gauge",
                 "Bytes queued on open streams, not yet taken by the kernel.");
     ft_buf_addf(&b, "flowtrack_stream_queued_bytes %zu\n", ft_channel_queued_total(srv));

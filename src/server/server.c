@@ -43,6 +43,9 @@ void ft_server_opts_init(struct ft_server_opts *o)
         .busy_ms = FT_SERVE_DEFAULT_BUSY_MS,
         .mcp_max_sessions = FT_SERVE_DEFAULT_MCP_SESSIONS,
         .mcp_idle_ms = FT_SERVE_DEFAULT_MCP_IDLE_MS,
+        .header_timeout_ms = FT_SERVE_DEFAULT_HEADER_MS,
+        .body_timeout_ms = FT_SERVE_DEFAULT_BODY_MS,
+        .keepalive_timeout_ms = FT_SERVE_DEFAULT_KEEPALIVE_MS,
     };
     *o = defaults;
 }
@@ -74,6 +77,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     int64_t now = ft_mono_ms();
+    srv_conns_tick(srv, now);
     ft_channel_tick(srv, now);
     mcp_http_tick(srv, now);
 }
@@ -125,11 +129,13 @@ static int write_ready_file(const char *path, const char *url, struct ft_err *er
     return 0;
 }
 
-/* The tick drives heartbeats, write stalls and idle timeouts: a fifth of the shortest. */
+/* The tick drives heartbeats, write stalls, idle timeouts and the connections' deadlines: a
+ * fifth of the shortest. */
 static int64_t tick_ms(const struct ft_server_opts *o)
 {
     int64_t tick = 1000;
-    const int64_t periods[] = {o->heartbeat_ms, o->write_timeout_ms, o->idle_timeout_ms};
+    const int64_t periods[] = {o->heartbeat_ms,      o->write_timeout_ms, o->idle_timeout_ms,
+                               o->header_timeout_ms, o->body_timeout_ms,  o->keepalive_timeout_ms};
     for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++)
         if (periods[i] > 0 && periods[i] / 5 < tick)
             tick = periods[i] / 5;
@@ -161,6 +167,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
                                               EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH |
                                               EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS);
     srv->scratch = evbuffer_new();
+    srv_conns_start(srv);
     ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
     srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
@@ -181,8 +188,12 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     if (o->ready_file && (rc = write_ready_file(o->ready_file, srv->url, err)))
         goto out;
     srv_log(srv, "info", "start",
-            "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu", srv->url,
-            ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams, o->stream_buffer);
+            "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu "
+            "max_connections=%d header_timeout_ms=%lld body_timeout_ms=%lld "
+            "keepalive_timeout_ms=%lld",
+            srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
+            o->stream_buffer, srv->conns.max, (long long)o->header_timeout_ms,
+            (long long)o->body_timeout_ms, (long long)o->keepalive_timeout_ms);
 
     event_base_dispatch(srv->base);
 
@@ -192,8 +203,10 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     ft_channel_reap(srv);
 out:
     mcp_http_stop(srv);
+    srv_unlisten(srv); /* before evhttp_free: closing connections must not resume it */
     if (srv->http)
-        evhttp_free(srv->http); /* closes the listener and every connection left */
+        evhttp_free(srv->http); /* closes every connection left */
+    srv_conns_stop(srv);
     ft_channel_reap(srv);
     feed_watch_stop(srv);
     struct event **evs[] = {&srv->ev_term, &srv->ev_int, &srv->ev_tick, &srv->ev_reap,

@@ -5,7 +5,9 @@
  * ft_server_run() binds, announces the URL, serves until SIGTERM or SIGINT,
  * then stops accepting, ends every stream (a final "shutdown" event and a
  * clean end of its chunked body), waits for those ends to flush (bounded by
- * the shutdown grace), frees everything it made and returns 0. The caller
+ * the shutdown grace), frees everything it made and returns 0. Connections
+ * are budgeted below the descriptor limit and slow clients are cut at
+ * deadlines (conn.c, docs/operations.md). The caller
  * owns and closes the store, and owns the process: it ignores SIGPIPE before
  * the call (sockets closed by peers are errors to handle, not signals), sets
  * the descriptor limit, and may call libevent_global_shutdown() after it.
@@ -31,27 +33,38 @@ struct ft_store;
 #define FT_SERVE_DEFAULT_BUSY_MS       1000
 #define FT_SERVE_DEFAULT_MCP_SESSIONS  256
 #define FT_SERVE_DEFAULT_MCP_IDLE_MS   (30 * 60 * 1000)
+#define FT_SERVE_DEFAULT_HEADER_MS     10000
+#define FT_SERVE_DEFAULT_BODY_MS       30000
+#define FT_SERVE_DEFAULT_KEEPALIVE_MS  30000
+#define FT_SERVE_FD_RESERVE            64 /* descriptors kept from the connections' budget */
 #define FT_SERVE_MAX_BODY              (1u << 20)
 #define FT_SERVE_MAX_HEADERS           (16u << 10)
 #define FT_SERVE_RETRY_MS              2000
 #define FT_SERVE_CACHE_BYTES           (32u << 20) /* rendered trackers kept for GETs */
 
 struct ft_server_opts {
-    const char *listen;       /* "HOST:PORT"; port 0 picks a free one */
-    const char *token;        /* NULL: no token */
-    int private_reads;        /* reads need the token too */
-    int64_t heartbeat_ms;     /* comment frame interval; 0 = none */
-    int max_streams;          /* past it, 503 with Retry-After */
-    size_t stream_buffer;     /* bytes queued per stream before it is ended as a slow reader */
-    int64_t write_timeout_ms; /* no byte of a stream's queue written for this long: slow reader */
-    int64_t idle_timeout_ms;  /* no event on a stream for this long: idle_timeout (0 = never) */
-    int64_t grace_ms;         /* shutdown: longest wait for streams to flush */
-    int request_timeout_s;    /* reading a request, writing a plain response */
-    int64_t busy_ms;          /* a write waits this long for another process's lock, then 503 */
-    const char *ready_file;   /* write the URL here once listening */
-    const char *actor;        /* writes are attributed to it unless a request names one */
-    int mcp_max_sessions;     /* MCP sessions open at once; past it, 503 */
-    int64_t mcp_idle_ms;      /* an MCP session without a request (or stream) for this long ends */
+    const char *listen;        /* "HOST:PORT"; port 0 picks a free one */
+    const char *token;         /* NULL: no token */
+    int private_reads;         /* reads need the token too */
+    int64_t heartbeat_ms;      /* comment frame interval; 0 = none */
+    int max_streams;           /* past it, 503 with Retry-After */
+    size_t stream_buffer;      /* bytes queued per stream before it is ended as a slow reader */
+    int64_t write_timeout_ms;  /* no byte of a stream's queue written for this long: slow reader */
+    int64_t idle_timeout_ms;   /* no event on a stream for this long: idle_timeout (0 = never) */
+    int64_t grace_ms;          /* shutdown: longest wait for streams to flush */
+    int request_timeout_s;     /* reading a request, writing a plain response */
+    int64_t busy_ms;           /* a write waits this long for another process's lock, then 503 */
+    const char *ready_file;    /* write the URL here once listening */
+    const char *actor;         /* writes are attributed to it unless a request names one */
+    int mcp_max_sessions;      /* MCP sessions open at once; past it, 503 */
+    int64_t mcp_idle_ms;       /* an MCP session without a request (or stream) for this long ends */
+    int max_connections;       /* connections open at once; 0: the descriptor limit less the
+                                * reserve (FT_SERVE_FD_RESERVE); past it, the oldest idle or
+                                * half-sent one is closed, else accepting pauses */
+    int64_t header_timeout_ms; /* accept (or a keep-alive request's first byte) to the end
+                                * of its headers; 0 = none */
+    int64_t body_timeout_ms;   /* the end of the headers to the end of the body; 0 = none */
+    int64_t keepalive_timeout_ms; /* idle between two requests of a connection; 0 = none */
 };
 
 void ft_server_opts_init(struct ft_server_opts *o);
