@@ -8,13 +8,14 @@
  * refused it, which is what SQLite must survive.
  *
  * The spec is armed from FLOWTRACK_FAULTS at install, or from the file FLOWTRACK_FAULTS_FILE
- * names, which is stat()ed at every counted call and read again when it changed: the cost of
- * a stat per I/O call is only paid in a test run that asked for it.
+ * names, which is looked at (stat and a read of at most 255 bytes) at every counted call: the
+ * cost is only paid in a test run that asked for it.
  */
 #include "faults.h"
 
 #include "../util/ft_err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -41,7 +42,7 @@ static int parse_count(const char *key, const char *val, size_t len, long min, l
     buf[len] = '\0';
     errno = 0;
     long n = strtol(buf, &end, 10);
-    if (errno || *end || buf[0] == '-' || buf[0] == '+' || n < min || n > 1000000000L)
+    if (errno || *end || !isdigit((unsigned char)buf[0]) || n < min || n > 1000000000L)
         return ft_err_set(err, FT_EINVAL, "fault spec: '%s=%s' is not a count (%ld or more)", key,
                           buf, min);
     *out = n;
@@ -100,6 +101,7 @@ static struct {
     long calls[FT_FAULT__COUNT]; /* calls of each kind since the spec was armed */
     const char *file;            /* FLOWTRACK_FAULTS_FILE, or NULL */
     struct stat file_sb;         /* the file as last read (st_ino 0: absent) */
+    char file_text[256];         /* and its content */
     int installed;
     int install_rc;
     struct ft_err install_err;
@@ -117,18 +119,17 @@ static int same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* Re-arm from the spec file when it changed since it was last read; under fs.lock. */
+/* Re-arm from the spec file when it changed since it was last read; under fs.lock. The
+ * content is compared too: a file replaced within one tick of the file system's clock can
+ * reuse the old inode with the same size and times. */
 static void reload_file(void)
 {
     struct stat sb;
     struct ft_fault_spec spec;
     struct ft_err err;
-    char text[256];
+    char text[sizeof(fs.file_text)];
     if (stat(fs.file, &sb) != 0)
         memset(&sb, 0, sizeof(sb));
-    if (same_file(&sb, &fs.file_sb))
-        return;
-    fs.file_sb = sb;
     size_t n = 0;
     FILE *f = sb.st_ino ? fopen(fs.file, "re") : NULL;
     if (f) {
@@ -136,6 +137,10 @@ static void reload_file(void)
         fclose(f);
     }
     text[n] = '\0';
+    if (same_file(&sb, &fs.file_sb) && strcmp(text, fs.file_text) == 0)
+        return;
+    fs.file_sb = sb;
+    memcpy(fs.file_text, text, n + 1);
     /* A test build's hook, not a user's input: a spec the test got wrong must be seen, and
      * arming nothing would let the test pass for the wrong reason. */
     if (ft_faults_parse(text, &spec, &err) != 0)

@@ -20,7 +20,7 @@
  * The spec comes from the environment, read once, at the first store opened:
  *   FLOWTRACK_FAULTS=SPEC        armed from the start (a command line run)
  *   FLOWTRACK_FAULTS_FILE=PATH   the spec is the file's content, read again whenever the file
- *                                changes (another inode, size or time); no file, no faults.
+ *                                changes (its content, inode, size or times); no file, no faults.
  *                                A test arms and clears faults in a running server with it
  *                                (write the new content elsewhere, then rename it over PATH).
  *                                When both are set, the file is the spec.
