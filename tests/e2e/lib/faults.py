@@ -7,6 +7,7 @@
 Each scenario checks what it asserts and exits non-zero with a message when something does
 not hold.
 """
+import http.client
 import json
 import os
 import signal
@@ -197,8 +198,8 @@ def sc_storm(url, slug, clients, seconds, acked_file):
             try:
                 st, _, data = request(url, "POST", "/api/trackers/%s/items" % slug,
                                       {"text": text}, timeout=10)
-            except OSError:
-                return  # the server is gone
+            except (OSError, http.client.HTTPException):
+                return  # the server is gone (refused, reset, or cut in the middle)
             if st == 201:
                 with lock:
                     out.write(text + "\n")
