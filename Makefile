@@ -25,16 +25,19 @@ npm-deps: deps
 	@bash scripts/npm-deps.sh $(MCP_TESTS)
 	@bash scripts/npm-deps.sh $(UI_TESTS)
 
+# The test builds carry the storage fault hook (FT_FAULTS, docs/operations.md); the
+# release build, which `make install` and `make demo` use, must not.
 build: deps
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFT_FAULTS=ON >/dev/null
 	@ninja -C $(BUILD)
 
 build-release: deps
-	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+	    -DFT_FAULTS=OFF >/dev/null
 	@ninja -C build-release
 
 build-asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFT_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFT_SANITIZE=ON -DFT_FAULTS=ON >/dev/null
 	@ninja -C $(ASAN_BUILD)
 
 # The whole suite: the plain build, the same tests under ASan + UBSan, and a
@@ -55,13 +58,13 @@ test-asan: build-asan npm-deps
 
 FUZZ_SECONDS ?= 30
 fuzz: deps
-	@CC=clang cmake -S . -B build-fuzz -G Ninja -DFT_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@CC=clang cmake -S . -B build-fuzz -G Ninja -DFT_FUZZ=ON -DBUILD_TESTING=OFF -DFT_FAULTS=OFF >/dev/null
 	@ninja -C build-fuzz
 	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 # A demo store with the project's own example tracker imported.
-demo: build
-	@bash scripts/demo.sh $(BUILD)/flowtrack $(DEMO_DIR)
+demo: build-release
+	@bash scripts/demo.sh build-release/flowtrack $(DEMO_DIR)
 
 install: build-release
 	install -d $(DESTDIR)$(PREFIX)/bin

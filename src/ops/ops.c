@@ -176,6 +176,7 @@ static const struct {
     {FT_ETOOBIG, 413, "too_big"},
     {FT_EBUSY, 503, "busy"},
     {FT_EIO, 500, "io"}, /* first of the 500s: what a bare 500 means */
+    {FT_ENOSPC, 507, "storage_full"},
     {FT_EVERSION, 500, "store_version"},
     {FT_ENOMEM, 500, "no_memory"},
 };

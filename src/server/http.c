@@ -101,10 +101,10 @@ static const char *status_word(int code)
         int code;
         const char *word;
     } words[] = {
-        {400, "bad_request"},     {401, "unauthorized"},       {403, "forbidden"},
-        {404, "not_found"},       {405, "method_not_allowed"}, {409, "conflict"},
-        {411, "length_required"}, {413, "too_large"},          {415, "unsupported_media_type"},
-        {503, "unavailable"}};
+        {400, "bad_request"},     {401, "unauthorized"},        {403, "forbidden"},
+        {404, "not_found"},       {405, "method_not_allowed"},  {409, "conflict"},
+        {411, "length_required"}, {413, "too_large"},           {415, "unsupported_media_type"},
+        {503, "unavailable"},     {507, "insufficient_storage"}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (words[i].code == code)
             return words[i].word;

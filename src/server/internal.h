@@ -280,7 +280,7 @@ void feed_watch_stop(struct ft_server *srv);
 /* ---- metrics (metrics.c) ---- */
 
 /* Status codes the server answers with, as the "code" label. */
-#define FT_NCODES 19
+#define FT_NCODES 20
 extern const int ft_codes[FT_NCODES];
 
 #define FT_NBUCKETS 12

@@ -11,6 +11,7 @@
  * every commit writes the -wal file.
  */
 #include "backend.h"
+#include "faults.h"
 
 #include "../util/ft_err.h"
 #include "../util/ft_time.h"
@@ -160,6 +161,37 @@ _Static_assert(NMIGRATIONS == FT_SCHEMA_VERSION, "one migration per schema versi
 
 /* ---- statements ---------------------------------------------------------------------- */
 
+/* Which call an I/O error of SQLite's extended code ec failed in, NULL when it does not say. */
+static const char *ioerr_call(int ec)
+{
+    switch (ec) {
+    case SQLITE_IOERR_READ:
+    case SQLITE_IOERR_SHORT_READ:
+        return "read";
+    case SQLITE_IOERR_WRITE:
+        return "write";
+    case SQLITE_IOERR_FSYNC:
+    case SQLITE_IOERR_DIR_FSYNC:
+        return "fsync";
+    case SQLITE_IOERR_TRUNCATE:
+        return "truncate";
+    case SQLITE_IOERR_FSTAT:
+        return "fstat";
+    case SQLITE_IOERR_SHMOPEN:
+    case SQLITE_IOERR_SHMSIZE:
+    case SQLITE_IOERR_SHMMAP:
+        return "shared memory";
+    case SQLITE_IOERR_MMAP:
+        return "mmap";
+    }
+    return NULL;
+}
+
+/*
+ * The ft_err of the connection's last failure. A storage failure is named as one ("storage:
+ * disk I/O error (fsync)"), and a full disk has its own code (FT_ENOSPC): what a client can do
+ * about it differs from a plain I/O error. Only a lock held elsewhere is FT_EBUSY.
+ */
 static int db_err(struct sq *q, struct ft_err *err, const char *what)
 {
     int ec = sqlite3_extended_errcode(q->db);
@@ -170,6 +202,13 @@ static int db_err(struct sq *q, struct ft_err *err, const char *what)
         return ft_err_set(err, code,
                           "%s: the store is locked by another process (waited %d ms); try again",
                           what, q->busy_ms);
+    if ((ec & 0xff) == SQLITE_FULL)
+        return ft_err_set(err, FT_ENOSPC, "%s: storage full: %s", what, sqlite3_errmsg(q->db));
+    if ((ec & 0xff) == SQLITE_IOERR && ioerr_call(ec))
+        return ft_err_set(err, code, "%s: storage: %s (%s)", what, sqlite3_errmsg(q->db),
+                          ioerr_call(ec));
+    if ((ec & 0xff) == SQLITE_IOERR)
+        return ft_err_set(err, code, "%s: storage: %s", what, sqlite3_errmsg(q->db));
     return ft_err_set(err, code, "%s: %s", what, sqlite3_errmsg(q->db));
 }
 
@@ -351,13 +390,13 @@ static int pragma_int(struct sq *q, const char *sql, int *out, struct ft_err *er
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(q->db, sql, -1, &s, NULL) != SQLITE_OK)
-        return db_err(q, err, "pragma");
+        return db_err(q, err, "open store");
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *out = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
     if (rc != SQLITE_ROW)
-        return db_err(q, err, "pragma");
+        return db_err(q, err, "open store");
     return 0;
 }
 
@@ -401,16 +440,19 @@ static int sq_open(const char *path, int flags, void **out, struct ft_err *err)
     if (exists && !S_ISREG(sb.st_mode))
         return ft_err_set(err, FT_EINVAL, "'%s' is not a regular file", path);
 
+    int rc = ft_faults_install(err); /* test builds only (faults.h) */
+    if (rc)
+        return rc;
     struct sq *q = ft_xcalloc(1, sizeof(*q));
     q->inotify_fd = -1;
     q->path = ft_xstrdup(path);
     int oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (flags & FT_STORE_CREATE)
         oflags |= SQLITE_OPEN_CREATE;
-    int rc = 0;
     if (sqlite3_open_v2(path, &q->db, oflags, NULL) != SQLITE_OK) {
-        rc = ft_err_set(err, FT_EIO, "cannot open store '%s': %s", path,
-                        q->db ? sqlite3_errmsg(q->db) : "out of memory");
+        char what[PATH_MAX + 32];
+        snprintf(what, sizeof(what), "cannot open store '%s'", path);
+        rc = q->db ? db_err(q, err, what) : ft_err_set(err, FT_ENOMEM, "%s: out of memory", what);
         goto fail;
     }
     q->busy_ms = BUSY_MS;

@@ -127,6 +127,8 @@ static int tx_begin(struct ft_store *st, struct ft_err *err)
     int rc = st->be->begin(st->db, err);
     if (!rc)
         st->in_tx = 1;
+    else /* a BEGIN that failed part way must not leave the next call inside a transaction */
+        st->be->rollback(st->db);
     return rc;
 }
 

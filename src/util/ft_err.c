@@ -70,6 +70,8 @@ const char *ft_code_name(int code)
         return "out of memory";
     case FT_EAMBIGUOUS:
         return "ambiguous";
+    case FT_ENOSPC:
+        return "storage full";
     }
     return "error";
 }

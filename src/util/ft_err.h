@@ -21,6 +21,7 @@ enum ft_code {
     FT_ETOOBIG = -7,   /* input over a size limit */
     FT_ENOMEM = -8,
     FT_EAMBIGUOUS = -9, /* the request does not say which (several trackers, no default) */
+    FT_ENOSPC = -10,    /* the store's disk is full: nothing was written */
 };
 
 #define FT_ERR_LEN 256
