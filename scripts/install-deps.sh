@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build pkg-config gcc make libsqlite3-dev libjansson-dev libmd4c-dev
-            libcmocka-dev libevent-dev zlib1g-dev)
+            libcmocka-dev libevent-dev zlib1g-dev libsystemd-dev)
 test_pkgs=(clang-format git sqlite3 python3 curl valgrind procps iproute2 gdb elfutils clang libclang-rt-14-dev nodejs
            chromium fonts-dejavu-core strace)
 bench_pkgs=(hyperfine taskwarrior wrk nginx-light libnginx-mod-nchan)

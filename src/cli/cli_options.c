@@ -125,6 +125,7 @@ static const struct cli_opt opts[] = {
     {"serve", "grace", 0, CLI_DURATION, "grace", 0, 0, SRV(grace_ms)},
     {"serve", "request-timeout", 0, CLI_COUNT, "request_timeout", 1, 3600, SRV(request_timeout_s)},
     {"serve", "ready-file", 0, CLI_TEXT, "ready_file", 0, 0, SRV(ready_file)},
+    {"serve", "log-file", 0, CLI_TEXT, "log_file", 0, 0, SRV(log_file)},
     {"serve", "busy-timeout", 0, CLI_DURATION, "busy_timeout", 0, 60000, SRV(busy_ms)},
     {"serve", "mcp-max-sessions", 0, CLI_COUNT, "mcp_max_sessions", 1, 100000,
      SRV(mcp_max_sessions)},

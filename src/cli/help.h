@@ -466,7 +466,8 @@
     "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                    \
     "                  [--mcp-max-sessions N] [--mcp-idle-timeout DURATION] [--ready-file PATH]\n" \
     "                  [--max-connections N] [--header-timeout DURATION]\n"                        \
-    "                  [--body-timeout DURATION] [--keepalive-timeout DURATION]\n\n"               \
+    "                  [--body-timeout DURATION] [--keepalive-timeout DURATION]\n"                 \
+    "                  [--log-file PATH]\n\n"                                                      \
     "DESCRIPTION\n"                                                                                \
     "  Serves the store over HTTP on one event loop: a live dashboard at / for a browser\n"        \
     "  (docs/dashboard.md), the JSON API under /api/ (everything the command line does),\n"        \
@@ -502,7 +503,11 @@
     "  connection may wait --keepalive-timeout for its next request. Past a deadline the\n"        \
     "  connection is closed without a reply. Streams have none of these deadlines once they\n"     \
     "  started. Each close and refusal is counted by reason in /metrics and summed up in at\n"     \
-    "  most one 'connections' log line per 10 s.\n\n"
+    "  most one 'connections' log line per 10 s.\n\n"                                              \
+    "RUNNING AS A SERVICE\n"                                                                       \
+    "  Under systemd (Type=notify, contrib/flowtrack.service) the server tells it when it is\n"    \
+    "  ready and when it is stopping, and pings the watchdog (WatchdogSec) from its loop.\n"       \
+    "  SIGHUP opens --log-file again, after logrotate moved it.\n\n"
 
 /* the rest of serve's page: one C string may hold at most 4095 characters */
 #define HELP_SERVE_2                                                                                  \
@@ -539,7 +544,8 @@
     "                              limit less 64)\n"                                                  \
     "      --header-timeout DURATION  request line and headers (default 10s; 0 = none)\n"             \
     "      --body-timeout DURATION  request body, from the headers' end (default 30s; 0 = none)\n"    \
-    "      --keepalive-timeout DURATION  idle between two requests (default 30s; 0 = none)\n\n"       \
+    "      --keepalive-timeout DURATION  idle between two requests (default 30s; 0 = none)\n"         \
+    "      --log-file PATH         append the log to PATH instead of stderr; SIGHUP reopens it\n\n"   \
     "DURATIONS\n  A number with an optional unit: 250ms, 2.5s, 5m, 1h (default seconds).\n\n"         \
     "EXAMPLES\n"                                                                                      \
     "  flowtrack serve --db .flowtrack/flowtrack.db\n"                                                \

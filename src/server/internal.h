@@ -303,6 +303,21 @@ struct ft_metrics {
 void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0);
 void srv_metrics(struct call *c); /* GET /metrics */
 
+/* ---- systemd (notify.c) ---- */
+
+/*
+ * Tell systemd (Type=notify) that the server is ready, with its URL, and start the watchdog
+ * pings when the unit sets WatchdogSec: every half period, from the loop, so a loop that
+ * stops turning stops them. Nothing at all when NOTIFY_SOCKET is not set.
+ */
+void srv_notify_ready(struct ft_server *srv);
+/* Shutdown has begun (STOPPING=1). */
+void srv_notify_stopping(struct ft_server *srv);
+/* The log was reopened, or anything else worth a STATUS= line. */
+void srv_notify_status(struct ft_server *srv, const char *status);
+/* Stop the pings and release (before the loop is freed). */
+void srv_notify_stop(struct ft_server *srv);
+
 /* ---- logging (log.c) ---- */
 
 /*
@@ -315,12 +330,16 @@ struct srv_log {
     struct ft_buf out; /* lines of this turn, not yet written */
     int64_t ts_ms;     /* the millisecond ts was formatted for */
     char ts[40];
+    int fd; /* stderr, or the --log-file (owned) */
 };
 
-void srv_log_start(struct ft_server *srv);
-/* Write what is left and stop buffering. */
+/* Open the --log-file when there is one (else the log is stderr). 0 or an ft_code. */
+int srv_log_start(struct ft_server *srv, struct ft_err *err);
+/* Write what is left, stop buffering, close the --log-file. */
 void srv_log_stop(struct ft_server *srv);
-/* logfmt line on stderr: ts level event key=value... (values quoted when needed). */
+/* SIGHUP: open the --log-file again (after logrotate moved it); the old one stays on error. */
+void srv_log_reopen(struct ft_server *srv);
+/* logfmt line on the log: ts level event key=value... (values quoted when needed). */
 void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Append a logfmt value, quoted and escaped when needed. */
@@ -382,10 +401,11 @@ struct ft_server {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct srv_conns conns;
-    struct event *ev_term, *ev_int, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
-    int64_t watch_until; /* re-read the log every few ms until then (a write just seen) */
-    int watch_fd;        /* the store's change watch, -1 when it has none (then: poll) */
-    int loopback;        /* bound to a loopback address */
+    struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
+    struct srv_notify *notify; /* systemd's notification socket, when run by systemd */
+    int64_t watch_until;       /* re-read the log every few ms until then (a write just seen) */
+    int watch_fd;              /* the store's change watch, -1 when it has none (then: poll) */
+    int loopback;              /* bound to a loopback address */
     char url[128];
     char *cookie; /* the token as the dashboard's cookie holds it (NULL: no token) */
     struct ft_channel *live, *dead;

@@ -1,15 +1,18 @@
 /*
- * log.c: the server's log, one logfmt line per event on stderr:
+ * log.c: the server's log, one logfmt line per event on stderr or the --log-file (opened
+ * again on SIGHUP, for logrotate):
  *   ts=2026-11-26T00:30:23.590Z level=info event=request method=GET path=/healthz ...
  * Lines of one turn of the loop are written together (see struct srv_log); the
  * timestamp is formatted once per millisecond. A log that cannot be written is dropped.
  */
 #include "internal.h"
 
+#include "../util/ft_err.h"
 #include "../util/ft_time.h"
 
 #include <errno.h>
 #include <event2/http.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,12 +45,12 @@ void srv_logfmt_value(struct ft_buf *b, const char *v)
     ft_buf_addc(b, '"');
 }
 
-/* Write the buffered lines to stderr. */
+/* Write the buffered lines to the log. */
 static void write_out(struct srv_log *l)
 {
     size_t off = 0;
     while (off < l->out.len) {
-        ssize_t n = write(STDERR_FILENO, l->out.buf + off, l->out.len - off);
+        ssize_t n = write(l->fd, l->out.buf + off, l->out.len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -63,12 +66,51 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     write_out(arg);
 }
 
-void srv_log_start(struct ft_server *srv)
+static int open_log(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int srv_log_start(struct ft_server *srv, struct ft_err *err)
 {
     struct srv_log *l = &srv->log;
     ft_buf_init(&l->out, 0);
     l->ts_ms = -1;
+    l->fd = STDERR_FILENO;
     l->flush = srv->base ? event_new(srv->base, -1, 0, on_flush, l) : NULL;
+    if (srv->o->log_file && (l->fd = open_log(srv->o->log_file)) < 0) {
+        int e = errno;
+        l->fd = STDERR_FILENO;
+        return ft_err_set(err, FT_EIO, "cannot open the log file '%s': %s", srv->o->log_file,
+                          strerror(e));
+    }
+    return 0;
+}
+
+void srv_log_reopen(struct ft_server *srv)
+{
+    struct srv_log *l = &srv->log;
+    const char *path = srv->o->log_file;
+    if (!path) {
+        srv_log(srv, "info", "log_reopen", "msg=\"SIGHUP: the log is stderr, nothing to reopen\"");
+        return;
+    }
+    write_out(l); /* the lines so far belong to the old file */
+    struct ft_buf v;
+    ft_buf_init(&v, 0);
+    ft_buf_adds(&v, "path=");
+    srv_logfmt_value(&v, path);
+    int fd = open_log(path);
+    if (fd < 0) {
+        ft_buf_adds(&v, " error=");
+        srv_logfmt_value(&v, strerror(errno));
+        srv_log(srv, "error", "log_reopen", "%s msg=\"kept the old file\"", v.buf);
+    } else {
+        close(l->fd);
+        l->fd = fd;
+        srv_log(srv, "info", "log_reopen", "%s", v.buf);
+    }
+    ft_buf_release(&v);
 }
 
 void srv_log_stop(struct ft_server *srv)
@@ -79,6 +121,9 @@ void srv_log_stop(struct ft_server *srv)
     if (l->flush)
         event_free(l->flush);
     l->flush = NULL;
+    if (l->fd != STDERR_FILENO)
+        close(l->fd);
+    l->fd = STDERR_FILENO;
 }
 
 void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)

@@ -2,9 +2,11 @@
  * server.c: the loop and the lifecycle of `flowtrack serve`.
  *
  * Everything runs on one libevent loop in one thread: requests (http.c), the channels'
- * tick (heartbeats, stalls, idle ends), the store's change watch (feed.c), and SIGTERM /
- * SIGINT. Shutdown order: stop accepting, end every channel with a final frame, wait for
- * their last bytes (bounded by --grace), free the HTTP side, then our events, then the base.
+ * tick (heartbeats, stalls, idle ends), the store's change watch (feed.c), SIGTERM /
+ * SIGINT, and SIGHUP (the --log-file opened again). Under systemd, notify.c reports
+ * readiness, the shutdown and watchdog pings. Shutdown order: stop accepting, end every channel
+ * with a final frame, wait for their last bytes (bounded by --grace), free the HTTP side, then our
+ * events, then the base.
  *
  * Process-wide settings are the caller's (src/cli/cmd_serve.c): ignoring SIGPIPE, the
  * descriptor limit, libevent's global state. While ft_server_run() runs, SIGTERM and SIGINT
@@ -103,6 +105,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv->shutting_down = 1;
     srv_log(srv, "info", "shutdown", "signal=%s streams_open=%d", sig == SIGTERM ? "TERM" : "INT",
             srv->streams_open);
+    srv_notify_stopping(srv);
     srv_unlisten(srv);
     mcp_http_stop(srv); /* sessions end first: their streams are among the channels */
     ft_channel_shutdown_all(srv);
@@ -110,6 +113,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                          (suseconds_t)(srv->o->grace_ms % 1000) * 1000};
     evtimer_add(srv->ev_grace, &tv);
     maybe_finish(srv);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct ft_server *srv = arg;
+    (void)sig, (void)what;
+    srv_log_reopen(srv);
 }
 
 static int write_ready_file(const char *path, const char *url, struct ft_err *err)
@@ -154,7 +164,8 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
 
     srv->base = event_base_new();
-    srv_log_start(srv);
+    if ((rc = srv_log_start(srv, err)))
+        goto out;
     srv->http = srv->base ? evhttp_new(srv->base) : NULL;
     if (!srv->http) {
         rc = ft_err_set(err, FT_EIO, "cannot start the event loop");
@@ -171,11 +182,13 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
     srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->ev_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
     event_add(srv->ev_term, NULL);
     event_add(srv->ev_int, NULL);
+    event_add(srv->ev_hup, NULL);
     srv->tick_ms = tick_ms(o);
     struct timeval tv = {(time_t)(srv->tick_ms / 1000), (suseconds_t)(srv->tick_ms % 1000) * 1000};
     event_add(srv->ev_tick, &tv);
@@ -194,6 +207,7 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
             srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
             o->stream_buffer, srv->conns.max, (long long)o->header_timeout_ms,
             (long long)o->body_timeout_ms, (long long)o->keepalive_timeout_ms);
+    srv_notify_ready(srv);
 
     event_base_dispatch(srv->base);
 
@@ -209,8 +223,9 @@ out:
     srv_conns_stop(srv);
     ft_channel_reap(srv);
     feed_watch_stop(srv);
-    struct event **evs[] = {&srv->ev_term, &srv->ev_int, &srv->ev_tick, &srv->ev_reap,
-                            &srv->ev_grace};
+    srv_notify_stop(srv);
+    struct event **evs[] = {&srv->ev_term, &srv->ev_int,  &srv->ev_hup,
+                            &srv->ev_tick, &srv->ev_reap, &srv->ev_grace};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (*evs[i]) {
             event_free(*evs[i]);

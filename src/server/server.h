@@ -55,6 +55,7 @@ struct ft_server_opts {
     int request_timeout_s;     /* reading a request, writing a plain response */
     int64_t busy_ms;           /* a write waits this long for another process's lock, then 503 */
     const char *ready_file;    /* write the URL here once listening */
+    const char *log_file;      /* the log goes here (appended, reopened on SIGHUP); NULL: stderr */
     const char *actor;         /* writes are attributed to it unless a request names one */
     int mcp_max_sessions;      /* MCP sessions open at once; past it, 503 */
     int64_t mcp_idle_ms;       /* an MCP session without a request (or stream) for this long ends */
