@@ -73,10 +73,22 @@ WRITE_FAULTS = [
 ]
 
 
+def settled_stats(pid, secs=2.0):
+    """fds and threads once they hold still (the same in 4 samples 50 ms apart): a client's
+    request returns when it has read the reply, a moment before the server closes its end."""
+    end = time.monotonic() + secs
+    last = []
+    while True:
+        last = (last + [proc_stats(pid)[:2]])[-4:]
+        if (len(last) == 4 and len(set(last)) == 1) or time.monotonic() > end:
+            return last[-1]
+        time.sleep(0.05)
+
+
 def sc_server_faults(url, slug, faults, db, pid, flowtrack):
     pid = int(pid)
     acked = items(url, slug)
-    base_fds, base_threads, _ = proc_stats(pid)
+    base_fds, base_threads = settled_stats(pid)
     s = open_stream(url, "/api/trackers/%s/events" % slug)
     wait_metric(url, lambda m: m.get("flowtrack_streams_open") == 1, 5, "one stream open")
     for spec, status, code, reason, words in WRITE_FAULTS:
