@@ -293,7 +293,7 @@
     "  -l, --label TEXT         the results-log attempt (default: the command line)\n"             \
     "      --no-record          record nothing; no store needed (a drop-in for timeout(1))\n"      \
     "      --no-stdin           stdin from /dev/null instead of inherited\n"                       \
-    "      --no-stacks          no native stacks in the diagnosis\n"                               \
+    "      --no-stacks          no native or Python stacks in the diagnosis\n"                     \
     "      --allow-leak         a leak exits with the command's own status instead of 122\n"       \
     "      --json               print the run and its full diagnosis as JSON on stdout; the\n"     \
     "                           command's stdout then goes to stderr\n"                            \
@@ -335,7 +335,7 @@
     "OPTIONS\n"                                                                                    \
     "      --session SID        every process of session SID\n"                                    \
     "  -m, --match PATTERN      every process whose command line contains PATTERN\n"               \
-    "      --no-stacks          no native stacks\n"                                                \
+    "      --no-stacks          no native or Python stacks\n"                                      \
     "      --end                end the processes after the diagnosis\n"                           \
     "  -s, --signal SIG         with --end: sent first (default TERM)\n"                           \
     "  -k, --grace DURATION     with --end: between SIG and SIGKILL (default 2s)\n"                \

@@ -197,6 +197,418 @@ json_t *ft_diag_parse_stacks(const char *text)
     return m;
 }
 
+/* ---- Python stacks ------------------------------------------------------------------- */
+
+#define PY_LINE_MAX 200 /* bytes of a frame's source line kept */
+
+/*
+ * What gdb runs in a Python process, given as `python exec("...")` so that it needs no file
+ * (in the text, \x22 is a double quote). It walks every thread state of the interpreter from
+ * _PyRuntime and prints each thread's Python frames, innermost first, in py-bt's own format
+ * ("Thread N (LWP T):", "Traceback (most recent call first):", then `  File "F", line L, in
+ * FN` and the source line), decoding each frame with the interpreter's gdb extension
+ * (python3.X-gdb.py: PyFramePtr). It does not run py-bt itself because py-bt unwinds every
+ * native frame of every thread through gdb: about 0.25 s a thread for Debian's python3.11,
+ * so a process with a handful of threads would spend the whole stack budget, where the walk
+ * costs tens of milliseconds whatever the number of threads. py-bt still runs when the walk
+ * cannot (before 3.11 there is no native_thread_id nor _PyInterpreterFrame). A line starting
+ * "ft-py: " says what it did or why it could not (py_why).
+ */
+static const char py_script[] =
+    "python exec(\""
+    "def ft_py():\\n"
+    "    def runtime():\\n"
+    "        try:\\n"
+    "            r = gdb.parse_and_eval('_PyRuntime')\\n"
+    "            r['interpreters']\\n"
+    "            return r, ''\\n"
+    "        except gdb.error as e:\\n"
+    "            return None, str(e)\\n"
+    "    rt, err = runtime()\\n"
+    "    if rt is None and 'No symbol' in err:\\n"
+    "        try:\\n"
+    "            gdb.execute('sharedlibrary libpython3', to_string=True)\\n"
+    "        except gdb.error:\\n"
+    "            pass\\n"
+    "        rt, err = runtime()\\n"
+    "    if 'PyBacktrace' not in globals():\\n"
+    "        print('ft-py: no-extension')\\n"
+    "        return\\n"
+    "    if rt is None:\\n"
+    "        print('ft-py: ' + ('no-runtime: ' if 'No symbol' in err else 'no-symbols: ') + err)\\n"
+    "        return\\n"
+    "    out = []\\n"
+    "    nt = 0\\n"
+    "    try:\\n"
+    "        interp = rt['interpreters']['head']\\n"
+    "        while int(interp) and nt < 512:\\n"
+    "            ts = interp['threads']['head']\\n"
+    "            while int(ts) and nt < 512:\\n"
+    "                nt += 1\\n"
+    "                try:\\n"
+    "                    f = ts['cframe']['current_frame']\\n"
+    "                except gdb.error:\\n"
+    "                    f = ts['current_frame']\\n"
+    "                out.append('Thread %d (LWP %d):' % (nt, int(ts['native_thread_id'])))\\n"
+    "                out.append('Traceback (most recent call first):')\\n"
+    "                n = 0\\n"
+    "                while int(f) and n < 64:\\n"
+    "                    n += 1\\n"
+    "                    p = PyFramePtr(f)\\n"
+    "                    f = f['previous']\\n"
+    "                    if p.is_optimized_out() or (hasattr(p, 'is_shim') and p.is_shim()):\\n"
+    "                        continue\\n"
+    "                    line = p.current_line_num()\\n"
+    "                    out.append('  File \\x22%s\\x22, line %s, in %s' % (p.filename(),\\n"
+    "                               '?' if line is None else line, p.co_name.proxyval(set())))\\n"
+    "                    code = p.current_line() if line is not None else None\\n"
+    "                    if code:\\n"
+    "                        out.append('    ' + code.strip())\\n"
+    "                ts = ts['next']\\n"
+    "            interp = interp['next']\\n"
+    "    except Exception as e:\\n"
+    "        print('ft-py: py-bt (no walk: %s)' % e)\\n"
+    "        gdb.execute('thread apply all py-bt')\\n"
+    "        return\\n"
+    "    for l in out:\\n"
+    "        print(l)\\n"
+    "    print('ft-py: walked %d threads' % nt)\\n"
+    "try:\\n"
+    "    ft_py()\\n"
+    "except Exception as e:\\n"
+    "    print('ft-py: failed: %s' % e)\\n"
+    "\")";
+
+/*
+ * The Python version of a process ("3.11") into ver when it runs a Python 3 interpreter: its
+ * executable is named python3* or it maps a libpython3 (an embedded interpreter); when neither
+ * can be read (another user's process, or one not dumpable), its name (comm) is python3*, and
+ * the version is "3". 0 if not.
+ */
+static int py_version(int pid, const char *comm, char *ver, size_t n)
+{
+    char path[64], exe[PATH_MAX], line[PATH_MAX + 128];
+    const char *base = NULL;
+    snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+    ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        base = strrchr(exe, '/');
+        base = base ? base + 1 : exe;
+        if (strncmp(base, "python3", 7) != 0)
+            base = NULL;
+    }
+    snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+    FILE *f = base ? NULL : fopen(path, "re");
+    while (f && !base && fgets(line, sizeof(line), f)) {
+        char *nl = strchr(line, '\n'), *file = strchr(line, '/');
+        if (nl)
+            *nl = '\0';
+        const char *b = file ? strrchr(file, '/') + 1 : "";
+        if (strncmp(b, "libpython3", 10) == 0) /* an embedded interpreter */
+            base = b + 3;
+        else if (len <= 0 && strncmp(b, "python3", 7) == 0) /* the executable, unreadable */
+            base = b;
+    }
+    if (f)
+        fclose(f);
+    if (!base && len <= 0 && strncmp(comm, "python3", 7) == 0)
+        base = "python3"; /* neither readable: the name will do */
+    if (!base)
+        return 0;
+    /* "python3.11", "python3.11d", "python3" of libpython3.11.so.1.0: "3.11" */
+    size_t vl = strspn(base + 6, "0123456789.");
+    if (vl && base[6 + vl - 1] == '.')
+        vl--;
+    snprintf(ver, n, "%.*s", (int)vl, base + 6);
+    return 1;
+}
+
+/* A JSON string of the n bytes at s, made valid UTF-8. */
+static json_t *py_text(const char *s, size_t n)
+{
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_utf8_sanitize(s, n, &b);
+    json_t *j = json_string(b.buf);
+    ft_buf_release(&b);
+    return j;
+}
+
+/* `File "F", line L, in FN` (after the `  File "`) into a frame, or NULL. */
+static json_t *py_file_frame(const char *s)
+{
+    const char *q = NULL, *hit = s;
+    while ((hit = strstr(hit, "\", line "))) /* the last one: a path may hold the text */
+        q = hit++;
+    if (!q)
+        return NULL;
+    const char *l = q + 8;
+    char *end;
+    long line = strtol(l, &end, 10);
+    if (end == l && *l == '?')
+        end++;
+    if (end == l || strncmp(end, ", in ", 5) != 0)
+        return NULL;
+    json_t *fr = json_object();
+    json_object_set_new(fr, "file", py_text(s, (size_t)(q - s)));
+    if (*l != '?')
+        json_object_set_new(fr, "line", json_integer(line));
+    json_object_set_new(fr, "function", py_text(end + 5, strlen(end + 5)));
+    return fr;
+}
+
+json_t *ft_diag_parse_py_stacks(const char *text)
+{
+    json_t *m = json_object();
+    json_t *frames = NULL; /* the current thread's, from its "Traceback" line */
+    json_t *last = NULL;   /* the frame the next source line belongs to */
+    char tid[32] = "";
+    const char *line = text;
+    while (*line) {
+        size_t len = strcspn(line, "\n");
+        char buf[1024];
+        size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+        memcpy(buf, line, n);
+        buf[n] = '\0';
+        line += len + (line[len] == '\n');
+        int v;
+        const char *lwp;
+        if (strncmp(buf, "Thread ", 7) == 0 && (lwp = strstr(buf, "(LWP ")) &&
+            sscanf(lwp, "(LWP %d)", &v) == 1) {
+            snprintf(tid, sizeof(tid), "%d", v);
+            frames = last = NULL;
+            continue;
+        }
+        if (strcmp(buf, "Traceback (most recent call first):") == 0 && *tid) {
+            frames = json_object_get(m, tid);
+            if (!frames) {
+                frames = json_array();
+                json_object_set_new(m, tid, frames);
+            }
+            continue;
+        }
+        if (!frames)
+            continue;
+        if (strncmp(buf, "    ", 4) == 0) { /* the source line of the frame above */
+            const char *c = buf + strspn(buf, " ");
+            size_t cl = strlen(c);
+            while (cl && (c[cl - 1] == ' ' || c[cl - 1] == '\r'))
+                cl--;
+            if (last && cl && !json_object_get(last, "code"))
+                json_object_set_new(last, "code", py_text(c, cl < PY_LINE_MAX ? cl : PY_LINE_MAX));
+            last = NULL;
+            continue;
+        }
+        json_t *fr = NULL;
+        if (strncmp(buf, "  File \"", 8) == 0) {
+            fr = py_file_frame(buf + 8);
+        } else if (buf[0] == ' ' && buf[1] == ' ' && buf[2] && buf[2] != ' ') {
+            /* a frame py-bt names without a file: "<built-in method acquire of _thread.lock
+             * object at remote 0x7f...>", "Waiting for the GIL"; the address is dropped */
+            char *at = strstr(buf, " at remote 0x");
+            if (at && strchr(at, '>'))
+                memmove(at, strchr(at, '>'), strlen(strchr(at, '>')) + 1);
+            fr = json_pack("{s:o}", "function", py_text(buf + 2, strlen(buf + 2)));
+        } else {
+            frames = NULL; /* anything else ends the traceback (gdb's own lines) */
+        }
+        last = NULL;
+        if (fr && json_array_size(frames) < STACK_FRAMES_MAX) {
+            json_array_append_new(frames, fr);
+            last = fr;
+        } else {
+            json_decref(fr);
+        }
+    }
+    return m;
+}
+
+/*
+ * Why Python process p (pid, version ver) got no Python stack, from gdb's output and wait
+ * status, into msg.
+ */
+static void py_why(const char *out, int st, int pid, const char *ver, char *msg, size_t n)
+{
+    const char *declined = strstr(out, "\" auto-loading has been declined");
+    char path[PATH_MAX], link[64], exe[PATH_MAX];
+    if (strstr(out, "Operation not permitted") || strstr(out, "EPERM")) {
+        snprintf(msg, n,
+                 "ptrace refused (needs the same user and kernel.yama.ptrace_scope 0, or "
+                 "CAP_SYS_PTRACE)");
+    } else if (declined) {
+        const char *file = declined; /* warning: File "/x/python3.12-gdb.py" auto-loading ... */
+        while (file > out && file[-1] != '"' && file[-1] != '\n')
+            file--;
+        snprintf(msg, n,
+                 "gdb declined the interpreter's own extension %.*s: it is outside gdb's "
+                 "auto-load safe-path",
+                 (int)(declined - file), file);
+    } else if (strstr(out, "Python scripting is not supported")) {
+        snprintf(msg, n, "this gdb has no Python support");
+    } else if (strstr(out, "ft-py: no-extension")) {
+        /* installed, but for Debian's own interpreter only (a copy, another build) */
+        snprintf(path, sizeof(path), "/usr/share/gdb/auto-load/usr/bin/python%s-gdb.py", ver);
+        snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+        ssize_t len = readlink(link, exe, sizeof(exe) - 1);
+        exe[len > 0 ? len : 0] = '\0';
+        if (access(path, R_OK) == 0)
+            snprintf(msg, n,
+                     "gdb has no Python extension for this interpreter (%s): python%s-dbg "
+                     "has one for Debian's /usr/bin/python%s and libpython%s only",
+                     *exe ? exe : "?", ver, ver, ver);
+        else
+            snprintf(msg, n,
+                     "gdb has no Python extension for this interpreter (%s): install "
+                     "python%s-dbg, which has python%s-gdb.py and the debug symbols",
+                     *exe ? exe : "?", ver, ver);
+    } else if (strstr(out, "ft-py: no-symbols"))
+        snprintf(msg, n,
+                 "no debug symbols for python%s: install python%s-dbg of the same version as "
+                 "the interpreter",
+                 ver, ver);
+    else if (strstr(out, "ft-py: no-runtime"))
+        snprintf(msg, n, "no CPython runtime (_PyRuntime) in the process");
+    else if (st < 0)
+        snprintf(msg, n, "gdb did not finish in time");
+    else if (strstr(out, "ft-py: walked") || strstr(out, "ft-py: py-bt"))
+        snprintf(msg, n, "no thread was running Python code");
+    else {
+        const char *why = strstr(out, "ft-py: ");
+        snprintf(msg, n, "gdb gave no Python stack: %.200s", why ? why + 7 : out);
+    }
+}
+
+/*
+ * Put the Python stacks in gdb's output on the threads of process p ("py_stack"), or say in
+ * p["py_error"] (and in errors, with the pid) why there are none.
+ */
+static void py_apply(json_t *p, const char *out, int st, json_t *errors)
+{
+    json_t *m = ft_diag_parse_py_stacks(out);
+    size_t k, frames = 0;
+    json_t *th;
+    json_array_foreach(json_object_get(p, "threads"), k, th)
+    {
+        char tid[32];
+        snprintf(tid, sizeof(tid), "%d", (int)json_integer_value(json_object_get(th, "tid")));
+        json_t *a = json_object_get(m, tid);
+        if (json_array_size(a)) {
+            json_object_set(th, "py_stack", a);
+            frames += json_array_size(a);
+        }
+    }
+    json_decref(m);
+    if (frames)
+        return;
+    char msg[400], line[440];
+    py_why(out, st, (int)json_integer_value(json_object_get(p, "pid")),
+           json_string_value(json_object_get(p, "python")), msg, sizeof(msg));
+    json_object_set_new(p, "py_error", json_string(msg));
+    snprintf(line, sizeof(line), "pid %d: %s", (int)json_integer_value(json_object_get(p, "pid")),
+             msg);
+    json_array_append_new(errors, json_string(line));
+}
+
+/* 1 when p is a Python process still without a Python stack or the reason it has none. */
+static int py_pending(const json_t *p)
+{
+    if (!json_object_get(p, "python") || json_object_get(p, "py_error"))
+        return 0;
+    size_t k;
+    json_t *th;
+    json_array_foreach(json_object_get(p, "threads"), k, th)
+    {
+        if (json_object_get(th, "py_stack"))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Mark the Python processes (p["python"] = version; not zombies) and return how many there are.
+ */
+static size_t py_mark(json_t *procs)
+{
+    size_t i, n = 0;
+    json_t *p;
+    json_array_foreach(procs, i, p)
+    {
+        const char *state = json_string_value(json_object_get(p, "state"));
+        char ver[32];
+        if (state && (*state == 'Z' || *state == 'X'))
+            continue;
+        const char *comm = json_string_value(json_object_get(p, "comm"));
+        if (py_version((int)json_integer_value(json_object_get(p, "pid")), comm ? comm : "", ver,
+                       sizeof(ver))) {
+            json_object_set_new(p, "python", json_string(*ver ? ver : "3"));
+            n++;
+        }
+    }
+    return n;
+}
+
+/*
+ * The Python stacks of the Python processes that have none yet (gdb ran the native stacks of
+ * the others, with the script added), one gdb each until `until`; stacks["python_*"] say how.
+ */
+static void py_stacks(json_t *procs, json_t *info, int64_t until)
+{
+    char gdb[PATH_MAX];
+    int64_t t0 = ft_mono_ms();
+    size_t i, done = 0, npy = 0;
+    json_t *p;
+    json_array_foreach(procs, i, p) npy += json_object_get(p, "python") != NULL;
+    if (!npy)
+        return;
+    int have_gdb = find_in_path("gdb", gdb, sizeof(gdb));
+    json_t *errors = json_array();
+    json_array_foreach(procs, i, p)
+    {
+        if (!py_pending(p))
+            continue;
+        char msg[200];
+        int pid = (int)json_integer_value(json_object_get(p, "pid"));
+        if (!have_gdb || done >= STACK_PROCS_MAX || ft_mono_ms() >= until) {
+            snprintf(msg, sizeof(msg), "%s",
+                     !have_gdb ? "no gdb installed: no Python stacks (install gdb and "
+                                 "python3.X-dbg)"
+                               : "time or process budget used up: no Python stack");
+            json_object_set_new(p, "py_error", json_string(msg));
+            char line[240];
+            snprintf(line, sizeof(line), "pid %d: %s", pid, msg);
+            json_array_append_new(errors, json_string(line));
+            continue;
+        }
+        char spid[32];
+        snprintf(spid, sizeof(spid), "%d", pid);
+        char a_p[] = "-p", a_nx[] = "-nx", a_batch[] = "-batch", a_iex[] = "-iex", a_ex[] = "-ex";
+        char a_nosolib[] = "set auto-solib-add off", a_script[sizeof(py_script)];
+        memcpy(a_script, py_script, sizeof(py_script));
+        /* no shared library's symbols but those the script asks for: a third of the time */
+        char *const argv[] = {gdb, a_nx, a_batch, a_iex,    a_nosolib,
+                              a_p, spid, a_ex,    a_script, NULL};
+        struct ft_buf out;
+        ft_buf_init(&out, 0);
+        int st = run_capture(argv, until, &out);
+        done++;
+        py_apply(p, out.buf, st, errors);
+        ft_buf_release(&out);
+    }
+    json_object_set_new(info, "python_processes", json_integer((json_int_t)npy));
+    json_object_set_new(info, "python_ms", json_integer(ft_mono_ms() - t0));
+    /* the errors of the pass with the native stacks (gdb) come first */
+    json_t *all = json_object_get(info, "python_errors");
+    if (all)
+        json_array_extend(all, errors);
+    else
+        json_object_set(info, "python_errors", errors);
+    all = json_object_get(info, "python_errors");
+    if (json_array_size(all))
+        json_object_set_new(info, "python_error", json_copy(json_array_get(all, 0)));
+    json_decref(errors);
+}
+
 void ft_diag_stacks(json_t *diag, int64_t budget_ms)
 {
     char tool[PATH_MAX];
@@ -204,6 +616,7 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
     int gdb = 0;
     json_t *info = json_object();
     json_object_set_new(diag, "stacks", info);
+    size_t npy = py_mark(json_object_get(diag, "processes"));
     if (find_in_path("eu-stack", tool, sizeof(tool))) {
         name = "eu-stack";
     } else if (find_in_path("gdb", tool, sizeof(tool))) {
@@ -213,6 +626,7 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
         json_object_set_new(
             info, "error",
             json_string("no eu-stack (elfutils) or gdb installed: no native stacks"));
+        py_stacks(json_object_get(diag, "processes"), info, ft_mono_ms() + budget_ms);
         return;
     }
     json_object_set_new(info, "tool", json_string(name));
@@ -220,6 +634,9 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
     size_t i, done = 0;
     json_t *p;
     json_t *errors = json_array();
+    json_t *py_errors = json_array(); /* of the Python stacks gdb takes with the native ones */
+    if (gdb && npy)
+        json_object_set(info, "python_errors", py_errors);
     json_array_foreach(json_object_get(diag, "processes"), i, p)
     {
         const char *state = json_string_value(json_object_get(p, "state"));
@@ -235,11 +652,23 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
         char a_p[] = "-p", a_nx[] = "-nx", a_batch[] = "-batch", a_ex[] = "-ex";
         char a_bt[] = "thread apply all bt";
         char *const eu_argv[] = {tool, a_p, pid, NULL};
-        char *const gdb_argv[] = {tool, a_nx, a_batch, a_p, pid, a_ex, a_bt, NULL};
+        char a_py[sizeof(py_script)];
+        memcpy(a_py, py_script, sizeof(py_script));
+        /*
+         * A Python process's Python stacks too, from the same attach, first: gdb flushes its
+         * output after each command, so they are kept if the native ones run out of time.
+         */
+        char *gdb_argv[] = {tool, a_nx, a_batch, a_p, pid, a_ex, a_py, a_ex, a_bt, NULL};
+        if (!json_object_get(p, "python")) {
+            gdb_argv[6] = a_bt;
+            gdb_argv[7] = NULL;
+        }
         struct ft_buf out;
         ft_buf_init(&out, 0);
         int st = run_capture(gdb ? gdb_argv : eu_argv, until, &out);
         done++;
+        if (gdb && json_object_get(p, "python"))
+            py_apply(p, out.buf, st, py_errors);
         json_t *m = ft_diag_parse_stacks(out.buf);
         if (json_object_size(m) == 0) {
             char msg[300];
@@ -267,6 +696,8 @@ void ft_diag_stacks(json_t *diag, int64_t budget_ms)
         json_decref(m);
         ft_buf_release(&out);
     }
+    json_decref(py_errors);
+    py_stacks(json_object_get(diag, "processes"), info, until);
     ft_node_stacks(diag); /* JavaScript frames, when a Node.js process wrote a perf map */
     json_object_set_new(info, "ms", json_integer(ft_mono_ms() - t0));
     json_object_set_new(info, "processes", json_integer((json_int_t)done));
@@ -356,6 +787,74 @@ static void set_cause(json_t *o, const char *cause, const char *evidence)
     json_object_set_new(o, "evidence", json_string(evidence));
 }
 
+/* The innermost frame of a thread's Python stack that has a file (not a built-in), or NULL. */
+static const json_t *py_top(const json_t *th, size_t from, size_t *at)
+{
+    const json_t *a = json_object_get(th, "py_stack");
+    for (size_t i = from; i < json_array_size(a); i++) {
+        if (*jstr(json_array_get(a, i), "file")) {
+            if (at)
+                *at = i;
+            return json_array_get(a, i);
+        }
+    }
+    return NULL;
+}
+
+/* 1 when the frame runs in the standard library's threading.py. */
+static int in_threading_py(const json_t *fr)
+{
+    const char *f = jstr(fr, "file");
+    size_t n = strlen(f);
+    return n >= 12 && strcmp(f + n - 12, "threading.py") == 0 && (n == 12 || f[n - 13] == '/');
+}
+
+/*
+ * 1 when a thread waits to acquire a Python lock (threading.Lock or RLock, by acquire() or a
+ * with statement): a futex wait on a semaphore, not on a glibc mutex, so it has no owner to
+ * follow. Told by PyThread_acquire_lock in its native stack or, without a native stack, by its
+ * innermost Python line. Not when that line is in threading.py: Condition.wait (so Event.wait,
+ * Queue.get, Semaphore and Barrier), and Thread.join wait for another thread to act or to end,
+ * not for a lock it holds.
+ */
+static int py_lock_wait(const json_t *th)
+{
+    const json_t *top = py_top(th, 0, NULL);
+    if (!top || strcmp(jstr(th, "syscall"), "futex") != 0 || in_threading_py(top))
+        return 0;
+    const json_t *stack = json_object_get(th, "stack");
+    size_t i;
+    json_t *f;
+    json_array_foreach(stack, i, f)
+    {
+        if (strncmp(json_string_value(f), "PyThread_acquire_lock", 21) == 0)
+            return 1;
+    }
+    const char *code = jstr(top, "code");
+    return !json_array_size(stack) && (strstr(code, ".acquire(") || strncmp(code, "with ", 5) == 0);
+}
+
+/*
+ * "; in Python: FILE:LINE in FUNC: CODE" for the innermost Python frame of a thread and, when
+ * that frame is in threading.py, ", from ..." the first frame outside it (the caller's line).
+ */
+static void py_where(struct ft_buf *b, const json_t *th)
+{
+    size_t at = 0;
+    const json_t *fr = py_top(th, 0, &at);
+    for (int k = 0; fr && k < 2; k++) {
+        ft_buf_addf(b, "%s%s:%d in %s", k ? ", from " : "; in Python: ", jstr(fr, "file"),
+                    jint(fr, "line"), jstr(fr, "function"));
+        if (*jstr(fr, "code"))
+            ft_buf_addf(b, ": %s", jstr(fr, "code"));
+        if (!in_threading_py(fr))
+            break;
+        do {
+            fr = py_top(th, at + 1, &at);
+        } while (fr && in_threading_py(fr));
+    }
+}
+
 /* A thread's cause from what it waits in (see the scoring below for the same tests). */
 static const char *thread_cause(const json_t *th)
 {
@@ -427,7 +926,7 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
     }
     size_t i;
     json_t *th;
-    int tscore = 0;
+    int tscore = 0, marked = 0;
     json_array_foreach(json_object_get(p, "threads"), i, th)
     {
         int s;
@@ -463,6 +962,11 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
                         jint(th, "mutex_owner"));
             s = 550;
             cause = "blocked_on_lock";
+        } else if (py_lock_wait(th)) {
+            ft_buf_addf(&tmp, "thread %d (%s) waits to acquire a Python lock (futex %s)",
+                        jint(th, "tid"), jstr(th, "name"), jstr(th, "futex"));
+            s = 550;
+            cause = "blocked_on_lock";
         } else if (waits_for_children(th)) {
             ft_buf_addf(&tmp, "waits for its children (%s)", sc);
             s = 10;
@@ -479,6 +983,7 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
                         *jstr(th, "wchan") ? ", wchan " : "", jstr(th, "wchan"));
             s = 200;
         }
+        py_where(&tmp, th);
         set_cause(th, cause, tmp.buf);
         if (s > tscore) {
             tscore = s;
@@ -493,12 +998,14 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
                 why->len = cut;
                 why->buf[cut] = '\0';
                 ft_buf_addf(why, "|; %s", tmp.buf);
+                marked = 1;
             }
         }
     }
     ft_buf_release(&tmp);
     /* The '|' above marks where the thread detail starts; drop the marker. */
-    char *bar = strchr(why->buf, '|');
+    /* (only when set: a thread's Python source line may hold a '|' of its own) */
+    char *bar = marked ? strchr(why->buf, '|') : NULL;
     if (bar)
         memmove(bar, bar + 1, strlen(bar));
     if (bar)
@@ -719,7 +1226,23 @@ static void render_proc(struct ft_buf *out, const json_t *p)
             }
             ft_buf_addf(out, "      #%zu %s\n", f, json_string_value(fr));
         }
+        json_array_foreach(json_object_get(th, "py_stack"), f, fr)
+        {
+            if (f >= TEXT_FRAMES_MAX) {
+                ft_buf_addf(out, "      ... %zu more Python frames\n",
+                            json_array_size(json_object_get(th, "py_stack")) - f);
+                break;
+            }
+            ft_buf_addf(out, "      py: %s", jstr(fr, "function"));
+            if (*jstr(fr, "file"))
+                ft_buf_addf(out, " (%s:%d)", jstr(fr, "file"), jint(fr, "line"));
+            if (*jstr(fr, "code"))
+                ft_buf_addf(out, ": %s", jstr(fr, "code"));
+            ft_buf_adds(out, "\n");
+        }
     }
+    if (*jstr(p, "py_error"))
+        ft_buf_addf(out, "    Python stacks: %s\n", jstr(p, "py_error"));
     if (*jstr(p, "fds_error"))
         ft_buf_addf(out, "    descriptors: %s\n", jstr(p, "fds_error"));
     json_t *fd;
@@ -769,6 +1292,9 @@ void ft_diag_render(const json_t *diag, struct ft_buf *out)
                     *jstr(st, "error") ? "; " : "", jstr(st, "error"));
     else if (st && *jstr(st, "error"))
         ft_buf_addf(out, "  stacks: %s\n", jstr(st, "error"));
+    if (st && json_object_get(st, "python_processes"))
+        ft_buf_addf(out, "  Python stacks: %d ms%s%s\n", jint(st, "python_ms"),
+                    *jstr(st, "python_error") ? "; " : "", jstr(st, "python_error"));
     const json_t *e = json_object_get(diag, "end");
     if (e) {
         if (json_object_get(diag, "main"))

@@ -371,6 +371,133 @@ static void test_parse_stacks(void **state)
     json_decref(m);
 }
 
+/*
+ * Real gdb output for tests/helpers/sc_py_deadlock.py under Debian's python3.11 with
+ * python3.11-dbg: diag.c's script (the walk of the thread states), then py-bt's own.
+ */
+static const char py_walk[] =
+    "[New LWP 16851]\n"
+    "[New LWP 16853]\n"
+    "[Thread debugging using libthread_db enabled]\n"
+    "Using host libthread_db library \"/lib/x86_64-linux-gnu/libthread_db.so.1\".\n"
+    "__futex_abstimed_wait_common64 (private=<optimized out>, cancel=true, abstime=0x0, "
+    "op=393, expected=0, futex_word=0x7fc0fc000b70) at ./nptl/futex-internal.c:57\n"
+    "57\t./nptl/futex-internal.c: No such file or directory.\n"
+    "Thread 1 (LWP 16853):\n"
+    "Traceback (most recent call first):\n"
+    "  File \"/work/wt-py/tests/helpers/sc_py_deadlock.py\", line 36, in thread_b\n"
+    "    with lock1:  # blocks: B\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 975, in run\n"
+    "    self._target(*self._args, **self._kwargs)\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 1038, in _bootstrap_inner\n"
+    "    self.run()\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 995, in _bootstrap\n"
+    "    self._bootstrap_inner()\n"
+    "Thread 2 (LWP 16851):\n"
+    "Traceback (most recent call first):\n"
+    "  File \"/work/wt-py/tests/helpers/sc_py_deadlock.py\", line 28, in thread_a\n"
+    "    lock2.acquire()  # blocks: A\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 975, in run\n"
+    "    self._target(*self._args, **self._kwargs)\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 1038, in _bootstrap_inner\n"
+    "    self.run()\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 995, in _bootstrap\n"
+    "    self._bootstrap_inner()\n"
+    "Thread 3 (LWP 16837):\n"
+    "Traceback (most recent call first):\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 1132, in _wait_for_tstate_lock\n"
+    "    if lock.acquire(block, timeout):\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 1112, in join\n"
+    "    self._wait_for_tstate_lock()\n"
+    "  File \"/work/wt-py/tests/helpers/sc_py_deadlock.py\", line 44, in <module>\n"
+    "    a.join()\n"
+    "ft-py: walked 3 threads\n"
+    "[Inferior 1 (process 16837) detached]\n";
+
+static const char py_bt[] =
+    "\n"
+    "Thread 3 (Thread 0x7fc101d616c0 (LWP 16853) \"python3\"):\n"
+    "Traceback (most recent call first):\n"
+    "  <built-in method __enter__ of _thread.lock object at remote 0x7fc1025903c0>\n"
+    "  File \"/work/wt-py/tests/helpers/sc_py_deadlock.py\", line 36, in thread_b\n"
+    "    with lock1:  # blocks: B\n"
+    "  File \"/usr/lib/python3.11/threading.py\", line 975, in run\n"
+    "    self._target(*self._args, **self._kwargs)\n"
+    "\n"
+    "Thread 2 (Thread 0x7fc1025666c0 (LWP 16851) \"python3\"):\n"
+    "Traceback (most recent call first):\n"
+    "  File \"/work/wt-py/tests/helpers/sc_py_deadlock.py\", line 28, in thread_a\n"
+    "    lock2.acquire()  # blocks: A\n"
+    "\n"
+    "Thread 1 (Thread 0x7fc102821040 (LWP 16837) \"python3\"):\n"
+    "Unable to locate python frame\n"
+    "[Inferior 1 (process 16837) detached]\n";
+
+static const char *frame_str(const json_t *m, const char *tid, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(m, tid), i), key));
+}
+
+static int frame_line(const json_t *m, const char *tid, size_t i)
+{
+    return (int)json_integer_value(
+        json_object_get(json_array_get(json_object_get(m, tid), i), "line"));
+}
+
+static void test_parse_py_stacks(void **state)
+{
+    (void)state;
+    json_t *m = ft_diag_parse_py_stacks(py_walk);
+    assert_int_equal(json_object_size(m), 3);
+    assert_int_equal(json_array_size(json_object_get(m, "16853")), 4);
+    assert_string_equal(frame_str(m, "16853", 0, "file"),
+                        "/work/wt-py/tests/helpers/sc_py_deadlock.py");
+    assert_int_equal(frame_line(m, "16853", 0), 36);
+    assert_string_equal(frame_str(m, "16853", 0, "function"), "thread_b");
+    assert_string_equal(frame_str(m, "16853", 0, "code"), "with lock1:  # blocks: B");
+    assert_string_equal(frame_str(m, "16851", 0, "function"), "thread_a");
+    assert_int_equal(frame_line(m, "16851", 0), 28);
+    assert_string_equal(frame_str(m, "16851", 0, "code"), "lock2.acquire()  # blocks: A");
+    assert_string_equal(frame_str(m, "16851", 3, "function"), "_bootstrap");
+    assert_string_equal(frame_str(m, "16837", 2, "function"), "<module>");
+    assert_string_equal(frame_str(m, "16837", 2, "code"), "a.join()");
+    json_decref(m);
+    /* the native parser finds no frame in it, and this one none in native output */
+    m = ft_diag_parse_stacks(py_walk);
+    assert_int_equal(json_object_size(m), 0);
+    json_decref(m);
+    m = ft_diag_parse_py_stacks("Thread 2 (Thread 0x7f00 (LWP 21) \"w\"):\n"
+                                "#0  0x00007f00 in __futex_abstimed_wait_common64 () at x.c:57\n"
+                                "#1  worker (arg=0x0) at sc.c:12\n");
+    assert_int_equal(json_object_size(m), 0);
+    json_decref(m);
+
+    /* py-bt: a built-in frame without a file (its address dropped); no frame for thread 1 */
+    m = ft_diag_parse_py_stacks(py_bt);
+    assert_int_equal(json_array_size(json_object_get(m, "16853")), 3);
+    assert_string_equal(frame_str(m, "16853", 0, "function"),
+                        "<built-in method __enter__ of _thread.lock object>");
+    assert_null(json_object_get(json_array_get(json_object_get(m, "16853"), 0), "file"));
+    assert_null(json_object_get(json_array_get(json_object_get(m, "16853"), 0), "code"));
+    assert_string_equal(frame_str(m, "16853", 1, "code"), "with lock1:  # blocks: B");
+    assert_int_equal(json_array_size(json_object_get(m, "16851")), 1);
+    assert_null(json_object_get(m, "16837"));
+    json_decref(m);
+
+    /* an unknown line, a file name holding the separator, a traceback cut short */
+    m = ft_diag_parse_py_stacks("Thread 1 (LWP 5):\n"
+                                "Traceback (most recent call first):\n"
+                                "  File \"<frozen a\", line b>\", line ?, in f\n"
+                                "  File \"x.py\", line 3, in g\n"
+                                "ft-py: walked 1 threads\n"
+                                "  File \"y.py\", line 4, in h\n");
+    assert_int_equal(json_array_size(json_object_get(m, "5")), 2);
+    assert_string_equal(frame_str(m, "5", 0, "file"), "<frozen a\", line b>");
+    assert_null(json_object_get(json_array_get(json_object_get(m, "5"), 0), "line"));
+    assert_string_equal(frame_str(m, "5", 1, "function"), "g");
+    json_decref(m);
+}
+
 static json_t *load(const char *text)
 {
     json_error_t e;
@@ -690,6 +817,62 @@ static void test_culprit_node_loop(void **state)
     json_decref(d);
 }
 
+/* A Python lock-order inversion: its threads are blocked_on_lock, the joining thread is not. */
+static void test_culprit_python_lock(void **state)
+{
+    (void)state;
+    json_t *d = load(
+        "{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["
+        " {\"pid\": 10, \"comm\": \"python3\", \"cmdline\": \"python3 x.py\", \"state\": \"S\","
+        "  \"depth\": 1, \"python\": \"3.11\", \"threads\": ["
+        "   {\"tid\": 10, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"futex\","
+        "    \"futex\": \"0x1\", \"stack\": [\"__futex_abstimed_wait_common\","
+        "     \"PyThread_acquire_lock_timed\"], \"py_stack\": ["
+        "     {\"file\": \"/usr/lib/python3.11/threading.py\", \"line\": 1132,"
+        "      \"function\": \"_wait_for_tstate_lock\", \"code\": \"if lock.acquire(block, timeout):\"},"
+        "     {\"file\": \"/usr/lib/python3.11/threading.py\", \"line\": 1112, \"function\": \"join\"},"
+        "     {\"file\": \"/t/x.py\", \"line\": 44, \"function\": \"<module>\", \"code\": \"a.join()\"}]},"
+        "   {\"tid\": 11, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"futex\","
+        "    \"futex\": \"0x2\", \"stack\": [\"__futex_abstimed_wait_common\","
+        "     \"PyThread_acquire_lock_timed\"], \"py_stack\": ["
+        "     {\"file\": \"/t/x.py\", \"line\": 28, \"function\": \"thread_a\","
+        "      \"code\": \"lock2.acquire()  # a | b\"}]},"
+        "   {\"tid\": 12, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"futex\","
+        "    \"futex\": \"0x3\", \"py_stack\": ["
+        "     {\"function\": \"<built-in method __enter__ of _thread.lock object>\"},"
+        "     {\"file\": \"/t/x.py\", \"line\": 36, \"function\": \"thread_b\","
+        "      \"code\": \"with lock1:\"}]}],"
+        "  \"fds\": []}]}");
+    ft_diag_analyse(d);
+    json_t *threads =
+        json_object_get(json_array_get(json_object_get(d, "processes"), 0), "threads");
+    const json_t *join = json_array_get(threads, 0);
+    assert_string_equal(json_string_value(json_object_get(join, "cause")), "waiting");
+    assert_non_null(strstr(json_string_value(json_object_get(join, "evidence")),
+                           "in Python: /usr/lib/python3.11/threading.py:1132 in "
+                           "_wait_for_tstate_lock: if lock.acquire(block, timeout):, from "
+                           "/t/x.py:44 in <module>: a.join()"));
+    /* by the native stack, and (without one) by the source line of the with statement */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(threads, 1), "cause")),
+                        "blocked_on_lock");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(threads, 2), "cause")),
+                        "blocked_on_lock");
+    json_t *c = json_object_get(d, "culprit");
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "blocked_on_lock");
+    /* the source line keeps its '|' (the marker of a leak's detail is another one) */
+    assert_string_equal(json_string_value(json_object_get(c, "why")),
+                        "thread 11 (python3) waits to acquire a Python lock (futex 0x2); in "
+                        "Python: /t/x.py:28 in thread_a: lock2.acquire()  # a | b");
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_diag_render(d, &b);
+    assert_non_null(strstr(b.buf, "      py: thread_a (/t/x.py:28): lock2.acquire()  # a | b\n"));
+    assert_non_null(strstr(b.buf, "      py: <built-in method __enter__ of _thread.lock object>\n"
+                                  "      py: thread_b (/t/x.py:36): with lock1:\n"));
+    ft_buf_release(&b);
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_exit_status),
         cmocka_unit_test(test_signals),
         cmocka_unit_test(test_parse_stacks),
+        cmocka_unit_test(test_parse_py_stacks),
         cmocka_unit_test(test_culprit_deadlock),
         cmocka_unit_test(test_culprit_socket_over_sleep),
         cmocka_unit_test(test_culprit_leak_holder),
@@ -715,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_node_keeps_alive),
         cmocka_unit_test(test_node_perf_line),
         cmocka_unit_test(test_culprit_node_loop),
+        cmocka_unit_test(test_culprit_python_lock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
