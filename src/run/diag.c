@@ -454,12 +454,12 @@ static void py_why(const char *out, int st, int pid, const char *ver, char *msg,
         exe[len > 0 ? len : 0] = '\0';
         if (access(path, R_OK) == 0)
             snprintf(msg, n,
-                     "gdb has no Python extension for this interpreter (%s): python%s-dbg "
+                     "gdb has no Python extension for this interpreter (%.200s): python%s-dbg "
                      "has one for Debian's /usr/bin/python%s and libpython%s only",
                      *exe ? exe : "?", ver, ver, ver);
         else
             snprintf(msg, n,
-                     "gdb has no Python extension for this interpreter (%s): install "
+                     "gdb has no Python extension for this interpreter (%.200s): install "
                      "python%s-dbg, which has python%s-gdb.py and the debug symbols",
                      *exe ? exe : "?", ver, ver);
     } else if (strstr(out, "ft-py: no-symbols"))
