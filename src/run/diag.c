@@ -835,6 +835,24 @@ static int py_lock_wait(const json_t *th)
 }
 
 /*
+ * 1 when a Python thread waits for another thread to end: Thread.join, or the interpreter
+ * itself at exit (threading._shutdown) waiting for the non-daemon threads a program forgot.
+ * The thread it waits for is the cause, as a process's children are for wait4.
+ */
+static int py_join_wait(const json_t *th)
+{
+    size_t at = 0;
+    const json_t *fr = py_top(th, 0, &at);
+    for (; fr && in_threading_py(fr); fr = py_top(th, at + 1, &at)) {
+        const char *fn = jstr(fr, "function");
+        if (strcmp(fn, "join") == 0 || strcmp(fn, "_shutdown") == 0 ||
+            strcmp(fn, "_wait_for_tstate_lock") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/*
  * "; in Python: FILE:LINE in FUNC: CODE" for the innermost Python frame of a thread and, when
  * that frame is in threading.py, ", from ..." the first frame outside it (the caller's line).
  */
@@ -971,6 +989,14 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
             ft_buf_addf(&tmp, "waits for its children (%s)", sc);
             s = 10;
             cause = "waiting_for_child";
+        } else if (py_join_wait(th)) {
+            ft_buf_addf(&tmp, "thread %d (%s) waits for another thread to end (Python's join%s)",
+                        jint(th, "tid"), jstr(th, "name"),
+                        strcmp(jstr(py_top(th, 0, NULL), "function"), "_shutdown") == 0
+                            ? ", at the interpreter's exit: a non-daemon thread never ended"
+                            : "");
+            s = 15;
+            cause = "waiting_for_thread";
         } else if (strcmp(jstr(th, "state"), "R") == 0) {
             ft_buf_addf(&tmp, "thread %d (%s) is running on a CPU (busy loop?)", jint(th, "tid"),
                         jstr(th, "name"));

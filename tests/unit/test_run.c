@@ -847,9 +847,10 @@ static void test_culprit_python_lock(void **state)
     json_t *threads =
         json_object_get(json_array_get(json_object_get(d, "processes"), 0), "threads");
     const json_t *join = json_array_get(threads, 0);
-    assert_string_equal(json_string_value(json_object_get(join, "cause")), "waiting");
+    assert_string_equal(json_string_value(json_object_get(join, "cause")), "waiting_for_thread");
     assert_non_null(strstr(json_string_value(json_object_get(join, "evidence")),
-                           "in Python: /usr/lib/python3.11/threading.py:1132 in "
+                           "waits for another thread to end (Python's join); in Python: "
+                           "/usr/lib/python3.11/threading.py:1132 in "
                            "_wait_for_tstate_lock: if lock.acquire(block, timeout):, from "
                            "/t/x.py:44 in <module>: a.join()"));
     /* by the native stack, and (without one) by the source line of the with statement */
@@ -870,6 +871,40 @@ static void test_culprit_python_lock(void **state)
     assert_non_null(strstr(b.buf, "      py: <built-in method __enter__ of _thread.lock object>\n"
                                   "      py: thread_b (/t/x.py:36): with lock1:\n"));
     ft_buf_release(&b);
+    json_decref(d);
+}
+
+/* A forgotten non-daemon thread: the interpreter's exit joins it; the thread is the culprit. */
+static void test_culprit_python_shutdown(void **state)
+{
+    (void)state;
+    json_t *d =
+        load("{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["
+             " {\"pid\": 20, \"comm\": \"python3\", \"state\": \"S\", \"depth\": 1,"
+             "  \"python\": \"3.11\", \"threads\": ["
+             "   {\"tid\": 20, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"futex\","
+             "    \"py_stack\": [{\"file\": \"/usr/lib/python3.11/threading.py\", \"line\": 1583,"
+             "     \"function\": \"_shutdown\", \"code\": \"lock.acquire()\"}]},"
+             "   {\"tid\": 21, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"futex\","
+             "    \"py_stack\": [{\"file\": \"/usr/lib/python3.11/threading.py\", \"line\": 320,"
+             "     \"function\": \"wait\", \"code\": \"waiter.acquire()\"},"
+             "     {\"file\": \"/usr/lib/python3.11/threading.py\", \"line\": 622,"
+             "      \"function\": \"wait\", \"code\": \"signaled = self._cond.wait(timeout)\"},"
+             "     {\"file\": \"/t/w.py\", \"line\": 4, \"function\": \"worker\","
+             "      \"code\": \"ready.wait()\"}]}],"
+             "  \"fds\": []}]}");
+    ft_diag_analyse(d);
+    json_t *threads =
+        json_object_get(json_array_get(json_object_get(d, "processes"), 0), "threads");
+    const json_t *main_th = json_array_get(threads, 0);
+    assert_string_equal(json_string_value(json_object_get(main_th, "cause")), "waiting_for_thread");
+    assert_non_null(strstr(json_string_value(json_object_get(main_th, "evidence")),
+                           "at the interpreter's exit: a non-daemon thread never ended"));
+    json_t *c = json_object_get(d, "culprit");
+    assert_non_null(strstr(json_string_value(json_object_get(c, "why")),
+                           "thread 21 (python3) state S in futex; in Python: "
+                           "/usr/lib/python3.11/threading.py:320 in wait: waiter.acquire(), from "
+                           "/t/w.py:4 in worker: ready.wait()"));
     json_decref(d);
 }
 
@@ -900,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_node_perf_line),
         cmocka_unit_test(test_culprit_node_loop),
         cmocka_unit_test(test_culprit_python_lock),
+        cmocka_unit_test(test_culprit_python_shutdown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
