@@ -7,7 +7,10 @@
 
 "$FT" create "Diagnose" --slug d >/dev/null
 
-$H/sc_deadlock >"$T_DIR/dl.out" 2>&1 &
+# A copy of its own, so that --match below finds this test's process and not those of
+# another test running sc_deadlock at the same time.
+cp "$H/sc_deadlock" "$T_DIR/sc_deadlock"
+"$T_DIR/sc_deadlock" >"$T_DIR/dl.out" 2>&1 &
 dl=$!
 t_track $dl
 for _ in $(seq 1 200); do
@@ -27,7 +30,7 @@ kill -0 "$dl" || fail "diagnose ended the process"
 equals "$(awk '{print $3, $14, $15}' "/proc/$dl/stat")" "$before" "the process's state and times"
 
 # the human form, found by its command line
-expect_rc 0 $OUTER $FT diagnose --no-stacks --match "$H/sc_deadlock" >out 2>err
+expect_rc 0 $OUTER $FT diagnose --no-stacks --match "$T_DIR/sc_deadlock" >out 2>err
 file_contains out "likely culprit: pid $dl (sc_deadlock): deadlock"
 equals "$(grep -c '^  pid ' out)" 1 "processes matched"
 
