@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runner benchmark: the whole-process overhead of `flowtrack run` against coreutils
 # timeout(1), in one hyperfine invocation (medians and ratios), and the time to snapshot
-# a hung session of 51 processes (no stacks), as the runner reports it (snapshot_ms).
+# a hung session of 51 processes (no stacks), as the runner reports it (snapshot_ms), and a
+# Python deadlock with Python stacks (snapshot plus stacks).
 #
 #   bench/runner/run.sh            # builds build-release/ first
 #   RUNS=500 bench/runner/run.sh
@@ -58,3 +59,30 @@ for f in sys.argv[1:]:
 print("processes in the snapshot: %s; snapshot_ms median %d, min %d, max %d"
       % (sorted(n), statistics.median(ms), min(ms), max(ms)))
 PY
+
+# Python stacks: a lock-order inversion of two Python threads (tests/helpers/sc_py_deadlock.py)
+# under Debian's python3 with python3.11-dbg; the snapshot plus native and Python stacks, as
+# the diagnosis reports them (snapshot_ms, stacks.ms, stacks.python_ms). Goal: under 2 s.
+if [ -x /usr/bin/python3 ] && command -v gdb >/dev/null; then
+    echo
+    echo "snapshot with Python stacks (sc_py_deadlock.py: 3 threads), 10 runs:"
+    for i in $(seq 10); do
+        "$FT" run --no-record --json --timeout 1 --grace 1 -- \
+            /usr/bin/python3 "$root/tests/helpers/sc_py_deadlock.py" 2>/dev/null >"$tmp/py$i.json" || true
+    done
+    python3 - "$tmp"/py*.json <<'PY'
+import json, statistics, sys
+rows = []
+for f in sys.argv[1:]:
+    d = json.load(open(f))["diagnosis"]
+    st = d.get("stacks", {})
+    have = all(t.get("py_stack") for p in d["processes"] if p.get("python") for t in p["threads"])
+    rows.append((d["snapshot_ms"] + st.get("ms", 0), st.get("python_ms", 0), have, st.get("python_error", "")))
+tot = [r[0] for r in rows]
+py = [r[1] for r in rows]
+print("snapshot + stacks ms: median %d, min %d, max %d; of which Python: median %d, min %d, max %d"
+      % (statistics.median(tot), min(tot), max(tot), statistics.median(py), min(py), max(py)))
+print("runs with every Python thread's stack: %d of %d%s" % (sum(r[2] for r in rows), len(rows),
+      "".join("; " + r[3] for r in rows if r[3])[:300]))
+PY
+fi
