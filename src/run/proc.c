@@ -608,22 +608,145 @@ static const struct {
 #ifdef SYS_open
     {SYS_open, "open", 0},
 #endif
+#ifdef SYS_openat2
+    {SYS_openat2, "openat2", 0},
+#endif
+#ifdef SYS_stat
+    {SYS_stat, "stat", 0},
+#endif
+#ifdef SYS_lstat
+    {SYS_lstat, "lstat", 0},
+#endif
+#ifdef SYS_newfstatat
+    {SYS_newfstatat, "newfstatat", 0},
+#endif
+#ifdef SYS_statx
+    {SYS_statx, "statx", 0},
+#endif
+#ifdef SYS_access
+    {SYS_access, "access", 0},
+#endif
+#ifdef SYS_faccessat
+    {SYS_faccessat, "faccessat", 0},
+#endif
+#ifdef SYS_faccessat2
+    {SYS_faccessat2, "faccessat2", 0},
+#endif
+#ifdef SYS_readlink
+    {SYS_readlink, "readlink", 0},
+#endif
+#ifdef SYS_readlinkat
+    {SYS_readlinkat, "readlinkat", 0},
+#endif
+#ifdef SYS_statfs
+    {SYS_statfs, "statfs", 0},
+#endif
+#ifdef SYS_execve
+    {SYS_execve, "execve", 0},
+#endif
+#ifdef SYS_mkdir
+    {SYS_mkdir, "mkdir", 0},
+#endif
+#ifdef SYS_mkdirat
+    {SYS_mkdirat, "mkdirat", 0},
+#endif
+#ifdef SYS_unlink
+    {SYS_unlink, "unlink", 0},
+#endif
+#ifdef SYS_unlinkat
+    {SYS_unlinkat, "unlinkat", 0},
+#endif
+#ifdef SYS_rename
+    {SYS_rename, "rename", 0},
+#endif
+#ifdef SYS_renameat2
+    {SYS_renameat2, "renameat2", 0},
+#endif
+#ifdef SYS_chdir
+    {SYS_chdir, "chdir", 0},
+#endif
 };
 
 static json_t *json_str(const char *s);
 
-/* Which argument of a blocking syscall is a path (0-based), or -1. */
-static int syscall_patharg(long nr)
+/*
+ * Which argument of a system call is a path (0-based), or -1: the calls a thread can block in
+ * on a path (a FIFO's open; any of them on a network or FUSE file system that does not
+ * answer, in state D).
+ */
+int ft_proc_syscall_patharg(long nr)
 {
-#ifdef SYS_openat
-    if (nr == SYS_openat)
-        return 1;
-#endif
+    static const struct {
+        long nr;
+        int arg;
+    } calls[] = {
 #ifdef SYS_open
-    if (nr == SYS_open)
-        return 0;
+        {SYS_open, 0},
 #endif
-    (void)nr;
+#ifdef SYS_openat
+        {SYS_openat, 1},
+#endif
+#ifdef SYS_openat2
+        {SYS_openat2, 1},
+#endif
+#ifdef SYS_stat
+        {SYS_stat, 0},
+#endif
+#ifdef SYS_lstat
+        {SYS_lstat, 0},
+#endif
+#ifdef SYS_newfstatat
+        {SYS_newfstatat, 1},
+#endif
+#ifdef SYS_statx
+        {SYS_statx, 1},
+#endif
+#ifdef SYS_access
+        {SYS_access, 0},
+#endif
+#ifdef SYS_faccessat
+        {SYS_faccessat, 1},
+#endif
+#ifdef SYS_faccessat2
+        {SYS_faccessat2, 1},
+#endif
+#ifdef SYS_readlink
+        {SYS_readlink, 0},
+#endif
+#ifdef SYS_readlinkat
+        {SYS_readlinkat, 1},
+#endif
+#ifdef SYS_statfs
+        {SYS_statfs, 0},
+#endif
+#ifdef SYS_execve
+        {SYS_execve, 0},
+#endif
+#ifdef SYS_mkdir
+        {SYS_mkdir, 0},
+#endif
+#ifdef SYS_mkdirat
+        {SYS_mkdirat, 1},
+#endif
+#ifdef SYS_unlink
+        {SYS_unlink, 0},
+#endif
+#ifdef SYS_unlinkat
+        {SYS_unlinkat, 1},
+#endif
+#ifdef SYS_rename
+        {SYS_rename, 0},
+#endif
+#ifdef SYS_renameat2
+        {SYS_renameat2, 1},
+#endif
+#ifdef SYS_chdir
+        {SYS_chdir, 0},
+#endif
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+        if (calls[i].nr == nr)
+            return calls[i].arg;
     return -1;
 }
 
@@ -697,13 +820,20 @@ static void blocked_poll(json_t *th, pid_t pid, long nr, const unsigned long lon
  */
 static void blocked_open(json_t *th, pid_t pid, long nr, const unsigned long long *args)
 {
-    int k = syscall_patharg(nr);
+    int k = ft_proc_syscall_patharg(nr);
     char p[1024];
     struct stat sb;
     if (k < 0 || mem_string(pid, args[k], p, sizeof(p)) != 0)
         return;
     json_object_set_new(th, "path", json_str(p));
-    if (p[0] == '/' && stat(p, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+    int is_open = 0;
+#ifdef SYS_open
+    is_open |= nr == SYS_open;
+#endif
+#ifdef SYS_openat
+    is_open |= nr == SYS_openat;
+#endif
+    if (is_open && p[0] == '/' && stat(p, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
         int acc = (int)(args[k + 1] & O_ACCMODE);
         char desc[1200];
         snprintf(desc, sizeof(desc), "FIFO %s (the open for %s waits for a %s)", p,

@@ -150,6 +150,9 @@ struct ft_lock {
 /* Parse one line of /proc/locks. 0 or FT_EINVAL. */
 int ft_proc_lock_parse(const char *line, struct ft_lock *out);
 
+/* Which argument of system call nr is a path (0-based: open 0, openat 1, stat 0...), or -1. */
+int ft_proc_syscall_patharg(long nr);
+
 /* The name of system call nr on this architecture, or NULL. */
 const char *ft_proc_syscall_name(long nr);
 

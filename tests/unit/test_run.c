@@ -118,6 +118,24 @@ static void test_lock_parse(void **state)
     assert_int_not_equal(ft_proc_lock_parse("1: FLOCK ADVISORY", &lk), 0);
 }
 
+/* The path argument of the calls a thread can block in on a path, and their names. */
+static void test_syscall_patharg(void **state)
+{
+    (void)state;
+    assert_int_equal(ft_proc_syscall_patharg(SYS_openat), 1);
+    assert_int_equal(ft_proc_syscall_patharg(SYS_newfstatat), 1);
+    assert_int_equal(ft_proc_syscall_patharg(SYS_statx), 1);
+    assert_int_equal(ft_proc_syscall_patharg(SYS_execve), 0);
+#ifdef SYS_stat
+    assert_int_equal(ft_proc_syscall_patharg(SYS_stat), 0);
+    assert_string_equal(ft_proc_syscall_name(SYS_stat), "stat");
+#endif
+    assert_int_equal(ft_proc_syscall_patharg(SYS_read), -1);
+    assert_int_equal(ft_proc_syscall_patharg(SYS_connect), -1);
+    assert_string_equal(ft_proc_syscall_name(SYS_newfstatat), "newfstatat");
+    assert_string_equal(ft_proc_syscall_name(SYS_statx), "statx");
+}
+
 static void test_inet_parse(void **state)
 {
     (void)state;
@@ -915,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_addr_fmt),
         cmocka_unit_test(test_sockaddr_fmt),
         cmocka_unit_test(test_lock_parse),
+        cmocka_unit_test(test_syscall_patharg),
         cmocka_unit_test(test_inet_parse),
         cmocka_unit_test(test_tcp_state),
         cmocka_unit_test(test_unix_parse),
