@@ -42,12 +42,12 @@ void srv_logfmt_value(struct ft_buf *b, const char *v)
     ft_buf_addc(b, '"');
 }
 
-/* Write the buffered lines to stderr. */
+/* Write the buffered lines out (to stderr). */
 static void write_out(struct srv_log *l)
 {
     size_t off = 0;
     while (off < l->out.len) {
-        ssize_t n = write(STDERR_FILENO, l->out.buf + off, l->out.len - off);
+        ssize_t n = write(l->fd, l->out.buf + off, l->out.len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -66,6 +66,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
 void srv_log_start(struct ft_server *srv)
 {
     struct srv_log *l = &srv->log;
+    l->fd = STDERR_FILENO;
     ft_buf_init(&l->out, 0);
     l->ts_ms = -1;
     l->flush = srv->base ? event_new(srv->base, -1, 0, on_flush, l) : NULL;
