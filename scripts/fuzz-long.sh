@@ -65,12 +65,13 @@ for name in "${targets[@]}"; do
         rss=$(grep -oE 'rss: [0-9]+Mb' "$log" | tail -1 | grep -oE '[0-9]+')
     fi
     crashes=$(find "$out" -maxdepth 1 -name "$name-*" -newer "$work/stamp" | wc -l)
-    [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+    # an exit without an artifact: stopped from outside (a signal), not a crash
+    [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && echo "$name: stopped (exit status $rc)" >&2
     secs=$(echo "$t1 - $t0" | bc)
     rate=$(echo "${execs:-0} / $secs" | bc)
     printf '%-8s %12s %9.0f %9s %8s %7sMB\n' "$name" "${execs:-?}" "$secs" "$rate" "$crashes" \
         "${rss:-?}" | tee -a "$summary"
-    if [ "$rc" -ne 0 ]; then
+    if [ "$crashes" -ne 0 ]; then
         grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 >&2
         status=1
     fi

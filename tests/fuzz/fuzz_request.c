@@ -170,10 +170,13 @@ static int status_of(void)
     const char *r = fz.resp.buf, *p = r + 5, *end = r + fz.resp.len;
     if (fz.resp.len == 0)
         return 0;
-    /* HTTP/D+.D+: evhttp answers with the request's version (HTTP/0.11 gets HTTP/0.11) */
+    /* HTTP/N.N: evhttp answers with the request's version as it read it with %d.%d
+     * (HTTP/0.11 gets HTTP/0.11, HTTP/1.-1 gets HTTP/1.-1) */
     if (fz.resp.len < 5 || strncmp(r, "HTTP/", 5) != 0)
         die("an answer without a status line", NULL);
     for (int part = 0; part < 2; part++) {
+        if (p < end && *p == '-')
+            p++;
         const char *digits = p;
         while (p < end && *p >= '0' && *p <= '9')
             p++;
