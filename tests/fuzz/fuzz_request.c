@@ -218,8 +218,16 @@ static void check_answer(int templated)
     size_t body = head_of(hdr, sizeof(hdr));
     if (!strstr(hdr, "\r\nContent-Type: application/json\r\n"))
         return;
+    /* the first answer's body: more may follow (the input's own header lines may end the
+     * template's request early and start another) */
+    const char *cl = strstr(hdr, "\r\nContent-Length: ");
+    if (!cl)
+        return;
+    size_t n = strtoul(cl + 18, NULL, 10);
+    if (n > fz.resp.len - body)
+        return; /* past RESP_CAP */
     json_error_t e;
-    json_t *j = json_loadb(fz.resp.buf + body, fz.resp.len - body, 0, &e);
+    json_t *j = json_loadb(fz.resp.buf + body, n, 0, &e);
     if (!j)
         die("a 2xx JSON answer that does not parse", e.text);
     json_decref(j);
