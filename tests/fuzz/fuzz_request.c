@@ -360,7 +360,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz.o.actor = "fuzz";
     fz.o.listen = "unix:fuzz"; /* only named in messages: the harness binds the listener */
     const char *every = getenv("FT_FUZZ_RESET_EVERY");
-    fz.reset_every = every && atoi(every) > 0 ? (unsigned)atoi(every) : RESET_EVERY;
+    long every_n = every ? strtol(every, NULL, 10) : 0;
+    fz.reset_every = every_n > 0 ? (unsigned)every_n : RESET_EVERY;
     fz.debug = getenv("FT_FUZZ_DEBUG") != NULL;
     fz.devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     fz.addr.sun_family = AF_UNIX;
