@@ -22,7 +22,9 @@
  * query string), the lines up to an empty one are extra headers (first: they win over the
  * defaults), the rest is the body. The harness adds Host, the token, a JSON Content-Type,
  * Content-Length and "Connection: close". In both kinds "@SID@" stands for the harness's own
- * MCP session id (random per session), so that MCP calls reach a session.
+ * MCP session id (random per session), so that MCP calls reach a session. The server has a
+ * token (TOKEN: writes need "Authorization: Bearer fuzz-token") and answers loopback Host
+ * names only, as `flowtrack serve --token` on 127.0.0.1 does.
  *
  * Invariants checked (abort on violation): the server lets go of every connection and stream
  * after the client closes; an answer starts with a valid status line; no 5xx but 501 (unknown
