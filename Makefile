@@ -12,7 +12,7 @@ CTEST_ARGS ?=
 MCP_TESTS  := tests/mcp
 UI_TESTS   := tests/browser
 
-.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
+.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz build-fuzz fuzz-long demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
 
 all: build
 
@@ -57,10 +57,17 @@ test-asan: build-asan npm-deps
 	    exit $${PIPESTATUS[0]}
 
 FUZZ_SECONDS ?= 30
-fuzz: deps
+fuzz: build-fuzz
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DFT_FUZZ=ON -DBUILD_TESTING=OFF -DFT_FAULTS=OFF >/dev/null
 	@ninja -C build-fuzz
-	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
+# Long runs of every fuzz target, one after the other (docs/benchmarks.md, "Fuzzing").
+FUZZ_RUNS ?= 10000000
+fuzz-long: build-fuzz
+	@bash scripts/fuzz-long.sh build-fuzz $(FUZZ_RUNS)
 
 # A demo store with the project's own example tracker imported.
 demo: build-release

@@ -279,12 +279,23 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- the listener --------------------------------------------------------------------- */
 
+int srv_listen_on(struct ft_server *srv, struct evconnlistener *l, struct ft_err *err)
+{
+    evhttp_set_gencb(srv->http, on_request, srv);
+    srv->bound = evhttp_bind_listener(srv->http, l);
+    if (!srv->bound) {
+        evconnlistener_free(l);
+        return ft_err_set(err, FT_EIO, "cannot listen on '%s'", srv->o->listen);
+    }
+    srv_conns_listening(srv, l);
+    return 0;
+}
+
 int srv_listen(struct ft_server *srv, struct ft_err *err)
 {
     struct sockaddr_storage ss;
     int sslen = sizeof(ss);
     memset(&ss, 0, sizeof(ss));
-    evhttp_set_gencb(srv->http, on_request, srv);
     /* evutil refuses port 0: parse with port 1, then ask for any port. */
     char spec[300];
     const char *colon = strrchr(srv->o->listen, ':');
@@ -321,12 +332,9 @@ int srv_listen(struct ft_server *srv, struct ft_err *err)
     if (!l)
         return ft_err_set(err, FT_EIO, "cannot listen on '%s': %s", srv->o->listen,
                           strerror(errno));
-    srv->bound = evhttp_bind_listener(srv->http, l);
-    if (!srv->bound) {
-        evconnlistener_free(l);
-        return ft_err_set(err, FT_EIO, "cannot listen on '%s'", srv->o->listen);
-    }
-    srv_conns_listening(srv, l);
+    int rc = srv_listen_on(srv, l, err);
+    if (rc)
+        return rc;
     struct sockaddr_storage got;
     socklen_t gl = sizeof(got);
     getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);

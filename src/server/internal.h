@@ -91,6 +91,8 @@ struct call {
  * 405 (msg holds the Allow header's value). The label is set either way.
  */
 int srv_route(struct call *c, const char *path, int *status, char *msg, size_t n);
+/* The i-th row of the route table, NULL past its end (for the fuzz target's templates). */
+const struct route *srv_route_nth(size_t i);
 /* The method and pattern of a route (from its operation's wire row when it has one). */
 const char *srv_route_method(const struct route *r);
 const char *srv_route_pattern(const struct route *r);
@@ -326,11 +328,12 @@ void srv_notify_stop(struct ft_server *srv);
  * which runs after the turn's other callbacks. Without a loop, lines go out at once.
  */
 struct srv_log {
+    int fd;    /* stderr, the --log-file, or where a driver inside another program points it */
+    int owned; /* fd is the --log-file: closed by srv_log_stop (a driver's is its own) */
     struct event *flush;
     struct ft_buf out; /* lines of this turn, not yet written */
     int64_t ts_ms;     /* the millisecond ts was formatted for */
     char ts[40];
-    int fd; /* stderr, or the --log-file (owned) */
 };
 
 /* Open the --log-file when there is one (else the log is stderr). 0 or an ft_code. */
@@ -351,6 +354,8 @@ void srv_log_request(struct ft_server *srv, struct evhttp_request *req, enum ft_
 
 /* Bind the listener (--listen) and route every request. */
 int srv_listen(struct ft_server *srv, struct ft_err *err);
+/* Route every request that comes in on l (any bound listener; srv owns it from now on). */
+int srv_listen_on(struct ft_server *srv, struct evconnlistener *l, struct ft_err *err);
 /* Stop accepting: close the listening socket. */
 void srv_unlisten(struct ft_server *srv);
 
@@ -426,6 +431,19 @@ struct ft_server {
         char self_exe[4096];        /* what the run tool starts */
     } mcp;
 };
+
+/*
+ * The server without its process-wide parts, for drivers inside another program (the fuzz
+ * target, tests/fuzz/fuzz_request.c): ft_server_new() makes everything ft_server_run() serves
+ * with (the loop, evhttp, the connections' budget, the tick, MCP) except the listener, the
+ * store's change watch and the signal events; the caller binds a listener (srv_listen, or
+ * srv_listen_on), may start the watch (feed_watch_start), and turns srv->base itself.
+ * ft_server_free() closes every connection left and frees it all (NULL is allowed); the
+ * store stays the caller's. Returns 0 with *out set, or an ft_code with err set.
+ */
+int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft_server **out,
+                  struct ft_err *err);
+void ft_server_free(struct ft_server *srv);
 
 /* ---- the dashboard (ui.c) ---- */
 

@@ -77,6 +77,7 @@ int srv_log_start(struct ft_server *srv, struct ft_err *err)
     ft_buf_init(&l->out, 0);
     l->ts_ms = -1;
     l->fd = STDERR_FILENO;
+    l->owned = 0;
     l->flush = srv->base ? event_new(srv->base, -1, 0, on_flush, l) : NULL;
     if (srv->o->log_file && (l->fd = open_log(srv->o->log_file)) < 0) {
         int e = errno;
@@ -84,6 +85,7 @@ int srv_log_start(struct ft_server *srv, struct ft_err *err)
         return ft_err_set(err, FT_EIO, "cannot open the log file '%s': %s", srv->o->log_file,
                           strerror(e));
     }
+    l->owned = srv->o->log_file != NULL;
     return 0;
 }
 
@@ -106,8 +108,10 @@ void srv_log_reopen(struct ft_server *srv)
         srv_logfmt_value(&v, strerror(errno));
         srv_log(srv, "error", "log_reopen", "%s msg=\"kept the old file\"", v.buf);
     } else {
-        close(l->fd);
+        if (l->owned)
+            close(l->fd);
         l->fd = fd;
+        l->owned = 1;
         srv_log(srv, "info", "log_reopen", "%s", v.buf);
     }
     ft_buf_release(&v);
@@ -121,9 +125,10 @@ void srv_log_stop(struct ft_server *srv)
     if (l->flush)
         event_free(l->flush);
     l->flush = NULL;
-    if (l->fd != STDERR_FILENO)
+    if (l->owned)
         close(l->fd);
     l->fd = STDERR_FILENO;
+    l->owned = 0;
 }
 
 void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)

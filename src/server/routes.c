@@ -83,6 +83,11 @@ static const struct route routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
+const struct route *srv_route_nth(size_t i)
+{
+    return i < NROUTES ? &routes[i] : NULL;
+}
+
 const char *srv_route_method(const struct route *r)
 {
     return r->method ? r->method : ft_op_wires[r->op].method;

@@ -11,6 +11,10 @@
  * Process-wide settings are the caller's (src/cli/cmd_serve.c): ignoring SIGPIPE, the
  * descriptor limit, libevent's global state. While ft_server_run() runs, SIGTERM and SIGINT
  * are libevent signal events of its loop, gone when it returns.
+ *
+ * ft_server_run() is ft_server_new() (the server without a listener, signals or change
+ * watch: what an in-process driver such as the fuzz target uses), then those, the loop and
+ * ft_server_free().
  */
 #include "internal.h"
 
@@ -152,10 +156,50 @@ static int64_t tick_ms(const struct ft_server_opts *o)
     return tick < 10 ? 10 : tick;
 }
 
-int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft_err *err)
+/* Release everything srv made, in the shutdown order; log_stop: write the "stop" line. */
+static void server_free(struct ft_server *srv, int log_stop)
+{
+    mcp_http_stop(srv);
+    srv_unlisten(srv); /* before evhttp_free: closing connections must not resume it */
+    if (srv->http)
+        evhttp_free(srv->http); /* closes every connection left */
+    srv_conns_stop(srv);
+    ft_channel_reap(srv);
+    feed_watch_stop(srv);
+    srv_notify_stop(srv);
+    struct event **evs[] = {&srv->ev_term, &srv->ev_int,  &srv->ev_hup,
+                            &srv->ev_tick, &srv->ev_reap, &srv->ev_grace};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (*evs[i]) {
+            event_free(*evs[i]);
+            *evs[i] = NULL;
+        }
+    if (srv->scratch)
+        evbuffer_free(srv->scratch);
+    ft_cache_release(&srv->cache);
+    if (log_stop)
+        srv_log(srv, "info", "stop", "streams_open=%d flushing=%d", srv->streams_open,
+                srv->flushing);
+    srv_log_stop(srv);
+    if (srv->base)
+        event_base_free(srv->base);
+    ft_ops_free(srv->ops);
+    free(srv->cookie);
+    free(srv);
+}
+
+void ft_server_free(struct ft_server *srv)
+{
+    if (srv)
+        server_free(srv, 0);
+}
+
+int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft_server **out,
+                  struct ft_err *err)
 {
     struct ft_server *srv = ft_xcalloc(1, sizeof(*srv));
-    int rc = 0;
+    int rc;
+    *out = NULL;
     srv->o = o;
     srv->st = st;
     srv->ops = ft_ops_local_new(st, o->actor);
@@ -164,12 +208,15 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
 
     srv->base = event_base_new();
-    if ((rc = srv_log_start(srv, err)))
-        goto out;
+    if ((rc = srv_log_start(srv, err))) {
+        server_free(srv, 0);
+        return rc;
+    }
     srv->http = srv->base ? evhttp_new(srv->base) : NULL;
     if (!srv->http) {
         rc = ft_err_set(err, FT_EIO, "cannot start the event loop");
-        goto out;
+        server_free(srv, 0);
+        return rc;
     }
     evhttp_set_max_body_size(srv->http, FT_SERVE_MAX_BODY);
     evhttp_set_max_headers_size(srv->http, FT_SERVE_MAX_HEADERS);
@@ -180,21 +227,35 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->scratch = evbuffer_new();
     srv_conns_start(srv);
     ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
-    srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-    srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
-    srv->ev_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
-    event_add(srv->ev_term, NULL);
-    event_add(srv->ev_int, NULL);
-    event_add(srv->ev_hup, NULL);
     srv->tick_ms = tick_ms(o);
     struct timeval tv = {(time_t)(srv->tick_ms / 1000), (suseconds_t)(srv->tick_ms % 1000) * 1000};
     event_add(srv->ev_tick, &tv);
     mcp_http_start(srv);
+    if ((rc = ft_store_last_seq(st, &srv->head, err))) {
+        server_free(srv, 0);
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
 
-    if ((rc = ft_store_last_seq(st, &srv->head, err)) || (rc = srv_listen(srv, err)))
+int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft_err *err)
+{
+    struct ft_server *srv;
+    int rc = ft_server_new(o, st, &srv, err);
+    if (rc)
+        return rc;
+    srv->ev_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    srv->ev_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->ev_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
+    event_add(srv->ev_term, NULL);
+    event_add(srv->ev_int, NULL);
+    event_add(srv->ev_hup, NULL);
+
+    if ((rc = srv_listen(srv, err)))
         goto out;
     feed_watch_start(srv);
     fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
@@ -216,32 +277,6 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
         ft_channel_shutdown_all(srv); /* not reached after a signal; kept for loop errors */
     ft_channel_reap(srv);
 out:
-    mcp_http_stop(srv);
-    srv_unlisten(srv); /* before evhttp_free: closing connections must not resume it */
-    if (srv->http)
-        evhttp_free(srv->http); /* closes every connection left */
-    srv_conns_stop(srv);
-    ft_channel_reap(srv);
-    feed_watch_stop(srv);
-    srv_notify_stop(srv);
-    struct event **evs[] = {&srv->ev_term, &srv->ev_int,  &srv->ev_hup,
-                            &srv->ev_tick, &srv->ev_reap, &srv->ev_grace};
-    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
-        if (*evs[i]) {
-            event_free(*evs[i]);
-            *evs[i] = NULL;
-        }
-    if (srv->scratch)
-        evbuffer_free(srv->scratch);
-    ft_cache_release(&srv->cache);
-    if (!rc)
-        srv_log(srv, "info", "stop", "streams_open=%d flushing=%d", srv->streams_open,
-                srv->flushing);
-    srv_log_stop(srv);
-    if (srv->base)
-        event_base_free(srv->base);
-    ft_ops_free(srv->ops);
-    free(srv->cookie);
-    free(srv);
+    server_free(srv, !rc);
     return rc;
 }

@@ -2,7 +2,9 @@
  * Unit tests of the server's pure helpers: the SSE frame encoder (feed.c is included to reach
  * its statics), sequence-number parsing, the constant-time token comparison, loopback host
  * names, logfmt quoting, and the route table: which row a request finds, what it captures,
- * and what 404 and 405 say. Socket behaviour is tested end to end in tests/e2e/t4*.
+ * and what 404 and 405 say; and the server made and freed in process (ft_server_new, as the
+ * fuzz target does) answering one request. Socket behaviour is tested end to end in
+ * tests/e2e/t4*.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,14 @@
 #include <cmocka.h>
 
 #include "../../src/server/feed.c"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void frame_one_line(void **state)
 {
@@ -191,13 +201,94 @@ static void routes(void **state)
     assert_int_equal(c.label, R_OTHER);
 }
 
+/* GET /healthz over a real socket to srv, turning its loop (bounded); the answer in out. */
+static void healthz(struct ft_server *srv, int port, char *out, size_t n)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_true(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 || errno == EINPROGRESS);
+    static const char req[] =
+        "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    size_t got = 0, sent = 0;
+    for (int turn = 0; turn < 2000; turn++) {
+        event_base_loop(srv->base, EVLOOP_NONBLOCK);
+        if (sent < sizeof(req) - 1) {
+            ssize_t k = send(fd, req + sent, sizeof(req) - 1 - sent, MSG_NOSIGNAL);
+            sent += k > 0 ? (size_t)k : 0;
+        }
+        ssize_t k = recv(fd, out + got, n - 1 - got, MSG_DONTWAIT);
+        if (k == 0)
+            break;
+        if (k > 0)
+            got += (size_t)k;
+        if (k < 0)
+            usleep(1000);
+    }
+    out[got] = '\0';
+    close(fd);
+}
+
+/* ft_server_new / ft_server_free without and with a listener; the log goes where log.fd says. */
+static void server_lifecycle(void **state)
+{
+    (void)state;
+    struct ft_store *st;
+    struct ft_server *srv;
+    struct ft_server_opts o;
+    struct ft_err err;
+    char answer[4096], log[8192];
+    int p[2];
+    ft_server_free(NULL);
+    assert_int_equal(ft_store_open(":memory:", FT_STORE_CREATE, &st, &err), 0);
+    ft_server_opts_init(&o);
+    o.listen = "127.0.0.1:0";
+
+    assert_int_equal(ft_server_new(&o, st, &srv, &err), 0);
+    assert_non_null(srv->base);
+    assert_null(srv->bound); /* no listener, no signals until the caller says */
+    assert_null(srv->ev_term);
+    ft_server_free(srv);
+
+    assert_int_equal(ft_server_new(&o, st, &srv, &err), 0);
+    assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    srv->log.fd = p[1];
+    assert_int_equal(srv_listen(srv, &err), 0);
+    feed_watch_start(srv);
+    int port = (int)strtol(strrchr(srv->url, ':') + 1, NULL, 10);
+    assert_true(port > 0);
+    healthz(srv, port, answer, sizeof(answer));
+    assert_non_null(strstr(answer, "HTTP/1.1 200 OK\r\n"));
+    for (int turn = 0; turn < 1000 && srv->conns.open > 0; turn++)
+        event_base_loop(srv->base, EVLOOP_NONBLOCK);
+    assert_int_equal(srv->conns.open, 0);
+    ft_server_free(srv); /* writes what the log still holds */
+    ssize_t k = read(p[0], log, sizeof(log) - 1);
+    assert_true(k > 0);
+    log[k] = '\0';
+    assert_non_null(
+        strstr(log, "event=request method=GET path=/healthz route=/healthz status=200"));
+    close(p[0]);
+    close(p[1]);
+    ft_store_close(st);
+
+    /* the route table by index: every row, then NULL */
+    size_t rows = 0;
+    while (srv_route_nth(rows))
+        rows++;
+    assert_true(rows > 20);
+    assert_string_equal(srv_route_pattern(srv_route_nth(0)), "/healthz");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(frame_one_line), cmocka_unit_test(frame_splits_every_line_break),
-        cmocka_unit_test(frame_envelope), cmocka_unit_test(seq_parsing),
-        cmocka_unit_test(token_compare),  cmocka_unit_test(loopback_names),
-        cmocka_unit_test(logfmt_quoting), cmocka_unit_test(routes),
+        cmocka_unit_test(frame_one_line),   cmocka_unit_test(frame_splits_every_line_break),
+        cmocka_unit_test(frame_envelope),   cmocka_unit_test(seq_parsing),
+        cmocka_unit_test(token_compare),    cmocka_unit_test(loopback_names),
+        cmocka_unit_test(logfmt_quoting),   cmocka_unit_test(routes),
+        cmocka_unit_test(server_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
