@@ -873,6 +873,66 @@ static void py_where(struct ft_buf *b, const json_t *th)
     }
 }
 
+/* The descriptor fd of process p, or NULL. */
+static const json_t *fd_of(const json_t *p, int fd)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(p, "fds"), i, f) if (jint(f, "fd") == fd) return f;
+    return NULL;
+}
+
+/* 1 when descriptor f can only be made ready by its own process: a socket whose peer it
+ * holds itself, a pipe no other process holds, an eventfd (a loop's wakeup channels). */
+static int self_only(const json_t *p, const json_t *f)
+{
+    if (!f)
+        return 0;
+    const json_t *peer = json_object_get(f, "peer");
+    if (peer)
+        return jint(peer, "pid") == jint(p, "pid");
+    if (strcmp(jstr(f, "type"), "pipe") == 0) {
+        size_t i;
+        json_t *o;
+        json_array_foreach(json_object_get(f, "others"), i,
+                           o) if (jint(o, "pid") != jint(p, "pid")) return 0;
+        return !*jstr(f, "output");
+    }
+    return strstr(jstr(f, "target"), "eventfd") != NULL;
+}
+
+/*
+ * An event loop that waits (epoll or poll) only on descriptors of its own, its wakeup socket
+ * or pipe: nothing outside the process can wake it. An asyncio program whose task awaits a
+ * future no one completes, or a loop whose work is done but that does not return. With a
+ * timeout it wakes for a timer of its own and goes back to sleep. 1, with the text in b.
+ */
+static int idle_loop(const json_t *p, const json_t *th, struct ft_buf *b)
+{
+    const json_t *list = json_object_get(th, "poll_fds");
+    if (!list) {
+        const json_t *ep = json_object_get(th, "fd") ? fd_of(p, jint(th, "fd")) : NULL;
+        list = ep ? json_object_get(ep, "epoll_fds") : NULL;
+    }
+    if (!json_array_size(list))
+        return 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i,
+                       v) if (!self_only(p, fd_of(p, (int)json_integer_value(v)))) return 0;
+    const json_t *to = json_object_get(th, "timeout_ms");
+    ft_buf_addf(b,
+                "thread %d (%s) is an idle event loop: in %s on %zu descriptor%s of its own (its "
+                "wakeup channel), so nothing outside the process can wake it",
+                jint(th, "tid"), jstr(th, "name"), jstr(th, "syscall"), json_array_size(list),
+                json_array_size(list) == 1 ? "" : "s");
+    if (to && json_integer_value(to) >= 0)
+        ft_buf_addf(b, " but its own timer, due within %lld ms", (long long)json_integer_value(to));
+    ft_buf_adds(b, ": a task waits for something no one will do, or the loop has no work left "
+                   "and does not end");
+    return 1;
+}
+
 /* A thread's cause from what it waits in (see the scoring below for the same tests). */
 static const char *thread_cause(const json_t *th)
 {
@@ -961,6 +1021,9 @@ static int score(json_t *p, const char *outcome, struct ft_buf *why)
             cause = "blocked_on_lock";
         } else if ((cause = ft_node_thread_cause(p, th, &tmp, &s))) {
             /* a Node.js loop: what keeps it alive, or Node's own idle thread */
+        } else if (idle_loop(p, th, &tmp)) {
+            s = 250;
+            cause = "event_loop_idle";
         } else if (*jstr(th, "path")) {
             ft_buf_addf(&tmp, "thread %d (%s) blocked in %s of %s%s%s", jint(th, "tid"),
                         jstr(th, "name"), sc, jstr(th, "path"), *on ? ": " : "", on);

@@ -926,6 +926,43 @@ static void test_culprit_python_shutdown(void **state)
     json_decref(d);
 }
 
+#define IDLE_LOOP_FMT                                                                              \
+    "{\"outcome\": \"hang\", \"reason\": \"r\", \"processes\": ["                                  \
+    " {\"pid\": 30, \"comm\": \"python3\", \"state\": \"S\", \"depth\": 1, \"threads\": ["         \
+    "   {\"tid\": 30, \"name\": \"python3\", \"state\": \"S\", \"syscall\": \"epoll_wait\","       \
+    "    \"fd\": 3, \"waits_on\": \"epoll set of 1\", \"timeout_ms\": %d}],"                       \
+    "  \"fds\": [{\"fd\": 3, \"type\": \"anon\", \"target\": \"anon_inode:[eventpoll]\","          \
+    "    \"epoll_fds\": [4]},"                                                                     \
+    "   {\"fd\": 4, \"type\": \"unix\", \"peer\": {\"pid\": %d, \"fd\": 5}}]}]}"
+
+/* An event loop waiting only on its own wakeup socket is idle; one whose peer is elsewhere
+ * waits for that peer. */
+static void test_culprit_idle_loop(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof(text), IDLE_LOOP_FMT, -1, 30);
+    json_t *d = load(text);
+    ft_diag_analyse(d);
+    json_t *c = json_object_get(d, "culprit");
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "event_loop_idle");
+    assert_null(strstr(json_string_value(json_object_get(c, "why")), "timer"));
+    json_decref(d);
+    snprintf(text, sizeof(text), IDLE_LOOP_FMT, 250, 30);
+    d = load(text);
+    ft_diag_analyse(d);
+    c = json_object_get(d, "culprit");
+    assert_non_null(strstr(json_string_value(json_object_get(c, "why")),
+                           "but its own timer, due within 250 ms"));
+    json_decref(d);
+    snprintf(text, sizeof(text), IDLE_LOOP_FMT, -1, 31);
+    d = load(text);
+    ft_diag_analyse(d);
+    c = json_object_get(d, "culprit");
+    assert_string_equal(json_string_value(json_object_get(c, "cause")), "waiting_for_peer");
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -955,6 +992,7 @@ int main(void)
         cmocka_unit_test(test_culprit_node_loop),
         cmocka_unit_test(test_culprit_python_lock),
         cmocka_unit_test(test_culprit_python_shutdown),
+        cmocka_unit_test(test_culprit_idle_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
