@@ -107,6 +107,7 @@ static const struct cli_opt opts[] = {
     {"run", "no-record", 0, CLI_FLAG, "no_record", 0, 0, 0, 0},
     {"run", "no-stdin", 0, CLI_FLAG, "no_stdin", 0, 0, 0, 0},
     {"run diagnose", "no-stacks", 0, CLI_FLAG, "no_stacks", 0, 0, 0, 0},
+    {"run diagnose", "stack-budget", 0, CLI_DURATION, "stack_budget", 0, 0, 0, 0},
     {"diagnose", "session", 0, CLI_COUNT, "session", 1, 4194304, 0, 0},
     {"diagnose", "match", 'm', CLI_TEXT, "match", 0, 0, 0, 0},
     {"diagnose", "end", 0, CLI_FLAG, "end", 0, 0, 0, 0},

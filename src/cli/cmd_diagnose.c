@@ -75,7 +75,8 @@ int cmd_diagnose(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     o.sid = (pid_t)json_integer_value(json_object_get(opt, "session"));
     o.match = json_string_value(json_object_get(opt, "match"));
     o.stacks = !json_is_true(json_object_get(opt, "no_stacks"));
-    o.stacks_budget_ms = FT_RUN_STACKS_BUDGET_MS;
+    json_t *sb = json_object_get(opt, "stack_budget");
+    o.stacks_budget_ms = sb ? json_integer_value(sb) : FT_RUN_STACKS_BUDGET_MS;
     o.end = json_is_true(json_object_get(opt, "end"));
     o.signal = sig ? (int)json_integer_value(sig) : SIGTERM;
     o.grace_ms = g ? json_integer_value(g) : 2000;

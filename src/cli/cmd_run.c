@@ -55,6 +55,8 @@ static void run_args_from(json_t *opt, struct run_args *a)
     a->o.signal = sig ? (int)json_integer_value(sig) : a->o.signal;
     a->o.no_stdin = json_is_true(json_object_get(opt, "no_stdin"));
     a->o.stacks = !json_is_true(json_object_get(opt, "no_stacks"));
+    json_t *sb = json_object_get(opt, "stack_budget");
+    a->o.stacks_budget_ms = sb ? json_integer_value(sb) : a->o.stacks_budget_ms;
     a->label = json_string_value(json_object_get(opt, "label"));
     a->no_record = json_is_true(json_object_get(opt, "no_record"));
     a->allow_leak = json_is_true(json_object_get(opt, "allow_leak"));

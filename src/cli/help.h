@@ -262,6 +262,7 @@
     "SYNOPSIS\n"                                                                                   \
     "  flowtrack run [--timeout DURATION] [--grace DURATION] [--signal SIG] [--settle DURATION]\n" \
     "                [--label TEXT] [--no-record] [--no-stdin] [--no-stacks] [--allow-leak]\n"     \
+    "                [--stack-budget DURATION]\n"                                                  \
     "                [--json] [-- CMD [ARGS...]]\n"                                                \
     "\n"                                                                                           \
     "DESCRIPTION\n"                                                                                \
@@ -294,10 +295,15 @@
     "      --no-record          record nothing; no store needed (a drop-in for timeout(1))\n"      \
     "      --no-stdin           stdin from /dev/null instead of inherited\n"                       \
     "      --no-stacks          no native or Python stacks in the diagnosis\n"                     \
+    "      --stack-budget DURATION  time for all stacks of a diagnosis (default 2s; a busy\n"      \
+    "                           machine may need more for Python's)\n"                             \
     "      --allow-leak         a leak exits with the command's own status instead of 122\n"       \
     "      --json               print the run and its full diagnosis as JSON on stdout; the\n"     \
     "                           command's stdout then goes to stderr\n"                            \
-    "\n"                                                                                           \
+    "\n"
+
+/* the rest of run's page: one C string may hold at most 4095 characters */
+#define HELP_RUN_2                                                                                 \
     "EXAMPLES\n"                                                                                   \
     "  flowtrack run --timeout 60 --label 'after the lock fix' -- ctest -R sse\n"                  \
     "  flowtrack run --no-record --timeout 5m -- make check\n"                                     \
@@ -314,6 +320,7 @@
     "\n"                                                                                           \
     "SYNOPSIS\n"                                                                                   \
     "  flowtrack diagnose [PID...] [--session SID] [--match PATTERN] [--no-stacks]\n"              \
+    "                     [--stack-budget DURATION]\n"                                             \
     "                     [--end [--signal SIG] [--grace DURATION]] [--symptom | --result]\n"      \
     "                     [--json]\n"                                                              \
     "\n"                                                                                           \
@@ -336,6 +343,7 @@
     "      --session SID        every process of session SID\n"                                    \
     "  -m, --match PATTERN      every process whose command line contains PATTERN\n"               \
     "      --no-stacks          no native or Python stacks\n"                                      \
+    "      --stack-budget DURATION  time for all stacks (default 2s)\n"                            \
     "      --end                end the processes after the diagnosis\n"                           \
     "  -s, --signal SIG         with --end: sent first (default TERM)\n"                           \
     "  -k, --grace DURATION     with --end: between SIG and SIGKILL (default 2s)\n"                \

@@ -38,7 +38,7 @@ const struct cli_cmd cli_cmds[] = {
     {"repro", cmd_repro, "the reproduction command, its timeout and expected failure", HELP_REPRO,
      0, 0, NULL},
     {"run", cmd_run, "run a command (or the reproduction command) with hang and leak diagnosis",
-     HELP_RUN, 1, 125, NULL},
+     HELP_RUN, 1, 125, HELP_RUN_2},
     {"diagnose", cmd_diagnose, "diagnose hung processes flowtrack did not start", HELP_DIAGNOSE, 0,
      0, NULL},
     {"runs", cmd_runs, "list recorded runs; print a run's diagnosis or log again", HELP_RUNS, 0, 0,
