@@ -135,18 +135,24 @@ static int run_capture(char *const *argv, int64_t until, struct ft_buf *out)
     return killed ? -1 : st;
 }
 
+/* The line at line into buf (cut to n - 1 bytes, NUL-terminated); returns the next line. */
+static const char *next_line(const char *line, char *buf, size_t n)
+{
+    size_t len = strcspn(line, "\n");
+    size_t k = len < n - 1 ? len : n - 1;
+    memcpy(buf, line, k);
+    buf[k] = '\0';
+    return line + len + (line[len] == '\n');
+}
+
 json_t *ft_diag_parse_stacks(const char *text)
 {
     json_t *m = json_object();
     char tid[32] = "?";
     const char *line = text;
     while (*line) {
-        size_t len = strcspn(line, "\n");
         char buf[512];
-        size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
-        memcpy(buf, line, n);
-        buf[n] = '\0';
-        line += len + (line[len] == '\n');
+        line = next_line(line, buf, sizeof(buf));
         int v;
         const char *lwp;
         if (sscanf(buf, "TID %d:", &v) == 1) {
@@ -366,12 +372,8 @@ json_t *ft_diag_parse_py_stacks(const char *text)
     char tid[32] = "";
     const char *line = text;
     while (*line) {
-        size_t len = strcspn(line, "\n");
         char buf[1024];
-        size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
-        memcpy(buf, line, n);
-        buf[n] = '\0';
-        line += len + (line[len] == '\n');
+        line = next_line(line, buf, sizeof(buf));
         int v;
         const char *lwp;
         if (strncmp(buf, "Thread ", 7) == 0 && (lwp = strstr(buf, "(LWP ")) &&

@@ -751,15 +751,22 @@ int ft_proc_syscall_patharg(long nr)
 }
 
 /* The NUL-terminated string at addr in pid's memory, into out; 0 when read. */
-static int mem_string(pid_t pid, unsigned long long addr, char *out, size_t n)
+/* Up to n bytes at addr in pid's memory (a read: nothing is stopped). Bytes read, or -1. */
+static ssize_t mem_read(pid_t pid, unsigned long long addr, void *out, size_t n)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t got = pread(fd, out, n - 1, (off_t)addr);
+    ssize_t got = pread(fd, out, n, (off_t)addr);
     close(fd);
+    return got;
+}
+
+static int mem_string(pid_t pid, unsigned long long addr, char *out, size_t n)
+{
+    ssize_t got = mem_read(pid, addr, out, n - 1);
     if (got <= 0)
         return -1;
     out[got] = '\0';
@@ -784,13 +791,8 @@ static void blocked_poll(json_t *th, pid_t pid, long nr, const unsigned long lon
         short events, revents;
     } pf[64];
     size_t want = args[1] < 64 ? (size_t)args[1] : 64;
-    char path[64], desc[1024];
-    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-    int mfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (mfd < 0)
-        return;
-    ssize_t got = pread(mfd, pf, want * sizeof(pf[0]), (off_t)args[0]);
-    close(mfd);
+    char desc[1024];
+    ssize_t got = mem_read(pid, args[0], pf, want * sizeof(pf[0]));
     if (got < (ssize_t)sizeof(pf[0]))
         return;
     size_t n = (size_t)got / sizeof(pf[0]), len = 0;
@@ -1623,13 +1625,7 @@ static int mutex_owner(pid_t pid, uint64_t addr, unsigned long long op)
     int w[3];
     if ((op & 127) != 0 /* FUTEX_WAIT, private or not */)
         return 0;
-    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = pread(fd, w, sizeof(w), (off_t)addr);
-    close(fd);
-    if (n != (ssize_t)sizeof(w) || w[0] != 2 || w[2] <= 0)
+    if (mem_read(pid, addr, w, sizeof(w)) != (ssize_t)sizeof(w) || w[0] != 2 || w[2] <= 0)
         return 0;
     snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, w[2]);
     return access(path, F_OK) == 0 ? w[2] : 0;
@@ -1655,14 +1651,9 @@ static void blocked_connect(json_t *th, pid_t pid, long nr, const unsigned long 
     if (nr != SYS_connect || args[2] < sizeof(sa_family_t))
         return;
     struct sockaddr_storage ss;
-    char path[64], addr[160], desc[1200];
+    char addr[160], desc[1200];
     size_t want = args[2] < sizeof(ss) ? (size_t)args[2] : sizeof(ss);
-    snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-    int mfd = open(path, O_RDONLY | O_CLOEXEC);
-    if (mfd < 0)
-        return;
-    ssize_t got = pread(mfd, &ss, want, (off_t)args[1]);
-    close(mfd);
+    ssize_t got = mem_read(pid, args[1], &ss, want);
     if (got <= 0 || ft_proc_sockaddr_fmt(&ss, (size_t)got, addr, sizeof(addr)) != 0)
         return;
     json_object_set_new(th, "connect_to", json_str(addr));
