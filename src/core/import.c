@@ -808,15 +808,11 @@ static int read_result(struct node *k, struct ft_tracker *t, struct ft_err *err)
     if (!arrow)
         return 0;
     const char *tail = arrow + strlen(FT_ARROW);
-    for (int o = FT_OUT_PASS; o < FT_OUT__COUNT; o++) {
-        const char *name = ft_outcome_name(o);
-        size_t nl = strlen(name);
-        if (strncmp(tail, name, nl) == 0 &&
-            (tail[nl] == '\0' || strncmp(tail + nl, " + ", 3) == 0)) {
-            e->state = o;
-            tail += nl + (tail[nl] ? 3 : 0);
-            break;
-        }
+    size_t skip;
+    int o = ft_outcome_lead(tail, &skip);
+    if (o >= 0) {
+        e->state = o;
+        tail += skip;
     }
     set_norm(&e->detail, tail);
     return 0;

@@ -2529,6 +2529,20 @@ int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
         ft_import_warn(rep, p.repro_line,
                        "a reproduction of several lines and no one-line command; kept as a note");
     }
+    /* notes of a results entry with no outcome that read as "OUTCOME + notes" (an arrow
+     * in a table's attempt cell, a continuation line) give the entry that outcome: the
+     * layouts could not write them back otherwise (ft_entry_validate) */
+    for (size_t i = 0; i < t->lists[FT_K_RESULT].n; i++) {
+        struct ft_entry *e = &t->lists[FT_K_RESULT].v[i];
+        size_t skip;
+        int o = e->state == FT_OUT_NONE ? ft_outcome_lead(e->detail, &skip) : -1;
+        if (o >= 0) {
+            char *rest = ft_text_norm(e->detail + skip);
+            free(e->detail);
+            e->detail = rest;
+            e->state = o;
+        }
+    }
     if (!*t->title)
         rc = ft_err_set(err, FT_EINVAL,
                         "line 1: no title found: start with a '# Title' heading, a title line or "

@@ -68,6 +68,24 @@ int ft_outcome_parse(const char *s)
     return parse_name(outcome_names, FT_OUT__COUNT, s);
 }
 
+int ft_outcome_lead(const char *tail, size_t *skip)
+{
+    for (int o = FT_OUT_PASS; o < FT_OUT__COUNT; o++) {
+        size_t n = strlen(outcome_names[o]);
+        if (strncmp(tail, outcome_names[o], n) != 0)
+            continue;
+        if (tail[n] == '\0') {
+            *skip = n;
+            return o;
+        }
+        if (strncmp(tail + n, " + ", 3) == 0) {
+            *skip = n + 3;
+            return o;
+        }
+    }
+    return -1;
+}
+
 static const char *const status_names[] = {"open", "resolved", "waiting"};
 _Static_assert(sizeof(status_names) / sizeof(status_names[0]) == FT_STATUS__COUNT,
                "a name per status");
@@ -268,6 +286,13 @@ int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
         if (strstr(e->text, " \xe2\x86\x92 ") || !one_line(e->text))
             return ft_err_field(err, FT_EINVAL, "attempt",
                                 "result: attempt may not contain ' \xe2\x86\x92 ' or span lines");
+        /* the layouts write "→ NOTES" without an outcome: NOTES may not read as one */
+        size_t skip;
+        if (e->state == FT_OUT_NONE && ft_outcome_lead(e->detail, &skip) >= 0)
+            return ft_err_field(err, FT_EINVAL, "notes",
+                                "result: notes without an outcome may not start with '%.*s': "
+                                "give the outcome instead",
+                                (int)skip, e->detail);
         break;
     default:
         break;

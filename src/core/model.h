@@ -145,6 +145,11 @@ const char *ft_outcome_name(int o); /* "" for FT_OUT_NONE, "pass", ... */
 const char *ft_status_name(int s);  /* "open", "resolved", "waiting" */
 int ft_status_parse(const char *s);
 int ft_outcome_parse(const char *s); /* "" parses as FT_OUT_NONE */
+/*
+ * The outcome a results entry's "→" tail starts with: "NAME" alone or "NAME + notes".
+ * Returns it and sets *skip to the bytes before the notes; -1 when the tail holds none.
+ */
+int ft_outcome_lead(const char *tail, size_t *skip);
 
 /*
  * Check an entry's fields against the rules the text layout needs to read it

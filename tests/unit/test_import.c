@@ -665,10 +665,11 @@ static void test_tolerant_results(void **state)
                                "| Notes | Outcome | When | What we tried | Host |\n"
                                "|---|---|---|---|---|\n"
                                "| p99 120 ms | pass | 2026-11-06 | pinned grpc 1.58 | db-1 |\n"
-                               "| | crashed | Nov 7 | doubled the pool | |\n",
+                               "| | crashed | Nov 7 | doubled the pool | |\n"
+                               "| | | 2026-11-08 | halved it \xe2\x86\x92 pass + 3 runs | |\n",
                                &rep);
     const struct ft_entry_list *l = &t->lists[FT_K_RESULT];
-    assert_int_equal(l->n, 8);
+    assert_int_equal(l->n, 9);
     static const struct {
         const char *date, *attempt;
         int outcome;
@@ -682,8 +683,10 @@ static void test_tolerant_results(void **state)
         {"2026-11-05", "first line", FT_OUT_NONE, "second line"},
         {"2026-11-06", "pinned grpc 1.58", FT_OUT_PASS, "p99 120 ms\nHost: db-1"},
         {"", "doubled the pool", FT_OUT_CRASH, "Nov 7"},
+        /* an arrow in the attempt cell and no outcome cell: what follows reads as in a list */
+        {"2026-11-08", "halved it", FT_OUT_PASS, "3 runs"},
     };
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < 9; i++) {
         assert_string_equal(l->v[i].date, want[i].date);
         assert_string_equal(l->v[i].text, want[i].attempt);
         assert_int_equal(l->v[i].state, want[i].outcome);
@@ -869,6 +872,11 @@ static void test_json_refusals(void **state)
         {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a\", \"date\": \"2026-02-30\"}]}",
          "results[0]"},
         {"{\"title\": \"x\", \"steps\": [{\"title\": \"a: b\"}]}", "steps[0]"},
+        /* the layouts would read these notes back as the outcome */
+        {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a\", \"notes\": \"pass + b\"}]}",
+         "may not start with 'pass + '"},
+        {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a\", \"notes\": \"hang\"}]}",
+         "results[0]"},
         {"{\"title\": \"x\", \"rules\": {}}", "rules: expected an array"},
         {"{\"title\": \"x\", \"title\": \"y\"}", "line 1"},
         {"[1, 2]", "expected a tracker object"},
