@@ -10,6 +10,8 @@
 #   TARGET     import, patch, request... (default: every fuzz_* of the build)
 #   --merge    afterwards, add the inputs that found new coverage to tests/fuzz/corpus_<name>/
 #              (libFuzzer -merge=1: only inputs that add coverage are copied)
+# FT_FUZZ_JOBS=N runs N libFuzzer workers per target (-jobs=N -workers=N), RUNS/N executions
+# each, sharing one corpus: RUNS in all, N times sooner on N idle cores.
 # FT_FUZZ_MAX_SECONDS=N stops each target after N seconds if it has not reached RUNS by then
 # (the line then says how far it got). The corpus grows in a temporary copy; a crashing input and the log are kept in
 # ${FT_FUZZ_OUT:-fuzz-out}/ (created in the current directory) with the summary.
@@ -54,25 +56,42 @@ for name in "${targets[@]}"; do
     touch "$work/stamp"
     t0=$(date +%s.%N)
     rc=0
-    (cd "$work" && nice -n 10 "$bin" -runs="$runs" -max_total_time="${FT_FUZZ_MAX_SECONDS:-0}" \
-        -max_len=8192 -print_final_stats=1 \
+    jobs=${FT_FUZZ_JOBS:-1}
+    par=()
+    [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
+    rm -f "$work"/fuzz-*.log
+    (cd "$work" && nice -n 10 "$bin" "${par[@]}" -runs=$((runs / jobs)) \
+        -max_total_time="${FT_FUZZ_MAX_SECONDS:-0}" -max_len=8192 -print_final_stats=1 \
         -artifact_prefix="$out/$name-" "$corpus" >"$log" 2>&1) || rc=$?
     t1=$(date +%s.%N)
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
-    if [ -z "$execs" ]; then # a crash ends the run before the final stats: the last status line
-        execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
-        rss=$(grep -oE 'rss: [0-9]+Mb' "$log" | tail -1 | grep -oE '[0-9]+')
+    logs=("$log")
+    if [ "$jobs" -gt 1 ]; then # each worker logs to fuzz-J.log in its directory
+        logs=()
+        for j in $(seq 0 $((jobs - 1))); do
+            cp "$work/fuzz-$j.log" "$out/$name.$j.log" 2>/dev/null && logs+=("$out/$name.$j.log")
+        done
     fi
+    execs=0
+    rss=0
+    for l in "${logs[@]}"; do
+        e=$(sed -n 's/^stat::number_of_executed_units: *//p' "$l" | tail -1)
+        r=$(sed -n 's/^stat::peak_rss_mb: *//p' "$l" | tail -1)
+        if [ -z "$e" ]; then # a crash ends the run before the final stats: the last status line
+            e=$(grep -oE '^#[0-9]+' "$l" | tail -1 | tr -d '#')
+            r=$(grep -oE 'rss: [0-9]+Mb' "$l" | tail -1 | grep -oE '[0-9]+')
+        fi
+        execs=$((execs + ${e:-0}))
+        [ "${r:-0}" -gt "$rss" ] && rss=$r
+    done
     crashes=$(find "$out" -maxdepth 1 -name "$name-*" -newer "$work/stamp" | wc -l)
     # an exit without an artifact: stopped from outside (a signal), not a crash
     [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && echo "$name: stopped (exit status $rc)" >&2
     secs=$(echo "$t1 - $t0" | bc)
     rate=$(echo "${execs:-0} / $secs" | bc)
-    printf '%-8s %12s %9.0f %9s %8s %7sMB\n' "$name" "${execs:-?}" "$secs" "$rate" "$crashes" \
-        "${rss:-?}" | tee -a "$summary"
+    printf '%-8s %12s %9.0f %9s %8s %7sMB%s\n' "$name" "$execs" "$secs" "$rate" "$crashes" \
+        "$rss" "$([ "$jobs" -gt 1 ] && echo " ($jobs workers)")" | tee -a "$summary"
     if [ "$crashes" -ne 0 ]; then
-        grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 >&2
+        grep -hE 'ERROR|SUMMARY|Test unit written' "${logs[@]}" | head -5 >&2
         status=1
     fi
     if [ "$merge" = 1 ]; then
