@@ -12,6 +12,7 @@
 #              (libFuzzer -merge=1: only inputs that add coverage are copied)
 # FT_FUZZ_JOBS=N runs N libFuzzer workers per target (-jobs=N -workers=N), RUNS/N executions
 # each, sharing one corpus: RUNS in all, N times sooner on N idle cores.
+# FT_FUZZ_FLAGS="..." passes more libFuzzer flags (-entropic=0: the older, cheaper schedule).
 # FT_FUZZ_MAX_SECONDS=N stops each target after N seconds if it has not reached RUNS by then
 # (the line then says how far it got). The corpus grows in a temporary copy; a crashing input and the log are kept in
 # ${FT_FUZZ_OUT:-fuzz-out}/ (created in the current directory) with the summary.
@@ -62,6 +63,7 @@ for name in "${targets[@]}"; do
     rm -f "$work"/fuzz-*.log
     (cd "$work" && nice -n 10 "$bin" "${par[@]}" -runs=$((runs / jobs)) \
         -max_total_time="${FT_FUZZ_MAX_SECONDS:-0}" -max_len=8192 -print_final_stats=1 \
+        ${FT_FUZZ_FLAGS:-} \
         -artifact_prefix="$out/$name-" "$corpus" >"$log" 2>&1) || rc=$?
     t1=$(date +%s.%N)
     logs=("$log")

@@ -20,6 +20,7 @@
 
 #include <md4c.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,11 +94,83 @@ static struct section *section_add(struct outline *o, const char *heading, size_
 
 /* ---- input checks -------------------------------------------------------------------- */
 
+/* Nonzero when any of the 8 bytes of w is below 0x20 or above 0x7e. */
+static uint64_t word_unusual(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t below = (w - ones * 0x20) & ~w & highs;
+    uint64_t above = ((w + ones) | w) & highs; /* 0x7f and up */
+    return below | above;
+}
+
+/* The length of the valid UTF-8 sequence of two to four bytes at p (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0], min;
+    size_t len;
+    if ((c & 0xe0) == 0xc0)
+        len = 2, min = 0x80, c &= 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+        len = 3, min = 0x800, c &= 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+        len = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[k] & 0x3f);
+    }
+    return c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0 : len;
+}
+
+/*
+ * One pass over input that holds only what import_check accepts: printable ASCII eight
+ * bytes at a time, the rest byte by byte. 1 when all of it is acceptable; 0 sends the
+ * caller to the line-by-line check that names the first fault.
+ */
+static int input_plain(const unsigned char *p, size_t len)
+{
+    size_t k = 0, start = 0;
+    while (k < len) {
+        uint64_t w;
+        if (k + 8 <= len) {
+            memcpy(&w, p + k, 8);
+            if (!word_unusual(w)) {
+                k += 8;
+                continue;
+            }
+        }
+        unsigned char c = p[k];
+        if ((c >= 0x20 && c < 0x7f) || c == '\t') {
+            k++;
+        } else if (c == '\n') {
+            if (k - start > FT_IMPORT_MAX_LINE)
+                return 0;
+            start = ++k;
+        } else if (c == '\r' && (k + 1 == len || p[k + 1] == '\n')) {
+            k++;
+        } else if (c >= 0x80) {
+            size_t n = utf8_seq(p + k, len - k);
+            if (!n)
+                return 0;
+            k += n;
+        } else {
+            return 0;
+        }
+    }
+    return len - start <= FT_IMPORT_MAX_LINE;
+}
+
 int ft__import_check(const char *data, size_t len, struct ft_err *err)
 {
     if (len > FT_IMPORT_MAX_BYTES)
         return ft_err_set(err, FT_ETOOBIG, "input is %zu bytes, more than the limit of %u", len,
                           FT_IMPORT_MAX_BYTES);
+    if (input_plain((const unsigned char *)data, len))
+        return 0;
     int line = 1;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/import.h"
+#include "core/import_tolerant.h"
 #include "core/render.h"
 #include "util/ft_buf.h"
 #include "util/ft_err.h"
@@ -466,6 +467,68 @@ static void test_refusals(void **state)
     free(huge);
 }
 
+/* The input check: each fault, at every offset in and around an 8-byte word, is refused
+ * with its line and byte; text of the same shape without the fault is accepted. */
+static void test_input_check(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *msg; /* NULL: accepted */
+    } cases[] = {
+        {"\x01", 1, "control character 0x01"},
+        {"\x7f", 1, "control character 0x7f"},
+        {"\x1b[0m", 4, "control character 0x1b"},
+        {"\r", 1, "control character 0x0d"},
+        {"\t", 1, NULL},
+        {"\xe2\x86\x92", 3, NULL},                  /* → */
+        {"\xf0\x9f\x94\x84", 4, NULL},              /* 🔄 */
+        {"\xc3", 1, "not valid UTF-8"},             /* cut short */
+        {"\xc0\xaf", 2, "not valid UTF-8"},         /* overlong */
+        {"\xed\xa0\x80", 3, "not valid UTF-8"},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, "not valid UTF-8"}, /* past U+10FFFF */
+        {"\x80", 1, "not valid UTF-8"},
+        {"\xff", 1, "not valid UTF-8"},
+        {"\0", 1, "not valid UTF-8"},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (size_t at = 0; at < 20; at++) {
+            char doc[64];
+            size_t n = 0;
+            memcpy(doc, "T\n", 2), n = 2;
+            memset(doc + n, 'a', at), n += at;
+            memcpy(doc + n, cases[c].bytes, cases[c].n), n += cases[c].n;
+            memcpy(doc + n, "bcdefghij\n", 10), n += 10;
+            struct ft_err err;
+            int rc = ft__import_check(doc, n, &err);
+            if (!cases[c].msg) {
+                assert_int_equal(rc, 0);
+                continue;
+            }
+            assert_int_equal(rc, FT_EINVAL);
+            if (!strstr(err.msg, cases[c].msg) || strncmp(err.msg, "line 2: ", 8) != 0)
+                fail_msg("case %zu at %zu: '%s'", c, at, err.msg);
+        }
+    }
+    /* a CR ends a line only before its LF, or at the very end */
+    struct ft_err err;
+    assert_int_equal(ft__import_check("T\r\nx\r", 5, &err), 0);
+    assert_int_equal(ft__import_check("T\rx\n", 4, &err), FT_EINVAL);
+    /* a line of exactly the limit is accepted, one byte more is refused, the last line too */
+    size_t max = FT_IMPORT_MAX_LINE;
+    char *doc = ft_xmalloc(2 * max + 8);
+    memset(doc, 'x', 2 * max + 8);
+    doc[max] = '\n';
+    assert_int_equal(ft__import_check(doc, 2 * max + 1, &err), 0);
+    assert_int_equal(ft__import_check(doc, 2 * max + 2, &err), FT_ETOOBIG);
+    assert_non_null(strstr(err.msg, "line 2: line is"));
+    doc[max] = 'x';
+    doc[max + 1] = '\n';
+    assert_int_equal(ft__import_check(doc, max + 2, &err), FT_ETOOBIG);
+    free(doc);
+}
+
 /* ---- the tolerant reader ------------------------------------------------------------- */
 
 /* Read doc with the readers of `flowtrack import` (exact, then tolerant); must succeed. */
@@ -908,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_shared_example_bytes),
         cmocka_unit_test(test_own_example_bytes),
         cmocka_unit_test(test_roundtrip_text),
+        cmocka_unit_test(test_input_check),
         cmocka_unit_test(test_roundtrip_md),
         cmocka_unit_test(test_empty_tracker_roundtrip),
         cmocka_unit_test(test_refusals),
