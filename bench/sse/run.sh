@@ -26,12 +26,14 @@ if [ "${QUICK:-0}" = 1 ]; then
     target=100000 # deliveries per burst
     paced=10
     aborts=10
+    scrapes=20
 else
     streams=${SSE_STREAMS:-1000 5000 10000}
     rounds=${ROUNDS:-3}
     target=500000
     paced=20
     aborts=20
+    scrapes=100
 fi
 
 SSELOAD=$(bench_build_sseload)
@@ -59,7 +61,8 @@ run_one() {
     [ "$r" = 1 ] || { p=0; a=0; }
     echo "== $name, $n streams, round $r" >&2
     # In the background and waited for, so that a signal to this script stops it at once.
-    "$SSELOAD" -n "$n" --paced "$p" --burst "$burst" --aborts "$a" --timeout 60 "$@" \
+    "$SSELOAD" -n "$n" --paced "$p" --burst "$burst" --aborts "$a" --scrapes "$scrapes" \
+        --timeout 60 "$@" \
         >"$BENCH_TMP/$name-$n-$r.txt" &
     local pid=$!
     BENCH_PIDS+=("$pid")
@@ -187,6 +190,16 @@ for n in $streams; do
         row+=" | $(ms "$(med $s "$n" shutdown_exit_ms)")"
     done
     echo "$row |"
+done
+echo
+echo "Scrapes with every stream open (ms, median of the rounds; one request at a time on one"
+echo "keep-alive connection, a loopback round trip included: nchan_stub_status, flowtrack /metrics)"
+echo
+echo "| N | scrape p50 / p99 nchan | scrape p50 / p99 flowtrack |"
+echo "|---|---|---|"
+for n in $streams; do
+    echo "| $n | $(med nchan "$n" scrape_p50_ms) / $(med nchan "$n" scrape_p99_ms)" \
+        "| $(med flowtrack "$n" scrape_p50_ms) / $(med flowtrack "$n" scrape_p99_ms) |"
 done
 echo
 # Anything that did not go as asked is worth a look before quoting a figure.

@@ -13,6 +13,8 @@
  *   3. fan-out: --burst M events published back to back on one keep-alive connection, each
  *      POST waiting for its response; deliveries per second = deliveries / (last delivery -
  *      first publish), and the server's CPU time (/proc/PID/stat of --rss-pid) per delivery.
+ *   3b. scrape: --scrapes S requests of the counter URL one after the other with every
+ *      stream open (the server's metrics page: what a scrape costs its event loop at N).
  *   4. release: --aborts K idle streams closed abruptly (RST, SO_LINGER 0) and K closed
  *      cleanly (FIN), one at a time; each is timed until the server's open-stream count
  *      (--count-url, a line "KEY <n>" or "KEY: <n>") drops below its value before the close.
@@ -1152,7 +1154,7 @@ static void usage(void)
 {
     fputs("usage: sseload --url URL -n N [--window W] [--rss-pid PID]\n"
           "               [--pub-url URL [--pub-json] [--paced L] [--interval-ms MS] [--burst M]]\n"
-          "               [--count-url URL --count-key KEY [--aborts K]\n"
+          "               [--count-url URL --count-key KEY [--aborts K] [--scrapes S]\n"
           "                [--release-log FILE --release-match TEXT]] [--term-pid PID]\n"
           "               [--settle-ms MS] [--timeout S]\n"
           "       sseload --free-port\n",
@@ -1175,7 +1177,7 @@ int main(int argc, char **argv)
     const char *url = NULL, *pub_url = NULL, *count_url = NULL, *count_key = NULL;
     const char *release_log = NULL, *release_match = NULL;
     unsigned n = 0, window = 128, paced = 20, interval_ms = 50, burst = 100, aborts = 20;
-    unsigned settle_ms = 500, timeout_s = 60;
+    unsigned settle_ms = 500, timeout_s = 60, scrapes = 0;
     pid_t rss_pid = 0, term_pid = 0;
     bool pub_json = false;
     static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
@@ -1190,6 +1192,7 @@ int main(int argc, char **argv)
                                          {"count-url", required_argument, NULL, 'c'},
                                          {"count-key", required_argument, NULL, 'k'},
                                          {"aborts", required_argument, NULL, 'K'},
+                                         {"scrapes", required_argument, NULL, 'S'},
                                          {"term-pid", required_argument, NULL, 't'},
                                          {"settle-ms", required_argument, NULL, 's'},
                                          {"timeout", required_argument, NULL, 'T'},
@@ -1236,6 +1239,9 @@ int main(int argc, char **argv)
             break;
         case 'K':
             aborts = arg_uint(optarg, "abort count");
+            break;
+        case 'S':
+            scrapes = arg_uint(optarg, "scrape count");
             break;
         case 't':
             term_pid = (pid_t)arg_uint(optarg, "pid");
@@ -1365,6 +1371,33 @@ int main(int argc, char **argv)
         free(p);
     }
     settle(100);
+
+    /* 3b. the cost of a scrape of the counter URL with every stream open: one request at a
+     * time on one keep-alive connection, so each one's time is the server's work plus a
+     * loopback round trip */
+    if (count_url && scrapes) {
+        struct url su;
+        struct hclient *h = xcalloc(1, sizeof(*h));
+        url_parse(&su, count_url);
+        h->u = &su;
+        h->fd = -1;
+        uint64_t *st = xcalloc(scrapes, sizeof(uint64_t));
+        size_t k = 0;
+        static char body[1 << 20];
+        for (unsigned i = 0; i < scrapes; i++) {
+            uint64_t t = now_ns();
+            if (hc_request(h, "GET", su.path, NULL, NULL, 0, body, sizeof(body)) != 200) {
+                note("scrape %u of '%s' failed", i + 1, count_url);
+                break;
+            }
+            st[k++] = now_ns() - t;
+        }
+        put("scrape_streams_open", "%u", g.alive);
+        put_pcts("scrape", st, k);
+        hc_close(h);
+        free(h);
+        free(st);
+    }
 
     /* 4. release of one aborted idle stream among the others */
     if (count_url && aborts) {
