@@ -275,6 +275,8 @@ void srv_pull(struct ft_server *srv)
         }
         /* Copies first, then fan-out: a feed's replay may use the store again. */
         for (size_t i = 0; i < p.n; i++) {
+            /* first: a client that has seen the event never gets the older document */
+            ft_versions_event(&srv->versions, p.v[i].tracker_id, p.v[i].seq, p.v[i].kind);
             fanout(srv, &p.v[i]);
             srv->head = p.v[i].seq;
             if (*p.v[i].slug)
@@ -299,14 +301,12 @@ static void arm_poll(struct ft_server *srv)
         evtimer_add(srv->ev_poll, &tv);
 }
 
-static void on_watch(evutil_socket_t fd, short what, void *arg)
+/* Take in what the change watch has seen: 1 when it saw a write (and the log was pulled). */
+static int watch_take(struct ft_server *srv)
 {
-    struct ft_server *srv = arg;
     int64_t recheck = 0;
-    (void)fd;
-    (void)what;
     if (!ft_store_watch_read(srv->st, &recheck))
-        return;
+        return 0;
     srv_pull(srv);
     /* The backend may signal a write shortly before its commit is visible: look again a few
      * times over the window it asks for. */
@@ -314,6 +314,25 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
         srv->watch_until = ft_mono_ms() + recheck;
         arm_poll(srv);
     }
+    return 1;
+}
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    watch_take(arg);
+}
+
+int feed_watch_fresh(struct ft_server *srv)
+{
+    if (srv->watch_fd < 0)
+        return 0;
+    /* one read of the watch's descriptor (EAGAIN when nothing happened); the log only while
+     * a write seen being written may have been published since */
+    if (!watch_take(srv) && ft_mono_ms() < srv->watch_until)
+        srv_pull(srv);
+    return 1;
 }
 
 static void on_poll(evutil_socket_t fd, short what, void *arg)

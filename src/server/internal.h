@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "server.h"
+#include "versions.h"
 
 #include "../ops/ops.h"
 #include "../store/store.h"
@@ -278,6 +279,13 @@ void srv_pull(struct ft_server *srv);
 /* Wait on the store's change watch (a poll when it has none). */
 void feed_watch_start(struct ft_server *srv);
 void feed_watch_stop(struct ft_server *srv);
+/*
+ * Before answering from what the change watch knows (srv->versions): take in what it has
+ * seen since the loop last looked, so that a write another process completed before the
+ * request was sent is known. 1 when srv->versions may be trusted; 0 when the server has no
+ * change watch (then ask the store).
+ */
+int feed_watch_fresh(struct ft_server *srv);
 
 /* ---- metrics (metrics.c) ---- */
 
@@ -419,8 +427,9 @@ struct ft_server {
     int shutting_down;
     int64_t head; /* the newest sequence number read from the log and fanned out */
     int64_t tick_ms;
-    struct evbuffer *scratch; /* reused for every chunk; drained after each send */
-    struct ft_cache cache;    /* rendered trackers by version (GET /api/trackers/REF) */
+    struct evbuffer *scratch;    /* reused for every chunk; drained after each send */
+    struct ft_cache cache;       /* rendered trackers by version (GET /api/trackers/REF) */
+    struct ft_versions versions; /* trackers' versions and references, from the log */
     struct ft_metrics m;
     struct srv_log log;
     struct {

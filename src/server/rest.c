@@ -305,7 +305,9 @@ void rest_entry_patch(struct call *c)
 
 /*
  * GET of a tracker, served from the render cache while its version (newest event) has not
- * moved; If-None-Match with the current version gets 304.
+ * moved; If-None-Match with the current version gets 304. The reference and the version come
+ * from what the change watch knows (versions.h): a GET whose document is cached reads nothing
+ * from the store. The store is read when they are unknown, and to render.
  */
 void rest_tracker_get(struct call *c)
 {
@@ -334,12 +336,20 @@ void rest_tracker_get(struct call *c)
                   "'format' must be json, md, text, view or compact, not '%.40s'", qf);
         return;
     }
-    if (ft_ops_local_resolve(srv->ops, json_string_value(json_object_get(c->caps, "tracker")), &tid,
-                             &err)) {
-        srv_fail(c, &err);
-        return;
+    const char *ref = json_string_value(json_object_get(c->caps, "tracker"));
+    int fresh = feed_watch_fresh(srv);
+    if (!fresh || !(tid = ft_versions_ref(&srv->versions, ref))) {
+        if (ft_ops_local_resolve(srv->ops, ref, &tid, &err)) {
+            srv_fail(c, &err);
+            return;
+        }
+        ft_versions_ref_put(&srv->versions, ref, tid);
     }
-    int64_t version = tracker_version(srv, tid);
+    int64_t version = fresh ? ft_versions_get(&srv->versions, tid) : -1;
+    if (version < 0) {
+        version = tracker_version(srv, tid);
+        ft_versions_note(&srv->versions, tid, version);
+    }
     char tag[40];
     snprintf(tag, sizeof(tag), "\"%lld\"", (long long)version);
     evhttp_add_header(evhttp_request_get_output_headers(c->req), "ETag", tag);
@@ -355,9 +365,9 @@ void rest_tracker_get(struct call *c)
         return;
     }
     struct ft_result res;
-    char ref[24];
-    snprintf(ref, sizeof(ref), "%lld", (long long)tid);
-    json_t *args = json_pack("{s:s, s:s}", "tracker", ref, "format", names[fmt]);
+    char idref[24];
+    snprintf(idref, sizeof(idref), "%lld", (long long)tid);
+    json_t *args = json_pack("{s:s, s:s}", "tracker", idref, "format", names[fmt]);
     int rc = ft_ops_call(srv->ops, FT_OP_TRACKER_SHOW, args, &res, &err);
     json_decref(args);
     if (rc) {

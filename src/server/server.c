@@ -177,6 +177,7 @@ static void server_free(struct ft_server *srv, int log_stop)
     if (srv->scratch)
         evbuffer_free(srv->scratch);
     ft_cache_release(&srv->cache);
+    ft_versions_release(&srv->versions);
     if (log_stop)
         srv_log(srv, "info", "stop", "streams_open=%d flushing=%d", srv->streams_open,
                 srv->flushing);
@@ -227,6 +228,7 @@ int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->scratch = evbuffer_new();
     srv_conns_start(srv);
     ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
+    ft_versions_init(&srv->versions);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->ev_grace = evtimer_new(srv->base, on_grace, srv);

@@ -281,13 +281,64 @@ static void server_lifecycle(void **state)
     assert_string_equal(srv_route_pattern(srv_route_nth(0)), "/healthz");
 }
 
+/* What the server knows of trackers from the log (versions.c). */
+static void tracker_versions(void **state)
+{
+    (void)state;
+    struct ft_versions vs;
+    ft_versions_init(&vs);
+    assert_int_equal(ft_versions_get(&vs, 1), -1);
+    assert_int_equal(ft_versions_ref(&vs, "a"), 0);
+    /* events move a version forward only; a store read keeps the larger */
+    ft_versions_event(&vs, 1, 5, "item.add");
+    ft_versions_note(&vs, 1, 3);
+    assert_int_equal(ft_versions_get(&vs, 1), 5);
+    ft_versions_note(&vs, 1, 9);
+    ft_versions_event(&vs, 1, 7, "item.add");
+    assert_int_equal(ft_versions_get(&vs, 1), 9);
+    ft_versions_note(&vs, 2, 0); /* a failed read (every tracker has an event) */
+    assert_int_equal(ft_versions_get(&vs, 2), -1);
+    /* many trackers: the table grows, every one is found */
+    for (int64_t t = 10; t < 5010; t++)
+        ft_versions_event(&vs, t, t * 2, "item.add");
+    for (int64_t t = 10; t < 5010; t++)
+        assert_int_equal(ft_versions_get(&vs, t), t * 2);
+    assert_int_equal(ft_versions_get(&vs, 1), 9);
+    /* references: kept until a tracker.* event; a delete forgets the version */
+    ft_versions_ref_put(&vs, "a", 1);
+    ft_versions_ref_put(&vs, "1", 1);
+    ft_versions_event(&vs, 1, 10, "item.edit");
+    assert_int_equal(ft_versions_ref(&vs, "a"), 1);
+    ft_versions_event(&vs, 1, 11, "tracker.update");
+    assert_int_equal(ft_versions_ref(&vs, "a"), 0);
+    assert_int_equal(ft_versions_ref(&vs, "1"), 0);
+    assert_int_equal(ft_versions_get(&vs, 1), 11);
+    ft_versions_event(&vs, 1, 12, "tracker.delete");
+    assert_int_equal(ft_versions_get(&vs, 1), -1);
+    /* past the bound, the references are learnt again */
+    char ref[16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(ref, sizeof(ref), "t%d", i);
+        ft_versions_ref_put(&vs, ref, i + 1);
+        assert_int_equal(ft_versions_ref(&vs, ref), i + 1);
+    }
+    assert_true(vs.rn <= 4096);
+    ft_versions_release(&vs);
+    ft_versions_release(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(frame_one_line),   cmocka_unit_test(frame_splits_every_line_break),
-        cmocka_unit_test(frame_envelope),   cmocka_unit_test(seq_parsing),
-        cmocka_unit_test(token_compare),    cmocka_unit_test(loopback_names),
-        cmocka_unit_test(logfmt_quoting),   cmocka_unit_test(routes),
+        cmocka_unit_test(tracker_versions),
+        cmocka_unit_test(frame_one_line),
+        cmocka_unit_test(frame_splits_every_line_break),
+        cmocka_unit_test(frame_envelope),
+        cmocka_unit_test(seq_parsing),
+        cmocka_unit_test(token_compare),
+        cmocka_unit_test(loopback_names),
+        cmocka_unit_test(logfmt_quoting),
+        cmocka_unit_test(routes),
         cmocka_unit_test(server_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
