@@ -75,15 +75,11 @@ print("ok 40 rounds fresh, rename and delete followed, %d cache hits" % (h1 - h0
 PY
 
 # no store read for a cached GET: the server's system calls while it answers 30 of them
-if command -v strace >/dev/null; then
-    ft create --slug e 'Strace' >/dev/null
-    curl -sS --max-time 5 -o /dev/null "$URL/api/trackers/e" # rendered and cached
-    # past the 250 ms after a write during which the log is read again now and then (a
-    # commit is seen being written before it is published)
-    sleep 1
+# One try: strace attached to the server while it answers 30 GETs of a cached tracker.
+# Sets N to how many store calls it saw; fails when strace saw fewer than the 30 connections.
+cached_get_calls() {
     strace -f -qq -e trace=fcntl,pread64,openat,accept4 -p "$SRV_PID" -o "$T_DIR/strace.out" &
-    st_pid=$!
-    mark=
+    local st_pid=$! mark= _
     for _ in $(seq 100); do # until strace is attached: it sees the server accept a connection
         curl -sS --max-time 5 -o /dev/null "$URL/healthz"
         if grep -q accept4 "$T_DIR/strace.out" 2>/dev/null; then
@@ -92,7 +88,11 @@ if command -v strace >/dev/null; then
         fi
         sleep 0.1
     done
-    [ -n "$mark" ] || fail "strace did not attach to the server"
+    if [ -z "$mark" ]; then
+        kill -INT "$st_pid" 2>/dev/null
+        wait "$st_pid" 2>/dev/null
+        fail "strace did not attach to the server"
+    fi
     for _ in $(seq 30); do
         curl -sS --max-time 5 -o /dev/null "$URL/api/trackers/e" || fail "GET failed"
     done
@@ -100,12 +100,28 @@ if command -v strace >/dev/null; then
     kill -INT "$st_pid" 2>/dev/null
     wait "$st_pid" 2>/dev/null || true
     tail -n +"$((mark + 1))" "$T_DIR/strace.out" >"$T_DIR/during"
+    local accepts
     accepts=$(grep -c accept4 "$T_DIR/during" || true)
     [ "$accepts" -ge 30 ] || fail "strace saw $accepts of the 30 connections"
-    n=$(grep -cE 'fcntl|pread64|openat' "$T_DIR/during" || true)
-    [ "$n" = 0 ] || {
+    N=$(grep -cE 'fcntl|pread64|openat' "$T_DIR/during" || true)
+}
+
+if command -v strace >/dev/null; then
+    ft create --slug e 'Strace' >/dev/null
+    curl -sS --max-time 5 -o /dev/null "$URL/api/trackers/e" # rendered and cached
+    # For 250 ms after a write the server reads the log again now and then (a commit is seen
+    # being written before it is published); no write happens from here on, so a try after
+    # a loaded machine has delayed the end of that window makes no store call at all.
+    sleep 1
+    for try in 1 2 3; do
+        cached_get_calls
+        [ "$N" = 0 ] && break
+        echo "try $try: $N store calls" >&2
+        sleep 1
+    done
+    [ "$N" = 0 ] || {
         head -20 "$T_DIR/during" >&2
-        fail "30 cached GETs made $n store calls (fcntl, pread64, openat)"
+        fail "30 cached GETs made $N store calls (fcntl, pread64, openat), three times"
     }
     echo "ok 30 cached GETs: no fcntl, pread64 or openat"
 fi
