@@ -12,7 +12,7 @@ CTEST_ARGS ?=
 MCP_TESTS  := tests/mcp
 UI_TESTS   := tests/browser
 
-.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz build-fuzz fuzz-long demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
+.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz build-fuzz build-fuzz-fast fuzz-long fuzz-long-fast demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
 
 all: build
 
@@ -64,10 +64,20 @@ build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -G Ninja -DFT_FUZZ=ON -DBUILD_TESTING=OFF -DFT_FAULTS=OFF >/dev/null
 	@ninja -C build-fuzz
 
-# Long runs of every fuzz target, one after the other (docs/benchmarks.md, "Fuzzing").
+# The same targets with UBSan but without AddressSanitizer: about 2.7 times faster, for runs
+# of many millions of executions.
+build-fuzz-fast: deps
+	@CC=clang cmake -S . -B build-fuzz-fast -G Ninja -DFT_FUZZ=ON -DFT_FUZZ_ASAN=OFF -DBUILD_TESTING=OFF -DFT_FAULTS=OFF >/dev/null
+	@ninja -C build-fuzz-fast
+
+# Long runs of every fuzz target, one after the other (docs/benchmarks.md, "Fuzzing");
+# FUZZ_JOBS=2 runs two libFuzzer workers per target.
 FUZZ_RUNS ?= 10000000
+FUZZ_JOBS ?= 1
 fuzz-long: build-fuzz
-	@bash scripts/fuzz-long.sh build-fuzz $(FUZZ_RUNS)
+	@FT_FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz-long.sh build-fuzz $(FUZZ_RUNS)
+fuzz-long-fast: build-fuzz-fast
+	@FT_FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz-long.sh build-fuzz-fast $(FUZZ_RUNS)
 
 # A demo store with the project's own example tracker imported.
 demo: build-release
