@@ -2530,11 +2530,19 @@ int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
                        "a reproduction of several lines and no one-line command; kept as a note");
     }
     /* notes of a results entry with no outcome that read as "OUTCOME + notes" (an arrow
-     * in a table's attempt cell, a continuation line) give the entry that outcome: the
-     * layouts could not write them back otherwise (ft_entry_validate) */
+     * in a table's attempt cell, a continuation line) give the entry that outcome, and an
+     * attempt keeps no " →" at its end: the layouts could not write them back otherwise
+     * (ft_entry_validate) */
     for (size_t i = 0; i < t->lists[FT_K_RESULT].n; i++) {
         struct ft_entry *e = &t->lists[FT_K_RESULT].v[i];
         size_t skip;
+        /* an attempt cut before an arrow may end with one more ("x  → → fail"): drop it */
+        while ((skip = ft_result_attempt_tail(e->text)) != 0) {
+            e->text[strlen(e->text) - skip] = '\0';
+            char *n = ft_text_norm(e->text);
+            free(e->text);
+            e->text = n;
+        }
         int o = e->state == FT_OUT_NONE ? ft_outcome_lead(e->detail, &skip) : -1;
         if (o >= 0) {
             char *rest = ft_text_norm(e->detail + skip);

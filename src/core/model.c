@@ -68,6 +68,14 @@ int ft_outcome_parse(const char *s)
     return parse_name(outcome_names, FT_OUT__COUNT, s);
 }
 
+size_t ft_result_attempt_tail(const char *attempt)
+{
+    /* " →" at the end would make " → " with the separator the layouts write after it */
+    static const char tail[] = " \xe2\x86\x92";
+    size_t n = strlen(attempt), t = sizeof(tail) - 1;
+    return n >= t && memcmp(attempt + n - t, tail, t) == 0 ? t : 0;
+}
+
 int ft_outcome_lead(const char *tail, size_t *skip)
 {
     for (int o = FT_OUT_PASS; o < FT_OUT__COUNT; o++) {
@@ -283,9 +291,11 @@ int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
         if (*e->date && !ft_date_valid(e->date))
             return ft_err_field(err, FT_EINVAL, "date",
                                 "result: date '%s' is not a date YYYY-MM-DD", e->date);
-        if (strstr(e->text, " \xe2\x86\x92 ") || !one_line(e->text))
+        if (strstr(e->text, " \xe2\x86\x92 ") || ft_result_attempt_tail(e->text) ||
+            !one_line(e->text))
             return ft_err_field(err, FT_EINVAL, "attempt",
-                                "result: attempt may not contain ' \xe2\x86\x92 ' or span lines");
+                                "result: attempt may not contain ' \xe2\x86\x92 ', end with "
+                                "' \xe2\x86\x92' or span lines");
         /* the layouts write "→ NOTES" without an outcome: NOTES may not read as one */
         size_t skip;
         if (e->state == FT_OUT_NONE && ft_outcome_lead(e->detail, &skip) >= 0)

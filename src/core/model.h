@@ -150,6 +150,8 @@ int ft_outcome_parse(const char *s); /* "" parses as FT_OUT_NONE */
  * Returns it and sets *skip to the bytes before the notes; -1 when the tail holds none.
  */
 int ft_outcome_lead(const char *tail, size_t *skip);
+/* The length of a " →" that ends a results attempt (the store refuses it), or 0. */
+size_t ft_result_attempt_tail(const char *attempt);
 
 /*
  * Check an entry's fields against the rules the text layout needs to read it

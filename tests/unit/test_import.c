@@ -729,10 +729,11 @@ static void test_tolerant_results(void **state)
                                "|---|---|---|---|---|\n"
                                "| p99 120 ms | pass | 2026-11-06 | pinned grpc 1.58 | db-1 |\n"
                                "| | crashed | Nov 7 | doubled the pool | |\n"
-                               "| | | 2026-11-08 | halved it \xe2\x86\x92 pass + 3 runs | |\n",
+                               "| | | 2026-11-08 | halved it \xe2\x86\x92 pass + 3 runs | |\n"
+                               "| | hang | 2026-11-09 | pooling off  \xe2\x86\x92 | |\n",
                                &rep);
     const struct ft_entry_list *l = &t->lists[FT_K_RESULT];
-    assert_int_equal(l->n, 9);
+    assert_int_equal(l->n, 10);
     static const struct {
         const char *date, *attempt;
         int outcome;
@@ -748,8 +749,11 @@ static void test_tolerant_results(void **state)
         {"", "doubled the pool", FT_OUT_CRASH, "Nov 7"},
         /* an arrow in the attempt cell and no outcome cell: what follows reads as in a list */
         {"2026-11-08", "halved it", FT_OUT_PASS, "3 runs"},
+        /* an attempt that ends with an arrow: " →" then the layout's " → " would read back
+         * as another attempt */
+        {"2026-11-09", "pooling off", FT_OUT_HANG, ""},
     };
-    for (size_t i = 0; i < 9; i++) {
+    for (size_t i = 0; i < 10; i++) {
         assert_string_equal(l->v[i].date, want[i].date);
         assert_string_equal(l->v[i].text, want[i].attempt);
         assert_int_equal(l->v[i].state, want[i].outcome);
@@ -940,6 +944,8 @@ static void test_json_refusals(void **state)
          "may not start with 'pass + '"},
         {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a\", \"notes\": \"hang\"}]}",
          "results[0]"},
+        {"{\"title\": \"x\", \"results\": [{\"attempt\": \"a \u2192\", \"outcome\": \"hang\"}]}",
+         "end with"},
         {"{\"title\": \"x\", \"rules\": {}}", "rules: expected an array"},
         {"{\"title\": \"x\", \"title\": \"y\"}", "line 1"},
         {"[1, 2]", "expected a tracker object"},
