@@ -809,3 +809,9 @@ void ft_store_watch_close(struct ft_store *st)
         st->watching = 0;
     }
 }
+
+const struct ft_store_backend *ft__store_backend(struct ft_store *st, void **db)
+{
+    *db = st->db;
+    return st->be;
+}
