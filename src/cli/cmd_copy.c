@@ -32,7 +32,7 @@ static void print_report(struct ft_ctx *ctx, const char *from, const char *to,
     if (ctx->json) {
         json_t *rows = json_object();
         for (int t = 0; t < FT_COPY__COUNT; t++)
-            json_object_set_new(rows, ft_copy_table_name(t), json_integer(rep->rows[t]));
+            json_object_set_new(rows, ft_copy_table(t)->name, json_integer(rep->rows[t]));
         cli_print_json(json_pack("{s:s, s:s, s:o}", "from", from, "to", to, "copied", rows));
         return;
     }

@@ -50,9 +50,9 @@ static const struct ft_copy_table tables[FT_COPY__COUNT] = {
     [FT_COPY_SETTINGS] = TABLE("settings", settings_cols, "key"),
 };
 
-const char *ft_copy_table_name(enum ft_copy_tab t)
+const struct ft_copy_table *ft_copy_table(enum ft_copy_tab t)
 {
-    return tables[t].name;
+    return &tables[t];
 }
 
 int ft_store_copy_out(struct ft_store *st, enum ft_copy_tab t, ft_copy_row_cb cb, void *ctx,

@@ -34,8 +34,9 @@ struct ft_copy_report {
     int64_t rows[FT_COPY__COUNT]; /* rows copied, per table */
 };
 
-/* The table's name in the schema ("trackers", "state_changes"...). */
-const char *ft_copy_table_name(enum ft_copy_tab t);
+/* Table t as the copy sees it: its name in the schema ("trackers", "state_changes"...) and
+ * columns. Static: never freed. */
+const struct ft_copy_table *ft_copy_table(enum ft_copy_tab t);
 
 /*
  * Copy every row of `from` into `to`, which must be empty: a store with any row in any table
