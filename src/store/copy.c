@@ -10,7 +10,6 @@
 
 #include "../util/ft_err.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "../util/banned.h"

@@ -810,6 +810,7 @@ void ft_store_watch_close(struct ft_store *st)
     }
 }
 
+/* For copy.c, which sits above the seam like this file but drives two stores at once. */
 const struct ft_store_backend *ft__store_backend(struct ft_store *st, void **db)
 {
     *db = st->db;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/backend.h"
 #include "store/copy.h"
 #include "store/store.h"
 #include "util/ft_buf.h"
@@ -529,6 +530,29 @@ static void test_copy_whole_store(void **state)
     ft_store_close(to);
 }
 
+/* begin_read holds one snapshot: a write by another handle meanwhile is not seen until its end,
+ * so a copy is the store as of one moment. */
+static void test_copy_reads_one_snapshot(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    struct ft_store *other = NULL;
+    assert_int_equal(ft_store_open(f->path, 0, &other, &err), 0);
+    void *db;
+    const struct ft_store_backend *be = ft__store_backend(f->st, &db);
+    int64_t before = 0, during = 0, after = 0;
+    assert_int_equal(be->begin_read(db, &err), 0);
+    free(dump_table(f->st, FT_COPY_EVENTS, &before));
+    add_to(other, f->tid, FT_K_NOTE, "written while the snapshot is held");
+    free(dump_table(f->st, FT_COPY_EVENTS, &during));
+    be->rollback(db);
+    free(dump_table(f->st, FT_COPY_EVENTS, &after));
+    assert_true(before > 0);
+    assert_int_equal(during, before);
+    assert_int_equal(after, before + 1);
+    ft_store_close(other);
+}
+
 /* A destination holding anything (here only a setting, which is not an event) is refused and
  * left as it was; a copy that fails part way leaves nothing in its destination. */
 static void test_copy_refusals(void **state)
@@ -577,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_write_and_precondition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_columns_are_the_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_whole_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_reads_one_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
