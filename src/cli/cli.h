@@ -132,6 +132,6 @@ char *cli_join(int argc, char **argv, int from);
 /* Subcommands: argv[0..argc) are the operands, opt the options (see struct cli_cmd). */
 cli_cmd_fn cmd_init, cmd_create, cmd_import, cmd_list, cmd_show, cmd_use, cmd_edit, cmd_delete,
     cmd_entry, cmd_repro, cmd_run, cmd_runs, cmd_fix, cmd_history, cmd_serve, cmd_check, cmd_help,
-    cmd_version, cmd_hook, cmd_setup, cmd_mcp, cmd_sync, cmd_diagnose;
+    cmd_version, cmd_hook, cmd_setup, cmd_mcp, cmd_sync, cmd_diagnose, cmd_copy;
 
 #endif

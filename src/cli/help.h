@@ -404,6 +404,35 @@
     "  -n, --limit N        only the newest N\n\n"                                                 \
     "EXAMPLES\n  flowtrack history --kind item --limit 20\n\n" HELP_COMMON "\n" HELP_EXIT
 
+#define HELP_COPY                                                                                  \
+    "NAME\n  flowtrack copy - copy a whole store into a new or empty one\n\n"                      \
+    "SYNOPSIS\n  flowtrack copy [--json] FROM TO\n\n"                                              \
+    "DESCRIPTION\n"                                                                                \
+    "  Copies everything the store FROM holds into the store TO: every tracker with its\n"         \
+    "  entries (numbers, order, item state changes and claims), its runs with their logs and\n"    \
+    "  diagnoses, the whole events log (sequence numbers, times and actors as they are, the\n"     \
+    "  events of deleted trackers too) and the settings (the default tracker). Every command\n"    \
+    "  then shows the same on TO as on FROM, history included, and TO's next event is\n"           \
+    "  numbered after the last one copied.\n\n"                                                    \
+    "  FROM and TO are store locations as --db takes them: a file path. TO is created when\n"      \
+    "  missing; an existing TO must be empty (no tracker, event or setting), else the copy is\n"   \
+    "  refused and TO is left as it was. FROM is only read, in one snapshot: others may write\n"   \
+    "  to it meanwhile, and the copy is the store as it was at one moment. TO is written in\n"     \
+    "  one transaction: a copy that fails part way leaves nothing of itself in TO.\n\n"            \
+    "  The copy goes through the storage backend, row by row, not through the file: it is\n"       \
+    "  the way to move a store from one backend to another, and a consistent backup of a\n"        \
+    "  store in use. A store written by an older flowtrack is brought up to date when opened,\n"   \
+    "  as by any command. See docs/operations.md, \"Copying a store\".\n\n"                        \
+    "OPTIONS\n"                                                                                    \
+    "      --json     what was copied as JSON: {\"from\", \"to\", \"copied\": {TABLE: ROWS}}\n"    \
+    "  -h, --help     this page\n\n"                                                               \
+    "EXAMPLES\n"                                                                                   \
+    "  flowtrack copy .flowtrack/flowtrack.db /backup/flowtrack-$(date +%F).db\n\n"                \
+    "EXIT STATUS\n"                                                                                \
+    "  0 copied; 1 failure (FROM is not a flowtrack store, TO is not empty, a read or a\n"         \
+    "  write failed: TO holds nothing of the copy); 2 usage error (an operand missing, FROM\n"     \
+    "  and TO the same store); 3 not found (no store FROM, no directory for TO)\n"
+
 #define HELP_CHECK                                                                                 \
     "NAME\n  flowtrack check - check the ground rules a machine can check\n\n"                     \
     "SYNOPSIS\n  flowtrack check [--doing-max DURATION] [TRACKER]\n\n"                             \

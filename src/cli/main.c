@@ -49,6 +49,7 @@ const struct cli_cmd cli_cmds[] = {
      NULL},
     {"serve", cmd_serve, "serve the JSON API and live event streams over HTTP", HELP_SERVE, 0, 0,
      HELP_SERVE_2},
+    {"copy", cmd_copy, "copy a whole store into a new or empty one", HELP_COPY, 0, 0, NULL},
     {"check", cmd_check, "check the ground rules a machine can check", HELP_CHECK, 0, 0, NULL},
     {"mcp", cmd_mcp, "serve MCP (Model Context Protocol) to an agent over stdin and stdout",
      HELP_MCP, 0, 0, NULL},

@@ -16,7 +16,8 @@
  *    crash of the process (and of the machine where the engine allows).
  *  - event_append() gives sequence numbers that grow with commit order: a
  *    reader that has seen event N never later finds a new event below N.
- *  - Reads outside a transaction see only committed data.
+ *  - Reads outside a transaction see only committed data; reads between begin_read() and
+ *    rollback() all see the same committed state (a snapshot).
  *  - Errors: 0 or a negative enum ft_code with err filled; a row that is
  *    not there is FT_ENOTFOUND only where a function says so.
  *  - One connection (void *db) belongs to one thread.
@@ -26,6 +27,7 @@
 
 #include "store.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* One row of the tracker list. Strings are valid during the callback only. */
@@ -40,6 +42,29 @@ struct ft_tracker_row {
 };
 typedef void (*ft_tracker_row_cb)(const struct ft_tracker_row *row, void *ctx);
 
+/*
+ * Copying a whole store between backends (copy.c) moves rows as neutral values: the one
+ * description of the tables and columns is copy.c's; a backend only maps it onto its own
+ * storage. Every column of the schema is an integer or a text, either of which may be NULL.
+ */
+enum ft_cell_type { FT_CELL_NULL, FT_CELL_INT, FT_CELL_TEXT };
+struct ft_cell {
+    enum ft_cell_type type;
+    int64_t i;        /* FT_CELL_INT */
+    const char *text; /* FT_CELL_TEXT: len bytes (no terminating NUL is promised) */
+    size_t len;
+};
+/* One table as the copy sees it. The names are fixed identifiers of the schema, never input. */
+struct ft_copy_table {
+    const char *name;
+    const char *const *cols;
+    int ncols;
+    const char *key; /* the column rows are ordered by; NULL: the order they were inserted in */
+};
+/* One row: cells[0..ncols) in the table's column order, valid during the call only. Return
+ * non-zero to stop (copy_out then returns that value). */
+typedef int (*ft_copy_row_cb)(const struct ft_cell *cells, int ncols, void *ctx);
+
 struct ft_store_backend {
     const char *name;
 
@@ -52,6 +77,23 @@ struct ft_store_backend {
     int (*begin)(void *db, struct ft_err *err);
     int (*commit)(void *db, struct ft_err *err);
     void (*rollback)(void *db);
+    /* A read snapshot: every read until rollback() sees the store as of one commit, whatever
+     * other processes write meanwhile. Takes no write lock. */
+    int (*begin_read)(void *db, struct ft_err *err);
+
+    /*
+     * Copy primitives (copy.c), which never apply a domain rule:
+     * copy_out gives every row of table tab to cb, in order of tab->key (its primary key; NULL:
+     * insertion order), as tab->ncols cells. A value that is neither NULL, an integer nor a text
+     * is FT_EINVAL naming the table and column. copy_in inserts one row with exactly the given
+     * values (ids, sequence numbers, times and actors included), inside begin(); the schema's
+     * constraints (foreign keys, uniqueness) still apply. After events are copied in,
+     * event_append continues after the largest sequence number inserted.
+     */
+    int (*copy_out)(void *db, const struct ft_copy_table *tab, ft_copy_row_cb cb, void *ctx,
+                    struct ft_err *err);
+    int (*copy_in)(void *db, const struct ft_copy_table *tab, const struct ft_cell *cells,
+                   struct ft_err *err);
 
     /* Trackers. find: by slug, or by id when slug is NULL; FT_ENOTFOUND when absent. */
     int (*tracker_find)(void *db, const char *slug, int64_t id, int64_t *out, struct ft_err *err);
@@ -119,5 +161,9 @@ struct ft_store_backend {
 };
 
 extern const struct ft_store_backend ft_store_sqlite;
+
+/* The backend of an open store and its connection (for copy.c, which works through the
+ * primitives above only). */
+const struct ft_store_backend *ft__store_backend(struct ft_store *st, void **db);
 
 #endif

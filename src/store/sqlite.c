@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "faults.h"
 
+#include "../util/ft_buf.h"
 #include "../util/ft_err.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
@@ -32,6 +33,7 @@
 
 #define FT_APP_ID  0x466c5472 /* "FlTr" */
 #define STMT_CACHE 48
+#define COPY_CACHE 8 /* copy_in statements: one per table of copy.c */
 #define BUSY_MS    10000
 
 /* One connection. */
@@ -46,6 +48,11 @@ struct sq {
     char *path;
     int inotify_fd;   /* the change watch, -1 when off */
     char *watch_base; /* the store file's name in its directory */
+    struct {
+        const struct ft_copy_table *tab; /* copy.c's static description: its address is the key */
+        sqlite3_stmt *stmt;
+    } copy_in[COPY_CACHE];
+    int ncopy_in;
 };
 
 static const char *const migrations[] = {
@@ -384,6 +391,15 @@ static void sq_rollback(void *db)
         execf(q, SQL_ROLLBACK, NULL, "rollback", "");
 }
 
+static const char SQL_BEGIN_READ[] = "BEGIN DEFERRED";
+
+/* A deferred transaction takes no lock; in WAL mode its first read fixes the snapshot that every
+ * later read of the transaction sees, until rollback(). */
+static int sq_begin_read(void *db, struct ft_err *err)
+{
+    return execf(db, SQL_BEGIN_READ, err, "begin read", "");
+}
+
 /* ---- open / close -------------------------------------------------------------------- */
 
 static int pragma_int(struct sq *q, const char *sql, int *out, struct ft_err *err)
@@ -429,6 +445,16 @@ static int migrate(struct sq *q, int from, struct ft_err *err)
 
 static void sq_close(void *db);
 
+/* The directory of the file at path ("." for a bare name). */
+static void dir_of(const char *path, char *dir, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(dir, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else
+        snprintf(dir, n, ".");
+}
+
 static int sq_open(const char *path, int flags, void **out, struct ft_err *err)
 {
     struct stat sb;
@@ -439,6 +465,13 @@ static int sq_open(const char *path, int flags, void **out, struct ft_err *err)
         return ft_err_set(err, FT_ENOTFOUND, "no store at '%s' (run 'flowtrack init')", path);
     if (exists && !S_ISREG(sb.st_mode))
         return ft_err_set(err, FT_EINVAL, "'%s' is not a regular file", path);
+    /* SQLite would only say "unable to open database file" */
+    char dir[PATH_MAX];
+    struct stat ds;
+    dir_of(path, dir, sizeof(dir));
+    if (!exists && (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode)))
+        return ft_err_set(err, FT_ENOTFOUND, "cannot create store '%s': no directory '%s'", path,
+                          dir);
 
     int rc = ft_faults_install(err); /* test builds only (faults.h) */
     if (rc)
@@ -520,6 +553,9 @@ static void sq_close(void *db)
     for (int i = 0; i < q->ncache; i++)
         sqlite3_finalize(q->cache[i].stmt);
     q->ncache = 0;
+    for (int i = 0; i < q->ncopy_in; i++)
+        sqlite3_finalize(q->copy_in[i].stmt);
+    q->ncopy_in = 0;
     sqlite3_close(q->db);
     free(q->path);
     free(q);
@@ -1057,6 +1093,146 @@ static int sq_setting_set(void *db, const char *key, const char *val, struct ft_
     return execf(db, SQL_SETTING_SET, err, "write setting", "tt", key, val);
 }
 
+/* ---- copying a store (copy.c) -------------------------------------------------------- */
+
+/*
+ * The statement text for tab: a SELECT of its columns in key order (rowid when it has no key),
+ * or an INSERT of them as ?1..?n. The identifiers are copy.c's fixed ones, never input; they
+ * are quoted all the same, so that a column named like a keyword still works.
+ */
+static char *copy_sql(const struct ft_copy_table *tab, int insert)
+{
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    ft_buf_adds(&b, insert ? "INSERT INTO \"" : "SELECT ");
+    if (insert)
+        ft_buf_addf(&b, "%s\" (", tab->name);
+    for (int i = 0; i < tab->ncols; i++)
+        ft_buf_addf(&b, "%s\"%s\"", i ? ", " : "", tab->cols[i]);
+    if (insert) {
+        ft_buf_adds(&b, ") VALUES (");
+        for (int i = 0; i < tab->ncols; i++)
+            ft_buf_addf(&b, "%s?%d", i ? ", " : "", i + 1);
+        ft_buf_adds(&b, ")");
+    } else if (tab->key) {
+        ft_buf_addf(&b, " FROM \"%s\" ORDER BY \"%s\"", tab->name, tab->key);
+    } else {
+        ft_buf_addf(&b, " FROM \"%s\" ORDER BY rowid", tab->name);
+    }
+    return ft_buf_detach(&b, NULL);
+}
+
+/* Column i of the current row as a cell; FT_EINVAL for a real or a blob, which no column of
+ * the schema holds and which the neutral cells do not carry. */
+static int cell_from_col(sqlite3_stmt *s, int i, const struct ft_copy_table *tab, int64_t row,
+                         struct ft_cell *c, struct ft_err *err)
+{
+    memset(c, 0, sizeof(*c));
+    switch (sqlite3_column_type(s, i)) {
+    case SQLITE_NULL:
+        c->type = FT_CELL_NULL;
+        return 0;
+    case SQLITE_INTEGER:
+        c->type = FT_CELL_INT;
+        c->i = sqlite3_column_int64(s, i);
+        return 0;
+    case SQLITE_TEXT:
+        c->type = FT_CELL_TEXT;
+        c->text = (const char *)sqlite3_column_text(s, i);
+        c->len = (size_t)sqlite3_column_bytes(s, i);
+        return 0;
+    }
+    return ft_err_set(err, FT_EINVAL,
+                      "%s row %lld: column %s holds a %s, which a store never has and a copy "
+                      "cannot carry",
+                      tab->name, (long long)row, tab->cols[i],
+                      sqlite3_column_type(s, i) == SQLITE_FLOAT ? "real number" : "blob");
+}
+
+/* Run once per table and copy: prepared here and finalized at the end, not cached. */
+static int sq_copy_out(void *db, const struct ft_copy_table *tab, ft_copy_row_cb cb, void *ctx,
+                       struct ft_err *err)
+{
+    struct sq *q = db;
+    char what[64];
+    snprintf(what, sizeof(what), "copy from %s", tab->name);
+    char *sql = copy_sql(tab, 0);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, &s, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return db_err(q, err, what);
+    struct ft_cell *cells = ft_xcalloc((size_t)tab->ncols, sizeof(*cells));
+    int ret = 0;
+    int64_t row = 0;
+    while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row++;
+        for (int i = 0; !ret && i < tab->ncols; i++)
+            ret = cell_from_col(s, i, tab, row, &cells[i], err);
+        if (!ret)
+            ret = cb(cells, tab->ncols, ctx);
+    }
+    if (!ret && rc != SQLITE_DONE)
+        ret = db_err(q, err, what);
+    sqlite3_finalize(s);
+    free(cells);
+    return ret;
+}
+
+/* The INSERT of tab into *out, prepared at its first row and kept until the connection closes. */
+static int copy_in_stmt(struct sq *q, const struct ft_copy_table *tab, sqlite3_stmt **out,
+                        struct ft_err *err)
+{
+    for (int i = 0; i < q->ncopy_in; i++) {
+        if (q->copy_in[i].tab == tab) {
+            *out = q->copy_in[i].stmt;
+            return 0;
+        }
+    }
+    if (q->ncopy_in == COPY_CACHE) /* cannot happen with copy.c's fixed list */
+        return ft_err_set(err, FT_EIO, "copy into %s: statement cache full", tab->name);
+    char *sql = copy_sql(tab, 1);
+    int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+    free(sql);
+    if (rc != SQLITE_OK) {
+        char what[64];
+        snprintf(what, sizeof(what), "copy into %s", tab->name);
+        return db_err(q, err, what);
+    }
+    q->copy_in[q->ncopy_in].tab = tab;
+    q->copy_in[q->ncopy_in++].stmt = *out;
+    return 0;
+}
+
+/*
+ * An explicit seq inserted into events (INTEGER PRIMARY KEY AUTOINCREMENT) also raises
+ * sqlite_sequence to it when larger, so the next event_append continues after the largest
+ * sequence number copied in: nothing to adjust afterwards.
+ */
+static int sq_copy_in(void *db, const struct ft_copy_table *tab, const struct ft_cell *cells,
+                      struct ft_err *err)
+{
+    struct sq *q = db;
+    sqlite3_stmt *s = NULL;
+    int rc = copy_in_stmt(q, tab, &s, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < tab->ncols; i++) {
+        const struct ft_cell *c = &cells[i];
+        if (c->type == FT_CELL_INT)
+            sqlite3_bind_int64(s, i + 1, c->i);
+        else if (c->type == FT_CELL_TEXT)
+            sqlite3_bind_text64(s, i + 1, c->text, c->len, SQLITE_TRANSIENT, SQLITE_UTF8);
+        else
+            sqlite3_bind_null(s, i + 1);
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "copy into %s", tab->name);
+    rc = exec_step(q, s, err, what);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
 /* ---- the change watch ---------------------------------------------------------------- */
 
 /*
@@ -1072,10 +1248,7 @@ static int sq_watch_open(void *db, int *fd, struct ft_err *err)
     const char *p = abs ? abs : q->path;
     const char *slash = strrchr(p, '/');
     char dir[PATH_MAX];
-    if (slash)
-        snprintf(dir, sizeof(dir), "%.*s", slash == p ? 1 : (int)(slash - p), p);
-    else
-        snprintf(dir, sizeof(dir), ".");
+    dir_of(p, dir, sizeof(dir));
     q->watch_base = ft_xstrdup(slash ? slash + 1 : p);
     free(abs);
     q->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -1131,6 +1304,9 @@ const struct ft_store_backend ft_store_sqlite = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .begin_read = sq_begin_read,
+    .copy_out = sq_copy_out,
+    .copy_in = sq_copy_in,
     .tracker_find = sq_tracker_find,
     .tracker_first_two = sq_tracker_first_two,
     .tracker_rows = sq_tracker_rows,

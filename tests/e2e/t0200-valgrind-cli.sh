@@ -38,4 +38,8 @@ done
 expect_code 1 vg import --strict "$FT_SOURCE_DIR/tests/data/tolerant/extra-sections.md"
 "$FT" show --json md >"$T_DIR/md.json"
 expect_code 0 vg import --slug from-json "$T_DIR/md.json"
+# a whole store copied, then refused (not empty) and failed (no directory)
+expect_code 0 vg copy "$T_DB" "$T_DIR/copy.db"
+expect_code 1 vg copy "$T_DB" "$T_DIR/copy.db"
+expect_code 3 vg copy "$T_DB" "$T_DIR/none/copy.db"
 t_done

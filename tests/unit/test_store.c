@@ -1,5 +1,5 @@
 /* The store (over SQLite): numbering, ordering, patches, events, version refusal,
- * handle counting and write preconditions. */
+ * handle counting, write preconditions and the copy of a whole store. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/backend.h"
+#include "store/copy.h"
 #include "store/store.h"
+#include "util/ft_buf.h"
 #include "util/ft_err.h"
 #include "util/ft_xalloc.h"
 
@@ -284,6 +287,310 @@ static void test_last_write_and_precondition(void **state)
     assert_int_equal(ft_store_handles_open(), 1);
 }
 
+/* ---- copying a store ---- */
+
+/* Append an entry of kind k with its text (and a title for a step) to tracker tid: its num. */
+static int add_to(struct ft_store *st, int64_t tid, enum ft_kind k, const char *text)
+{
+    struct ft_entry e;
+    struct ft_err err;
+    ft_entry_init(&e, k, 0);
+    ft_set_str(&e.text, text);
+    if (k == FT_K_STEP)
+        ft_set_str(&e.title, "A step");
+    assert_int_equal(ft_store_entry_add(st, tid, &e, &err), 0);
+    int num = e.num;
+    ft_entry_release(&e);
+    return num;
+}
+
+static void patch_entry(struct ft_store *st, int64_t tid, enum ft_kind k, int num, json_t *patch)
+{
+    struct ft_err err;
+    assert_int_equal(ft_store_entry_update(st, tid, k, num, patch, NULL, &err), 0);
+    json_decref(patch);
+}
+
+static int64_t new_tracker(struct ft_store *st, const char *title)
+{
+    struct ft_err err;
+    struct ft_tracker *t = ft_tracker_new();
+    ft_set_str(&t->title, title);
+    ft_set_str(&t->owner, "Platform");
+    ft_set_str(&t->objective, "Streams always end");
+    assert_int_equal(ft_store_tracker_create(st, t, "tracker.create", &err), 0);
+    int64_t id = t->id;
+    ft_tracker_free(t);
+    return id;
+}
+
+/*
+ * Fill f's store with one of everything: two trackers, entries of every kind, item state
+ * changes, a claim, a run with its log and diagnosis and its result, a deleted tracker (gaps in
+ * tracker and entry ids, its events kept), a setting, and a gap in the event numbers (a store
+ * edited by hand): a copy that renumbered anything would differ.
+ */
+static void fill_source(struct fx *f)
+{
+    struct ft_err err;
+    int64_t doomed = new_tracker(f->st, "Doomed");
+    add_to(f->st, doomed, FT_K_ITEM, "gone with its tracker");
+    for (int k = 0; k < FT_K__COUNT; k++)
+        add_to(f->st, f->tid, (enum ft_kind)k, "one of each kind");
+    int item = add_to(f->st, f->tid, FT_K_ITEM, "an item that gets done");
+    patch_entry(f->st, f->tid, FT_K_ITEM, item, json_pack("{s:s}", "state", "doing"));
+    patch_entry(f->st, f->tid, FT_K_ITEM, item, json_pack("{s:s}", "state", "done"));
+    int held = add_to(f->st, f->tid, FT_K_ITEM, "an item someone holds");
+    assert_int_equal(ft_store_item_claim(f->st, f->tid, held, FT_CLAIM, 0, NULL, NULL, &err), 0);
+    patch_entry(f->st, f->tid, FT_K_HYP, 1,
+                json_pack("{s:s, s:s}", "verdict", "confirmed", "evidence", "run 1 shows it"));
+    assert_int_equal(ft_store_tracker_delete(f->st, doomed, &err), 0);
+
+    struct ft_run r;
+    memset(&r, 0, sizeof(r));
+    r.command = ft_xstrdup("make test");
+    r.cwd = ft_xstrdup("/src");
+    r.label = ft_xstrdup("baseline");
+    r.started_at = 1764580000000;
+    r.duration_ms = 5004;
+    r.exit_code = -1;
+    r.signal = 9;
+    r.outcome = 1;
+    r.log = ft_xstrdup("line 1\nline 2 \xc3\xa9t\xc3\xa9\n");
+    r.log_truncated = 1;
+    r.diagnosis = ft_xstrdup("{\"hung\":[{\"pid\":42,\"wchan\":\"pipe_read\"}]}");
+    struct ft_entry res;
+    ft_entry_init(&res, FT_K_RESULT, 0);
+    ft_set_str(&res.text, "the baseline hangs");
+    assert_int_equal(ft_store_run_record(f->st, f->tid, &r, &res, &err), 0);
+    ft_entry_release(&res);
+    ft_run_release(&r);
+
+    int64_t second = new_tracker(f->st, "Second");
+    add_to(f->st, second, FT_K_RULE, "a rule of the second");
+    add_to(f->st, second, FT_K_ITEM, "an item of the second");
+    assert_int_equal(ft_store_setting_set(f->st, "default_tracker", "store-test", &err), 0);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq = 3", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Every row of a table as text ("I42|T3:abc|N|" a line), and how many. */
+struct dump {
+    struct ft_buf b;
+    int64_t rows;
+};
+
+static int dump_row(const struct ft_cell *cells, int ncols, void *ctx)
+{
+    struct dump *d = ctx;
+    for (int i = 0; i < ncols; i++) {
+        if (cells[i].type == FT_CELL_INT) {
+            ft_buf_addf(&d->b, "I%lld|", (long long)cells[i].i);
+        } else if (cells[i].type == FT_CELL_TEXT) {
+            ft_buf_addf(&d->b, "T%zu:", cells[i].len);
+            ft_buf_add(&d->b, cells[i].text, cells[i].len);
+            ft_buf_addc(&d->b, '|');
+        } else {
+            ft_buf_adds(&d->b, "N|");
+        }
+    }
+    ft_buf_addc(&d->b, '\n');
+    d->rows++;
+    return 0;
+}
+
+/* Table t of st as text; *rows its row count. The caller frees the text. */
+static char *dump_table(struct ft_store *st, enum ft_copy_tab t, int64_t *rows)
+{
+    struct dump d;
+    ft_buf_init(&d.b, 0);
+    d.rows = 0;
+    struct ft_err err;
+    assert_int_equal(ft_store_copy_out(st, t, dump_row, &d, &err), 0);
+    *rows = d.rows;
+    return ft_buf_detach(&d.b, NULL);
+}
+
+/* The number of rows in every table of st. */
+static int64_t total_rows(struct ft_store *st)
+{
+    int64_t sum = 0;
+    for (int t = 0; t < FT_COPY__COUNT; t++) {
+        int64_t n = 0;
+        free(dump_table(st, (enum ft_copy_tab)t, &n));
+        sum += n;
+    }
+    return sum;
+}
+
+static struct ft_store *open_beside(struct fx *f, const char *name, char *path, size_t n)
+{
+    struct ft_store *st = NULL;
+    struct ft_err err;
+    snprintf(path, n, "%s/%s", f->dir, name);
+    assert_int_equal(ft_store_open(path, FT_STORE_CREATE, &st, &err), 0);
+    return st;
+}
+
+/* The copy's list of columns is the schema's: a column added to a table and not to the list
+ * would be lost by every copy, and the row comparisons below could not see it. */
+static void test_copy_columns_are_the_schema(void **state)
+{
+    struct fx *f = *state;
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1)", -1, &s, NULL),
+                     SQLITE_OK);
+    int tables = 0;
+    for (int t = 0; t < FT_COPY__COUNT; t++) {
+        const struct ft_copy_table *tab = ft_copy_table((enum ft_copy_tab)t);
+        int n = 0;
+        sqlite3_bind_text(s, 1, tab->name, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            const char *col = (const char *)sqlite3_column_text(s, 0);
+            int found = 0;
+            for (int i = 0; i < tab->ncols; i++)
+                found |= strcmp(tab->cols[i], col) == 0;
+            if (!found)
+                fail_msg("column %s.%s is not copied", tab->name, col);
+            n++;
+        }
+        sqlite3_reset(s);
+        assert_int_equal(n, tab->ncols);
+    }
+    sqlite3_finalize(s);
+    /* and every table of the schema is copied */
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'"
+                                        " AND name NOT LIKE 'sqlite_%'",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    tables = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    assert_int_equal(tables, FT_COPY__COUNT);
+}
+
+/* A copy holds every row of every table as the source has it, and its log goes on after the
+ * last copied event. */
+static void test_copy_whole_store(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    fill_source(f);
+    char path[160];
+    struct ft_store *to = open_beside(f, "copy.db", path, sizeof(path));
+    struct ft_copy_report rep;
+    assert_int_equal(ft_store_copy(f->st, to, &rep, &err), 0);
+    for (int t = 0; t < FT_COPY__COUNT; t++) {
+        int64_t n1 = 0, n2 = 0;
+        char *a = dump_table(f->st, (enum ft_copy_tab)t, &n1);
+        char *b = dump_table(to, (enum ft_copy_tab)t, &n2);
+        assert_true(n1 > 0); /* the source has rows in every table */
+        assert_int_equal(n1, n2);
+        assert_int_equal(rep.rows[t], n1);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    assert_int_equal(rep.rows[FT_COPY_TRACKERS], 2);
+    assert_int_equal(rep.rows[FT_COPY_RUNS], 1);
+    assert_int_equal(rep.rows[FT_COPY_SETTINGS], 1);
+
+    /* the gap at 3 is kept, and the next event follows the copied maximum */
+    int64_t last = 0, next = 0;
+    assert_int_equal(ft_store_last_seq(f->st, &last, &err), 0);
+    assert_int_equal(ft_store_last_seq(to, &next, &err), 0);
+    assert_int_equal(next, last);
+    ft_store_set_actor(to, "tester");
+    add_to(to, f->tid, FT_K_NOTE, "written to the copy");
+    assert_int_equal(ft_store_last_write(to), last + 1);
+
+    /* the copy reads back as the source does, through the domain calls too */
+    struct ft_tracker *a, *b;
+    assert_int_equal(ft_store_tracker_load(f->st, f->tid, &a, &err), 0);
+    assert_int_equal(ft_store_tracker_load(to, f->tid, &b, &err), 0);
+    assert_int_equal(a->lists[FT_K_ITEM].n, b->lists[FT_K_ITEM].n);
+    assert_int_equal(b->lists[FT_K_ITEM].v[2].nchanges, a->lists[FT_K_ITEM].v[2].nchanges);
+    assert_string_equal(b->lists[FT_K_ITEM].v[2].claimed_by, "tester");
+    assert_int_equal(b->lists[FT_K_RESULT].v[1].run_num, 1);
+    ft_tracker_free(a);
+    ft_tracker_free(b);
+    struct ft_run run;
+    assert_int_equal(ft_store_run_get(to, f->tid, 1, &run, &err), 0);
+    assert_string_equal(run.log, "line 1\nline 2 \xc3\xa9t\xc3\xa9\n");
+    assert_non_null(strstr(run.diagnosis, "pipe_read"));
+    ft_run_release(&run);
+    ft_store_close(to);
+}
+
+/* begin_read holds one snapshot: a write by another handle meanwhile is not seen until its end,
+ * so a copy is the store as of one moment. */
+static void test_copy_reads_one_snapshot(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    struct ft_store *other = NULL;
+    assert_int_equal(ft_store_open(f->path, 0, &other, &err), 0);
+    void *db;
+    const struct ft_store_backend *be = ft__store_backend(f->st, &db);
+    int64_t before = 0, during = 0, after = 0;
+    assert_int_equal(be->begin_read(db, &err), 0);
+    free(dump_table(f->st, FT_COPY_EVENTS, &before));
+    add_to(other, f->tid, FT_K_NOTE, "written while the snapshot is held");
+    free(dump_table(f->st, FT_COPY_EVENTS, &during));
+    be->rollback(db);
+    free(dump_table(f->st, FT_COPY_EVENTS, &after));
+    assert_true(before > 0);
+    assert_int_equal(during, before);
+    assert_int_equal(after, before + 1);
+    ft_store_close(other);
+}
+
+/* A destination holding anything (here only a setting, which is not an event) is refused and
+ * left as it was; a copy that fails part way leaves nothing in its destination. */
+static void test_copy_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    fill_source(f);
+    char path[160];
+    struct ft_store *busy = open_beside(f, "busy.db", path, sizeof(path));
+    assert_int_equal(ft_store_setting_set(busy, "default_tracker", "mine", &err), 0);
+    assert_int_equal(ft_store_copy(f->st, busy, NULL, &err), FT_EEXIST);
+    assert_non_null(strstr(err.msg, "not empty"));
+    assert_non_null(strstr(err.msg, "settings"));
+    int64_t n = 0;
+    char *rows = dump_table(busy, FT_COPY_SETTINGS, &n);
+    assert_string_equal(rows, "T15:default_tracker|T4:mine|\n");
+    free(rows);
+    assert_int_equal(total_rows(busy), 1);
+    assert_int_equal(ft_store_copy(f->st, f->st, NULL, &err), FT_EINVAL);
+    ft_store_close(busy);
+
+    /* a value no store holds, in the last event: found after every other table was copied */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE events SET at = 1.5 WHERE seq = (SELECT max(seq) FROM "
+                                  "events)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct ft_store *to = open_beside(f, "partial.db", path, sizeof(path));
+    assert_int_equal(ft_store_copy(f->st, to, NULL, &err), FT_EINVAL);
+    assert_non_null(strstr(err.msg, "real number"));
+    assert_non_null(strstr(err.msg, "events"));
+    assert_int_equal(total_rows(to), 0);
+    ft_store_close(to);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +599,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events_actor_and_slug_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_store_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_write_and_precondition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_columns_are_the_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_whole_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_reads_one_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_refusals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
