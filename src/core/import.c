@@ -1049,8 +1049,10 @@ int ft_import(const char *data, size_t len, enum ft_import_fmt fmt, struct ft_tr
     outline_release(&o);
     if (!rc) {
         for (int k = 0; k < FT_K__COUNT && !rc; k++)
-            for (size_t i = 0; i < t->lists[k].n && !rc; i++)
+            for (size_t i = 0; i < t->lists[k].n && !rc; i++) {
+                ft_entry_norm(&t->lists[k].v[i]);
                 rc = ft_entry_validate(&t->lists[k].v[i], err);
+            }
         if (!rc)
             rc = ft_tracker_validate(t, err);
     }

@@ -201,6 +201,7 @@ static int read_entry(struct jr *r, json_t *o, enum ft_kind k, struct ft_tracker
     known_all[n] = NULL;
     unknown_keys(r, o, known_all);
     struct ft_err verr;
+    ft_entry_norm(e);
     if (ft_entry_validate(e, &verr))
         return ft_err_set(r->err, FT_EINVAL, "json: %s: %s", r->path, verr.msg);
     return 0;

@@ -2533,6 +2533,9 @@ int ft__import_tolerant(const char *data, size_t len, enum ft_import_fmt fmt,
      * in a table's attempt cell, a continuation line) give the entry that outcome, and an
      * attempt keeps no " →" at its end: the layouts could not write them back otherwise
      * (ft_entry_validate) */
+    for (int k = 0; k < FT_K__COUNT; k++) /* as the store will hold them */
+        for (size_t i = 0; i < t->lists[k].n; i++)
+            ft_entry_norm(&t->lists[k].v[i]);
     for (size_t i = 0; i < t->lists[FT_K_RESULT].n; i++) {
         struct ft_entry *e = &t->lists[FT_K_RESULT].v[i];
         size_t skip;

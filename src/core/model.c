@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include "../util/ft_err.h"
+#include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
@@ -254,6 +255,18 @@ static int no_controls(const char *const *fields, const char *const *names, size
                                 "%s contains the control character 0x%02x", names[i], c);
     }
     return 0;
+}
+
+void ft_entry_norm(struct ft_entry *e)
+{
+    char **strs[] = {&e->title, &e->text, &e->detail, &e->date};
+    for (size_t i = 0; i < 4; i++) {
+        char *n = ft_text_norm(*strs[i] ? *strs[i] : "");
+        free(*strs[i]);
+        *strs[i] = n;
+    }
+    if (strcmp(e->date, FT_NO_DATE) == 0)
+        e->date[0] = '\0';
 }
 
 int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)

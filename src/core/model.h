@@ -160,6 +160,14 @@ size_t ft_result_attempt_tail(const char *attempt);
  */
 struct ft_err;
 int ft_entry_validate(const struct ft_entry *e, struct ft_err *err);
+#define FT_NO_DATE "YYYY-MM-DD" /* how the layouts write a missing date */
+
+/*
+ * Normalise an entry's text fields as the store holds them (ft_text_norm: no trailing blanks
+ * on a line, no blank lines around; "YYYY-MM-DD" as no date). Every reader ends with it, so
+ * that what it reads is what the store would keep and the layouts write back.
+ */
+void ft_entry_norm(struct ft_entry *e);
 /* Check the header fields the same way. */
 int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err);
 

@@ -57,7 +57,6 @@ json_t *ft_json_time(int64_t ms);
 #define FT_ARROW      " \xe2\x86\x92 " /* " → " */
 #define FT_DASH       " \xe2\x80\x94 " /* " — " */
 #define FT_BULLET     "\xe2\x80\xa2"   /* "•" */
-#define FT_NO_DATE    "YYYY-MM-DD"
 
 /* Heading of each progress group in the text layout, by enum ft_state. */
 extern const char *const ft_group_heading[FT_ST__COUNT];

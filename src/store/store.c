@@ -510,14 +510,7 @@ int ft_store_tracker_delete(struct ft_store *st, int64_t id, struct ft_err *err)
 
 static int norm_entry(struct ft_entry *e, struct ft_err *err)
 {
-    char **strs[] = {&e->title, &e->text, &e->detail, &e->date};
-    for (size_t i = 0; i < 4; i++) {
-        char *n = ft_text_norm(*strs[i] ? *strs[i] : "");
-        free(*strs[i]);
-        *strs[i] = n;
-    }
-    if (strcmp(e->date, FT_NO_DATE) == 0)
-        e->date[0] = '\0';
+    ft_entry_norm(e);
     return ft_entry_validate(e, err);
 }
 

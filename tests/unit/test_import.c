@@ -529,6 +529,25 @@ static void test_input_check(void **state)
     free(doc);
 }
 
+/* Every reader leaves entries as the store holds them (ft_entry_norm): no trailing blanks. */
+static void test_readers_normalise(void **state)
+{
+    (void)state;
+    const char *doc =
+        "{\"title\": \"x\", \"steps\": [{\"title\": \"a \", \"text\": \"b\\n\\n\\n\"}],"
+        " \"results\": [{\"attempt\": \"c\\t\", \"date\": \"YYYY-MM-DD\"}]}";
+    struct ft_tracker *t = NULL;
+    struct ft_err err;
+    int rc = ft_import_read(doc, strlen(doc), FT_IMPORT_JSON, FT_IMPORT_FALLBACK, &t, NULL, &err);
+    if (rc)
+        fail_msg("%s", err.msg);
+    assert_string_equal(t->lists[FT_K_STEP].v[0].title, "a");
+    assert_string_equal(t->lists[FT_K_STEP].v[0].text, "b");
+    assert_string_equal(t->lists[FT_K_RESULT].v[0].text, "c");
+    assert_string_equal(t->lists[FT_K_RESULT].v[0].date, "");
+    ft_tracker_free(t);
+}
+
 /* ---- the tolerant reader ------------------------------------------------------------- */
 
 /* Read doc with the readers of `flowtrack import` (exact, then tolerant); must succeed. */
@@ -978,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_own_example_bytes),
         cmocka_unit_test(test_roundtrip_text),
         cmocka_unit_test(test_input_check),
+        cmocka_unit_test(test_readers_normalise),
         cmocka_unit_test(test_roundtrip_md),
         cmocka_unit_test(test_empty_tracker_roundtrip),
         cmocka_unit_test(test_refusals),
