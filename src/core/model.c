@@ -366,5 +366,13 @@ int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err)
     if (!one_line(t->repro_command))
         return ft_err_field(err, FT_EINVAL, "repro_command",
                             "reproduction command must be one line");
+    /* Markdown writes the command as a code span fenced by one backtick more than its longest
+     * run, and md4c reads fences of at most 32 */
+    size_t run = 0;
+    for (const char *p = t->repro_command; *p; p++)
+        if ((run = *p == '`' ? run + 1 : 0) >= FT_REPRO_BACKTICKS_MAX)
+            return ft_err_field(err, FT_EINVAL, "repro_command",
+                                "reproduction command may not hold a run of %d or more backticks",
+                                FT_REPRO_BACKTICKS_MAX);
     return 0;
 }

@@ -161,6 +161,8 @@ size_t ft_result_attempt_tail(const char *attempt);
 struct ft_err;
 int ft_entry_validate(const struct ft_entry *e, struct ft_err *err);
 #define FT_NO_DATE "YYYY-MM-DD" /* how the layouts write a missing date */
+/* a reproduction command's runs of backticks stay below this (its Markdown code span) */
+#define FT_REPRO_BACKTICKS_MAX 32
 
 /*
  * Normalise an entry's text fields as the store holds them (ft_text_norm: no trailing blanks

@@ -548,6 +548,40 @@ static void test_readers_normalise(void **state)
     ft_tracker_free(t);
 }
 
+/* A reproduction command with a run of 31 backticks round-trips through Markdown (a fence of
+ * 32, md4c's longest); a run of 32 is refused. */
+static void test_repro_backticks(void **state)
+{
+    (void)state;
+    for (int n = 30; n <= 32; n++) {
+        char ticks[40];
+        memset(ticks, '`', (size_t)n);
+        ticks[n] = '\0';
+        char doc[256];
+        snprintf(doc, sizeof(doc), "{\"title\": \"x\", \"reproduction\": {\"command\": \"a%sb\"}}",
+                 ticks);
+        struct ft_tracker *t = NULL;
+        struct ft_err err;
+        int rc =
+            ft_import_read(doc, strlen(doc), FT_IMPORT_JSON, FT_IMPORT_FALLBACK, &t, NULL, &err);
+        if (n >= FT_REPRO_BACKTICKS_MAX) {
+            assert_int_equal(rc, FT_EINVAL);
+            assert_non_null(strstr(err.msg, "backticks"));
+            continue;
+        }
+        if (rc)
+            fail_msg("%d backticks: %s", n, err.msg);
+        char *md = render(t, FT_FMT_MD);
+        struct ft_tracker *back = NULL;
+        if (ft_import(md, strlen(md), FT_IMPORT_MD, &back, &err))
+            fail_msg("%d backticks: %s\n%s", n, err.msg, md);
+        assert_string_equal(back->repro_command, t->repro_command);
+        free(md);
+        ft_tracker_free(back);
+        ft_tracker_free(t);
+    }
+}
+
 /* ---- the tolerant reader ------------------------------------------------------------- */
 
 /* Read doc with the readers of `flowtrack import` (exact, then tolerant); must succeed. */
@@ -998,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_text),
         cmocka_unit_test(test_input_check),
         cmocka_unit_test(test_readers_normalise),
+        cmocka_unit_test(test_repro_backticks),
         cmocka_unit_test(test_roundtrip_md),
         cmocka_unit_test(test_empty_tracker_roundtrip),
         cmocka_unit_test(test_refusals),
