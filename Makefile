@@ -71,13 +71,14 @@ build-fuzz-fast: deps
 	@ninja -C build-fuzz-fast
 
 # Long runs of every fuzz target, one after the other (docs/benchmarks.md, "Fuzzing");
-# FUZZ_JOBS=2 runs two libFuzzer workers per target.
+# FUZZ_JOBS=2 runs two libFuzzer workers per target. The fast runs end by replaying every
+# input they found through the ASan build.
 FUZZ_RUNS ?= 10000000
 FUZZ_JOBS ?= 1
 fuzz-long: build-fuzz
 	@FT_FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz-long.sh build-fuzz $(FUZZ_RUNS)
-fuzz-long-fast: build-fuzz-fast
-	@FT_FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz-long.sh build-fuzz-fast $(FUZZ_RUNS)
+fuzz-long-fast: build-fuzz-fast build-fuzz
+	@FT_FUZZ_JOBS=$(FUZZ_JOBS) FT_FUZZ_REPLAY=build-fuzz bash scripts/fuzz-long.sh build-fuzz-fast $(FUZZ_RUNS)
 
 # A demo store with the project's own example tracker imported.
 demo: build-release

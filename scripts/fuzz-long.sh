@@ -14,7 +14,11 @@
 # each, sharing one corpus: RUNS in all, N times sooner on N idle cores.
 # FT_FUZZ_FLAGS="..." passes more libFuzzer flags (-entropic=0: the older, cheaper schedule).
 # FT_FUZZ_MAX_SECONDS=N stops each target after N seconds if it has not reached RUNS by then
-# (the line then says how far it got). The corpus grows in a temporary copy; a crashing input and the log are kept in
+# (the line then says how far it got).
+# FT_FUZZ_REPLAY=BUILD_DIR afterwards runs every input of the grown corpus once through the
+# same target of another build (the ASan build, make fuzz): a fast build's run finds the
+# inputs, AddressSanitizer checks each of them for memory errors that did not show there.
+# The corpus grows in a temporary copy; a crashing input and the log are kept in
 # ${FT_FUZZ_OUT:-fuzz-out}/ (created in the current directory) with the summary.
 set -euo pipefail
 merge=0
@@ -95,6 +99,21 @@ for name in "${targets[@]}"; do
     if [ "$crashes" -ne 0 ]; then
         grep -hE 'ERROR|SUMMARY|Test unit written' "${logs[@]}" | head -5 >&2
         status=1
+    fi
+    if [ -n "${FT_FUZZ_REPLAY:-}" ]; then
+        n=$(ls "$corpus" | wc -l)
+        touch "$work/stamp"
+        rrc=0
+        (cd "$work" && nice -n 10 "$(realpath "$FT_FUZZ_REPLAY")/fuzz_$name" -runs=0 -max_len=8192 \
+            -artifact_prefix="$out/$name-replay-" "$corpus" >"$out/$name.replay.log" 2>&1) || rrc=$?
+        bad=$(find "$out" -maxdepth 1 -name "$name-replay-*" -newer "$work/stamp" | wc -l)
+        if [ "$rrc" -ne 0 ] || [ "$bad" -ne 0 ]; then
+            echo "replay $name: $n inputs through $FT_FUZZ_REPLAY: FAILED (see $out/$name.replay.log)" |
+                tee -a "$summary"
+            status=1
+        else
+            echo "replay $name: $n inputs through $FT_FUZZ_REPLAY: 0 crashes" | tee -a "$summary"
+        fi
     fi
     if [ "$merge" = 1 ]; then
         (cd "$work" && "$bin" -merge=1 -max_len=8192 "$root/tests/fuzz/corpus_$name" "$corpus" \

@@ -606,6 +606,11 @@ static void text_blocks(const char *data, size_t len, size_t body, int first_lin
                 ft_buf_add(&code, s2 + strip, m2 - strip);
                 ft_buf_addc(&code, '\n');
             }
+            /* the info string: the rest of the opening fence line */
+            const char *info = c + 3;
+            while (info < c + cn && *info == fch)
+                info++;
+            char *inf = ft_xstrndup(info, (size_t)(c + cn - info));
             if (depth && ind > ind_stack[depth - 1]) {
                 struct blk *it = &d->b[d->n - 1];
                 for (size_t i = d->n; i-- > 0;)
@@ -614,18 +619,11 @@ static void text_blocks(const char *data, size_t len, size_t body, int first_lin
                         break;
                     }
                 ft_buf_addc(&it->text, '\n');
-                const char *info = c + 3;
-                while (*info == fch)
-                    info++;
-                char *inf = ft_xstrndup(info, (size_t)(c + cn - info));
                 fenced(&it->text, inf, code.buf ? code.buf : "", code.len);
                 free(inf);
             } else {
                 struct blk *b = blk_add(d, B_CODE, start);
-                const char *info = c + 3;
-                while (info < c + cn && *info == fch)
-                    info++;
-                b->info = ft_xstrndup(info, (size_t)(c + cn - info));
+                b->info = inf;
                 size_t k = code.len;
                 while (k && code.buf[k - 1] == '\n')
                     k--;

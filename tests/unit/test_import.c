@@ -594,6 +594,31 @@ static struct ft_tracker *tol(const char *doc, struct ft_import_report *rep)
     return t;
 }
 
+/* An item's fenced code block whose opening fence ends the input, with no newline and
+ * no terminating NUL after it: the reader stays inside the buffer (the ASan build of this
+ * test reads the exact-size copy and fails on any read past it). */
+static void test_tolerant_fence_at_end(void **state)
+{
+    (void)state;
+    static const char *docs[] = {
+        "\u2022 :\n ```",
+        "\u2022 step one\n\n  ~~~~",
+        "- [ ] step one\n  ```",
+        "# Fence\n\n## Notes\n\n```",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
+        size_t n = strlen(docs[i]);
+        char *exact = malloc(n);
+        assert_non_null(exact);
+        memcpy(exact, docs[i], n);
+        struct ft_tracker *t = NULL;
+        struct ft_err err;
+        if (ft_import_read(exact, n, FT_IMPORT_AUTO, FT_IMPORT_FALLBACK, &t, NULL, &err) == 0)
+            ft_tracker_free(t);
+        free(exact);
+    }
+}
+
 static int count_state(const struct ft_tracker *t, int st)
 {
     int n = 0;
@@ -1044,6 +1069,7 @@ int main(void)
         cmocka_unit_test(test_tolerant_verdicts),
         cmocka_unit_test(test_tolerant_crlf_and_notes),
         cmocka_unit_test(test_tolerant_modes),
+        cmocka_unit_test(test_tolerant_fence_at_end),
         cmocka_unit_test(test_json_roundtrip),
         cmocka_unit_test(test_json_refusals),
     };
