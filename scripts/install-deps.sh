@@ -5,11 +5,12 @@
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build pkg-config gcc make libsqlite3-dev libjansson-dev libmd4c-dev
-            libcmocka-dev libevent-dev zlib1g-dev libsystemd-dev)
+            libcmocka-dev libevent-dev zlib1g-dev libsystemd-dev libpq-dev)
+# postgresql: the throwaway clusters of the PostgreSQL store's tests (tests/pg)
 # python3.11-dbg: debug symbols and gdb's extension for Debian's python3, for the runner's
 # Python stacks (tests/e2e/t3018-run-python-stacks.sh)
 test_pkgs=(clang-format git sqlite3 python3 curl valgrind procps iproute2 gdb elfutils clang libclang-rt-14-dev nodejs
-           chromium fonts-dejavu-core strace python3.11-dbg)
+           chromium fonts-dejavu-core strace python3.11-dbg postgresql)
 bench_pkgs=(hyperfine taskwarrior wrk nginx-light libnginx-mod-nchan)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

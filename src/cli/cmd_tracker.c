@@ -34,6 +34,12 @@ int cmd_init(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     }
     struct stat sb;
     int existed = stat(ctx->db, &sb) == 0;
+    if (ft_store_path_is_url(ctx->db)) { /* a database: is a store already in it? */
+        struct ft_store *probe = NULL;
+        struct ft_err err;
+        existed = ft_store_open(ctx->db, 0, &probe, &err) == 0;
+        ft_store_close(probe);
+    }
     if ((rc = cli_store(ctx, 1)))
         return rc;
     char *abs = realpath(ctx->db, NULL);

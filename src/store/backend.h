@@ -161,6 +161,10 @@ struct ft_store_backend {
 };
 
 extern const struct ft_store_backend ft_store_sqlite;
+extern const struct ft_store_backend ft_store_pg;
+
+/* Whether a store path names a PostgreSQL database (postgres:// or postgresql://). */
+int ft_pg_is_url(const char *path);
 
 /* The backend of an open store and its connection (for copy.c, which works through the
  * primitives above only). */

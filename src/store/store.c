@@ -41,9 +41,14 @@ struct ft_store {
 
 static atomic_int handles_open;
 
+int ft_store_path_is_url(const char *path)
+{
+    return ft_pg_is_url(path);
+}
+
 int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_err *err)
 {
-    const struct ft_store_backend *be = &ft_store_sqlite;
+    const struct ft_store_backend *be = ft_pg_is_url(path) ? &ft_store_pg : &ft_store_sqlite;
     void *db = NULL;
     *out = NULL;
     int rc = be->open(path, flags, &db, err);

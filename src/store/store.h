@@ -37,6 +37,9 @@ struct ft_store;
 
 #define FT_SCHEMA_VERSION 2
 
+/* Whether path names a database server's store (postgres://...) rather than a file. */
+int ft_store_path_is_url(const char *path);
+
 enum ft_store_flags {
     FT_STORE_CREATE = 1, /* create the file (and its schema) when missing */
 };

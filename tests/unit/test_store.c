@@ -1,5 +1,7 @@
-/* The store (over SQLite): numbering, ordering, patches, events, version refusal,
- * handle counting, write preconditions and the copy of a whole store. */
+/* The store: numbering, ordering, patches, events, version refusal, handle counting, write
+ * preconditions and the copy of a whole store. Over SQLite; and over PostgreSQL when
+ * FT_TEST_PG gives a cluster's base URL (tests/pg/pg-run.sh, ctest's unit.store.pg): each
+ * test then has a database of its own, and the copies go between the two backends. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,12 +21,66 @@
 #include "util/ft_err.h"
 #include "util/ft_xalloc.h"
 
+/* FT_TEST_PG: the base URL of a PostgreSQL cluster (postgres://user@host:port), or NULL */
+static const char *pg_base;
+
 struct fx {
     char dir[64];
-    char path[128];
+    char path[256];
     struct ft_store *st;
     int64_t tid;
 };
+
+/* Run psql with sql on url; its first output line into out (when given). */
+static int psql(const char *url, const char *sql, char *out, size_t n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "timeout -k 5 60 psql -X -q -At -v ON_ERROR_STOP=1 -d '%s' -c \"%s\"", url, sql);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[256] = "";
+    if (!fgets(line, sizeof(line), p))
+        line[0] = '\0';
+    while (getc(p) != EOF) {
+    }
+    line[strcspn(line, "\n")] = '\0';
+    if (out)
+        snprintf(out, n, "%s", line);
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+/* The path of a new, empty store named name: a file in the test's directory, or (with
+ * PostgreSQL, unless as_file) a new database of the cluster. */
+static void store_path(struct fx *f, const char *name, int as_file, char *path, size_t n)
+{
+    static int counter;
+    if (!pg_base || as_file) {
+        snprintf(path, n, "%s/%s", f->dir, name);
+        return;
+    }
+    char db[64];
+    snprintf(db, sizeof(db), "ft_%d_%d", (int)getpid(), ++counter);
+    char base[300], sql[128];
+    snprintf(base, sizeof(base), "%s/postgres", pg_base);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+    assert_int_equal(psql(base, sql, NULL, 0), 0);
+    snprintf(path, n, "%s/%s", pg_base, db);
+}
+
+/* Run sql on the test's store, beside the store's own connection. */
+static void raw_sql(struct fx *f, const char *sql)
+{
+    if (pg_base) {
+        assert_int_equal(psql(f->path, sql, NULL, 0), 0);
+        return;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
 
 static int setup(void **state)
 {
@@ -32,10 +88,12 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/ft-store-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
+    store_path(f, "s.db", 0, f->path, sizeof(f->path));
     struct ft_err err;
-    if (ft_store_open(f->path, FT_STORE_CREATE, &f->st, &err))
+    if (ft_store_open(f->path, FT_STORE_CREATE, &f->st, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
+    }
     ft_store_set_actor(f->st, "tester");
     struct ft_tracker *t = ft_tracker_new();
     ft_set_str(&t->title, "Store test");
@@ -52,6 +110,8 @@ static int teardown(void **state)
     struct fx *f = *state;
     char cmd[256];
     ft_store_close(f->st);
+    /* a test's databases stay until its cluster goes (pg-run.sh): a DROP DATABASE waits
+     * for a checkpoint, about a second each */
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         return -1;
@@ -218,12 +278,34 @@ static void test_newer_store_refused(void **state)
     struct ft_err err;
     ft_store_close(f->st);
     f->st = NULL;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 99", NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    if (pg_base) {
+        raw_sql(f, "UPDATE flowtrack_schema SET version = 99");
+        assert_int_equal(ft_store_open(f->path, 0, &f->st, &err), FT_EVERSION);
+        assert_non_null(strstr(err.msg, "newer"));
+        char v[32];
+        assert_int_equal(psql(f->path, "SELECT version FROM flowtrack_schema", v, sizeof(v)), 0);
+        assert_string_equal(v, "99");
+        /* a database holding another application's tables, and an empty one */
+        char other[256], tables[32];
+        store_path(f, NULL, 0, other, sizeof(other));
+        assert_int_equal(psql(other, "CREATE TABLE notes (t text)", NULL, 0), 0);
+        struct ft_store *st2 = NULL;
+        assert_int_equal(ft_store_open(other, FT_STORE_CREATE, &st2, &err), FT_EINVAL);
+        assert_non_null(strstr(err.msg, "not a flowtrack store"));
+        assert_null(st2);
+        store_path(f, NULL, 0, other, sizeof(other));
+        assert_int_equal(ft_store_open(other, 0, &st2, &err), FT_ENOTFOUND);
+        assert_int_equal(psql(other, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                              tables, sizeof(tables)),
+                         0);
+        assert_string_equal(tables, "0"); /* nothing made without FT_STORE_CREATE */
+        /* a database that cannot be reached: a clear error, within connect_timeout */
+        assert_int_equal(ft_store_open("postgres://flowtrack@127.0.0.1:1/none", 0, &st2, &err),
+                         FT_EIO);
+        assert_non_null(strstr(err.msg, "cannot connect"));
+        return;
+    }
+    raw_sql(f, "PRAGMA journal_mode=DELETE; PRAGMA user_version = 99");
     size_t n1, n2;
     char *before = file_bytes(f->path, &n1);
     assert_int_equal(ft_store_open(f->path, 0, &f->st, &err), FT_EVERSION);
@@ -371,11 +453,7 @@ static void fill_source(struct fx *f)
     add_to(f->st, second, FT_K_ITEM, "an item of the second");
     assert_int_equal(ft_store_setting_set(f->st, "default_tracker", "store-test", &err), 0);
 
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq = 3", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    raw_sql(f, "DELETE FROM events WHERE seq = 3");
 }
 
 /* Every row of a table as text ("I42|T3:abc|N|" a line), and how many. */
@@ -427,11 +505,13 @@ static int64_t total_rows(struct ft_store *st)
     return sum;
 }
 
-static struct ft_store *open_beside(struct fx *f, const char *name, char *path, size_t n)
+/* A new store beside the test's: a file, or (with PostgreSQL, unless as_file) a database. */
+static struct ft_store *open_beside(struct fx *f, const char *name, int as_file, char *path,
+                                    size_t n)
 {
     struct ft_store *st = NULL;
     struct ft_err err;
-    snprintf(path, n, "%s/%s", f->dir, name);
+    store_path(f, name, as_file, path, n);
     assert_int_equal(ft_store_open(path, FT_STORE_CREATE, &st, &err), 0);
     return st;
 }
@@ -441,6 +521,35 @@ static struct ft_store *open_beside(struct fx *f, const char *name, char *path, 
 static void test_copy_columns_are_the_schema(void **state)
 {
     struct fx *f = *state;
+    if (pg_base) {
+        /* state_changes.ord, the order of an item's history, is made again by the copy's
+         * inserts in that order: it is the one column not copied */
+        for (int t = 0; t < FT_COPY__COUNT; t++) {
+            const struct ft_copy_table *tab = ft_copy_table((enum ft_copy_tab)t);
+            char sql[512], got[512];
+            struct ft_buf want;
+            ft_buf_init(&want, 0);
+            for (int i = 0; i < tab->ncols; i++)
+                ft_buf_addf(&want, "%s%s", i ? "," : "", tab->cols[i]);
+            snprintf(sql, sizeof(sql),
+                     "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                     "information_schema.columns WHERE table_schema = current_schema() AND "
+                     "table_name = '%s' AND NOT (table_name = 'state_changes' AND column_name = "
+                     "'ord')",
+                     tab->name);
+            assert_int_equal(psql(f->path, sql, got, sizeof(got)), 0);
+            assert_string_equal(got, want.buf);
+            ft_buf_release(&want);
+        }
+        char n[32];
+        assert_int_equal(psql(f->path,
+                              "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+                              " AND tablename <> 'flowtrack_schema'",
+                              n, sizeof(n)),
+                         0);
+        assert_int_equal(atoi(n), FT_COPY__COUNT);
+        return;
+    }
     sqlite3 *db;
     sqlite3_stmt *s;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -477,6 +586,22 @@ static void test_copy_columns_are_the_schema(void **state)
     assert_int_equal(tables, FT_COPY__COUNT);
 }
 
+/* Every table of b holds what a's holds, row for row, as the copy reported. */
+static void same_tables(struct ft_store *a, struct ft_store *b, const struct ft_copy_report *rep)
+{
+    for (int t = 0; t < FT_COPY__COUNT; t++) {
+        int64_t n1 = 0, n2 = 0;
+        char *x = dump_table(a, (enum ft_copy_tab)t, &n1);
+        char *y = dump_table(b, (enum ft_copy_tab)t, &n2);
+        assert_true(n1 > 0); /* the source has rows in every table */
+        assert_int_equal(n1, n2);
+        assert_int_equal(rep->rows[t], n1);
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
+    }
+}
+
 /* A copy holds every row of every table as the source has it, and its log goes on after the
  * last copied event. */
 static void test_copy_whole_store(void **state)
@@ -484,20 +609,24 @@ static void test_copy_whole_store(void **state)
     struct fx *f = *state;
     struct ft_err err;
     fill_source(f);
-    char path[160];
-    struct ft_store *to = open_beside(f, "copy.db", path, sizeof(path));
+    char path[256];
+    /* with PostgreSQL: to a SQLite file, and from that to a second database */
+    struct ft_store *to = open_beside(f, "copy.db", pg_base != NULL, path, sizeof(path));
     struct ft_copy_report rep;
     assert_int_equal(ft_store_copy(f->st, to, &rep, &err), 0);
-    for (int t = 0; t < FT_COPY__COUNT; t++) {
-        int64_t n1 = 0, n2 = 0;
-        char *a = dump_table(f->st, (enum ft_copy_tab)t, &n1);
-        char *b = dump_table(to, (enum ft_copy_tab)t, &n2);
-        assert_true(n1 > 0); /* the source has rows in every table */
-        assert_int_equal(n1, n2);
-        assert_int_equal(rep.rows[t], n1);
-        assert_string_equal(a, b);
-        free(a);
-        free(b);
+    same_tables(f->st, to, &rep);
+    if (pg_base) {
+        struct ft_store *back = open_beside(f, "back", 0, path, sizeof(path));
+        assert_int_equal(ft_store_copy(to, back, &rep, &err), 0);
+        same_tables(f->st, back, &rep);
+        /* its log goes on after the last copied event, as its ids do */
+        int64_t last = 0;
+        assert_int_equal(ft_store_last_seq(f->st, &last, &err), 0);
+        ft_store_set_actor(back, "tester");
+        add_to(back, f->tid, FT_K_NOTE, "written to the second copy");
+        assert_int_equal(ft_store_last_write(back), last + 1);
+        new_tracker(back, "A third");
+        ft_store_close(back);
     }
     assert_int_equal(rep.rows[FT_COPY_TRACKERS], 2);
     assert_int_equal(rep.rows[FT_COPY_RUNS], 1);
@@ -560,8 +689,8 @@ static void test_copy_refusals(void **state)
     struct fx *f = *state;
     struct ft_err err;
     fill_source(f);
-    char path[160];
-    struct ft_store *busy = open_beside(f, "busy.db", path, sizeof(path));
+    char path[256];
+    struct ft_store *busy = open_beside(f, "busy.db", 0, path, sizeof(path));
     assert_int_equal(ft_store_setting_set(busy, "default_tracker", "mine", &err), 0);
     assert_int_equal(ft_store_copy(f->st, busy, NULL, &err), FT_EEXIST);
     assert_non_null(strstr(err.msg, "not empty"));
@@ -574,25 +703,39 @@ static void test_copy_refusals(void **state)
     assert_int_equal(ft_store_copy(f->st, f->st, NULL, &err), FT_EINVAL);
     ft_store_close(busy);
 
-    /* a value no store holds, in the last event: found after every other table was copied */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE events SET at = 1.5 WHERE seq = (SELECT max(seq) FROM "
-                                  "events)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    struct ft_store *to = open_beside(f, "partial.db", path, sizeof(path));
-    assert_int_equal(ft_store_copy(f->st, to, NULL, &err), FT_EINVAL);
+    /* a value no store holds, in the last event: found after every other table was copied.
+     * PostgreSQL's columns cannot hold it: there the source is a SQLite copy of the store. */
+    struct ft_store *from = f->st;
+    if (pg_base) {
+        from = open_beside(f, "source.db", 1, path, sizeof(path));
+        assert_int_equal(ft_store_copy(f->st, from, NULL, &err), 0);
+        ft_store_close(from);
+        sqlite3 *db;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(db, "UPDATE events SET at = 1.5 WHERE seq = (SELECT max(seq) FROM events)",
+                         NULL, NULL, NULL),
+            SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(ft_store_open(path, 0, &from, &err), 0);
+    } else {
+        raw_sql(f, "UPDATE events SET at = 1.5 WHERE seq = (SELECT max(seq) FROM events)");
+    }
+    struct ft_store *to = open_beside(f, "partial.db", 0, path, sizeof(path));
+    assert_int_equal(ft_store_copy(from, to, NULL, &err), FT_EINVAL);
     assert_non_null(strstr(err.msg, "real number"));
     assert_non_null(strstr(err.msg, "events"));
     assert_int_equal(total_rows(to), 0);
     ft_store_close(to);
+    if (from != f->st)
+        ft_store_close(from);
 }
 
 int main(void)
 {
+    pg_base = getenv("FT_TEST_PG");
+    if (pg_base && !*pg_base)
+        pg_base = NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_numbers_and_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_and_events, setup, teardown),
