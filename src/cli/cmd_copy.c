@@ -8,6 +8,7 @@
 #include "../store/copy.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "../util/banned.h"
@@ -45,8 +46,12 @@ static void print_report(struct ft_ctx *ctx, const char *from, const char *to,
 }
 
 /* 1 when a and b are paths of one existing file (a link, a second name). */
-static int same_file(const char *a, const char *b)
+/* The same file (by device and inode), or the same database URL. Two URLs that differ in
+ * spelling but name one database are caught by the check that the destination is empty. */
+static int same_store(const char *a, const char *b)
 {
+    if (ft_store_path_is_url(a) || ft_store_path_is_url(b))
+        return strcmp(a, b) == 0;
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
            sa.st_ino == sb.st_ino;
@@ -66,7 +71,7 @@ int cmd_copy(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     if (ctx->db_given)
         return cli_usage(ctx, "FROM and TO name the stores (drop --db)");
     const char *from = argv[0], *to = argv[1];
-    if (same_file(from, to))
+    if (same_store(from, to))
         return cli_usage(ctx, "'%s' and '%s' are the same store", from, to);
 
     /* FROM first: a FROM that is missing or not a store leaves TO uncreated. */

@@ -515,6 +515,18 @@ static PGconn *connect_to(const char *url)
     return PQconnectdbParams(keys, vals, 1);
 }
 
+/* url as messages show it: a password in it (user:password@) replaced by ***. */
+static void shown_url(const char *url, char *buf, size_t n)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
+    if (colon)
+        snprintf(buf, n, "%.*s:***%s", (int)(colon - url), url, at);
+    else
+        snprintf(buf, n, "%s", url);
+}
+
 int ft_pg_is_url(const char *path)
 {
     return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
@@ -553,21 +565,22 @@ static int pg_open(const char *url, int flags, void **out, struct ft_err *err)
     int64_t version = 0;
     if (ours && (rc = one_int64(q, SQL_SCHEMA_VERSION, &version, err, "open store", "")))
         goto fail;
+    char shown[512];
+    shown_url(url, shown, sizeof(shown));
     if (!ours && objects) {
-        rc = ft_err_set(err, FT_EINVAL, "the database of '%s' is not a flowtrack store",
-                        PQdb(q->conn));
+        rc = ft_err_set(err, FT_EINVAL,
+                        "'%s' is not a flowtrack store (its database holds other tables)", shown);
         goto fail;
     }
     if (!ours && !(flags & FT_STORE_CREATE)) {
-        rc = ft_err_set(err, FT_ENOTFOUND,
-                        "no store in database '%s' (run 'flowtrack init --db URL')", PQdb(q->conn));
+        rc = ft_err_set(err, FT_ENOTFOUND, "no store at '%s' (run 'flowtrack init')", shown);
         goto fail;
     }
     if (version > FT_SCHEMA_VERSION) {
         rc = ft_err_set(err, FT_EVERSION,
-                        "store in database '%s' has schema version %d, newer than this "
-                        "flowtrack knows (%d); upgrade flowtrack to use it",
-                        PQdb(q->conn), (int)version, FT_SCHEMA_VERSION);
+                        "store '%s' has schema version %d, newer than this flowtrack knows (%d); "
+                        "upgrade flowtrack to use it",
+                        shown, (int)version, FT_SCHEMA_VERSION);
         goto fail;
     }
     if (version < FT_SCHEMA_VERSION && (rc = migrate(q, err)))

@@ -62,6 +62,10 @@
 #                               within 2 s of closing
 #   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
 #
+# PostgreSQL mode
+#   FT_PG=1 (the e2e.pg.* copies): T_DB, and FLOWTRACK_DB, is a database (postgres://...) of a
+#   throwaway cluster the harness starts for the test and stops at exit; pg_mode is true then.
+#   T_PG is the cluster's base URL (T_PG/NAME: another database, once created).
 # Remote mode
 #   FT_REMOTE=1 (the e2e.remote.* copies of the CLI tests): $FT is lib/ft-remote, which runs
 #   each command as `flowtrack --server URL ...` on a server of its store, started on first
@@ -210,6 +214,7 @@ t_exit() {
         rc=1
     fi
     cd /
+    [ -n "$T_PG_DIR" ] && "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" stop "$T_PG_DIR"
     rm -rf "$T_DIR"
     exit "$rc"
 }
@@ -260,6 +265,23 @@ trap 'T_LAST_ERR="${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
 trap 't_report "interrupted by SIGHUP"; T_ENDED=fail; exit 1' HUP
 trap 't_report "interrupted by SIGINT"; T_ENDED=fail; exit 1' INT
 trap 't_report "interrupted by SIGTERM"; T_ENDED=fail; exit 1' TERM
+
+# PostgreSQL mode (FT_PG=1, the e2e.pg.* copies): the test's store is a database of a
+# throwaway cluster of its own (tests/pg/pg-cluster.sh), stopped at exit. Not tagged: the
+# cluster is the harness's, not a process the test left behind.
+T_PG_DIR=
+pg_mode() {
+    [ "${FT_PG:-0}" = 1 ]
+}
+if pg_mode; then
+    T_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-pg.XXXXXX")
+    T_PG=$(env -u FT_E2E_TAG WATCH_PID=$$ "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" start "$T_PG_DIR") ||
+        fail "no PostgreSQL cluster (see tests/pg/pg-cluster.sh)"
+    T_DB=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" store) ||
+        fail "cannot create the test's database"
+    T_NAME=pg.$T_NAME
+    export FLOWTRACK_DB=$T_DB
+fi
 
 # ---- checks ------------------------------------------------------------------------------
 

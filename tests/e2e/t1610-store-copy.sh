@@ -2,6 +2,8 @@
 # flowtrack copy: a store made with the command line is copied whole (every tracker as shown,
 # the whole history, runs with their logs, the default tracker), a copy of the copy too; the
 # next event of a copy follows the last one copied; refused and failed copies write nothing.
+# Over PostgreSQL (e2e.pg.t1610): the store is a database, copied to a SQLite file and that to
+# a second database (PostgreSQL -> SQLite -> PostgreSQL), byte for byte the same views.
 . "$(dirname "$0")/lib.sh"
 
 # copy works on store files, never through a server: in remote mode the stores are written and
@@ -10,6 +12,7 @@ CP=$FLOWTRACK_BIN
 A=$T_DB
 B=$T_DIR/copy.db
 C=$T_DIR/copy-of-copy.db
+pg_mode && C=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" copy_of_copy)
 
 # ---- a store with one of everything ---------------------------------------------------------
 expect_code 0 "$FT" create --slug sse --owner 'Server team' --objective 'Streams end cleanly' 'SSE release'
@@ -92,6 +95,11 @@ same_views "$T_DIR/v.a" "$T_DIR/v.c"
 last=$(tail -n 1 "$T_DIR/v.a/history" | json 'd["seq"]')
 expect_code 0 "$FT" --db "$B" note add 'written to the copy'
 equals "$("$FT" --db "$B" history --all --json --limit 1 | json 'd["seq"]')" "$((last + 1))" "next seq"
+if pg_mode; then # and a database's next ids and sequence numbers too
+    expect_code 0 "$FT" --db "$C" note add 'written to the copy of the copy'
+    equals "$("$FT" --db "$C" history --all --json --limit 1 | json 'd["seq"]')" "$((last + 1))" "next seq"
+    expect_code 0 "$FT" --db "$C" create --slug fresh 'Made in the copy'
+fi
 
 # ---- refusals: nothing written ---------------------------------------------------------------
 D=$T_DIR/d.db
@@ -104,9 +112,11 @@ expect_code 3 "$CP" copy "$A" "$T_DIR/nodir/d.db"
 contains "$ERR" "flowtrack: cannot create store '$T_DIR/nodir/d.db': no directory '$T_DIR/nodir'"
 expect_code 2 "$CP" copy "$A" "$A"
 contains "$ERR" "are the same store"
-ln -s "$A" "$T_DIR/link.db"
-expect_code 2 "$CP" copy "$A" "$T_DIR/link.db"
-contains "$ERR" "are the same store"
+if ! pg_mode; then # the same file by another name
+    ln -s "$A" "$T_DIR/link.db"
+    expect_code 2 "$CP" copy "$A" "$T_DIR/link.db"
+    contains "$ERR" "are the same store"
+fi
 expect_code 2 "$CP" copy "$A"
 contains "$ERR" "flowtrack copy: give the store to copy (FROM) and where to copy it (TO)"
 expect_code 2 "$CP" --server http://127.0.0.1:9 copy "$A" "$D"
@@ -131,4 +141,11 @@ contains "$ERR" "column at holds a real number"
 equals "$(sqlite3 "$T_DIR/partial.db" 'SELECT (SELECT count(*) FROM trackers) + (SELECT count(*) FROM entries) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM events) + (SELECT count(*) FROM settings)')" "0" "rows left by a failed copy"
 # and being empty, it takes a good copy afterwards
 expect_code 0 "$CP" copy "$A" "$T_DIR/partial.db"
+if pg_mode; then # the same into a database
+    P=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" partial)
+    expect_code 1 "$CP" copy "$E" "$P"
+    contains "$ERR" "column at holds a real number"
+    equals "$(psql -X -At -d "$P" -c 'SELECT (SELECT count(*) FROM trackers) + (SELECT count(*) FROM entries) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM events) + (SELECT count(*) FROM settings)')" "0" "rows left by a failed copy"
+    expect_code 0 "$CP" copy "$A" "$P"
+fi
 t_done
