@@ -261,17 +261,40 @@ static int pull_cb(const struct ft_event *ev, void *u)
     return 0;
 }
 
-void srv_pull(struct ft_server *srv)
+/* Read the log again in ms milliseconds (unless a read is due sooner). */
+static void poll_in(struct ft_server *srv, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (!evtimer_pending(srv->ev_poll, NULL))
+        evtimer_add(srv->ev_poll, &tv);
+}
+
+static void arm_poll(struct ft_server *srv)
+{
+    poll_in(srv, 20);
+}
+
+int srv_pull(struct ft_server *srv)
 {
     struct pulled p;
     struct ft_err err;
+    int rc = 0;
     memset(&p, 0, sizeof(p));
     for (;;) {
         p.n = 0;
-        int rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
+        rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
         if (rc) {
+            /* while the store is away this comes every poll: logged at most every 5 s */
             srv->m.store_errors++;
-            srv_log(srv, "error", "store", "what=read_events msg=\"%s\"", err.msg);
+            int64_t now = ft_mono_ms();
+            if (now >= srv->pull_err_logged_at + 5000) {
+                srv_log(srv, "error", "store", "what=read_events msg=\"%s\" failed_since_last=%llu",
+                        err.msg, (unsigned long long)srv->pull_errs_unlogged);
+                srv->pull_err_logged_at = now;
+                srv->pull_errs_unlogged = 0;
+            } else {
+                srv->pull_errs_unlogged++;
+            }
         }
         /* Copies first, then fan-out: a feed's replay may use the store again. */
         for (size_t i = 0; i < p.n; i++) {
@@ -290,22 +313,25 @@ void srv_pull(struct ft_server *srv)
     }
     free(p.v);
     free(p.strs);
+    if (rc && srv->ev_poll) /* the store is away: look again every 100 ms until it is back */
+        poll_in(srv, 100);
+    return rc ? -1 : 0;
 }
 
 /* ---- the store's change watch --------------------------------------------------------- */
 
-static void arm_poll(struct ft_server *srv)
-{
-    struct timeval tv = {0, 20000};
-    if (!evtimer_pending(srv->ev_poll, NULL))
-        evtimer_add(srv->ev_poll, &tv);
-}
+static void watch_lost(struct ft_server *srv);
 
 /* Take in what the change watch has seen: 1 when it saw a write (and the log was pulled). */
 static int watch_take(struct ft_server *srv)
 {
     int64_t recheck = 0;
-    if (!ft_store_watch_read(srv->st, &recheck))
+    int r = ft_store_watch_read(srv->st, &recheck);
+    if (r == FT_WATCH_LOST) {
+        watch_lost(srv);
+        return 0;
+    }
+    if (!r)
         return 0;
     srv_pull(srv);
     /* The backend may signal a write shortly before its commit is visible: look again a few
@@ -335,30 +361,68 @@ int feed_watch_fresh(struct ft_server *srv)
     return 1;
 }
 
+static int watch_open(struct ft_server *srv);
+
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct ft_server *srv = arg;
     (void)fd;
     (void)what;
-    srv_pull(srv);
-    if (srv->watch_fd < 0) { /* no change watch: a plain 100 ms poll */
-        struct timeval tv = {0, 100000};
-        evtimer_add(srv->ev_poll, &tv);
-    } else if (ft_mono_ms() < srv->watch_until) {
-        arm_poll(srv);
+    if (srv->watch_fd < 0 && srv->watch_retry_at && ft_mono_ms() >= srv->watch_retry_at &&
+        watch_open(srv) == 0) {
+        srv_log(srv, "info", "store_watch", "msg=\"change watch back\"");
+        srv_pull(srv); /* what was written while it was away: the streams resume from the log */
+        return;
     }
+    if (srv_pull(srv) != 0)
+        return;            /* it polls again itself */
+    if (srv->watch_fd < 0) /* no change watch: a plain 100 ms poll */
+        poll_in(srv, 100);
+    else if (ft_mono_ms() < srv->watch_until)
+        arm_poll(srv);
+}
+
+/* Open the change watch and wait on it: 0, or -1 (then the next try is due later). */
+static int watch_open(struct ft_server *srv)
+{
+    struct ft_err err;
+    if (ft_store_watch_open(srv->st, &srv->watch_fd, &err))
+        srv->watch_fd = -1;
+    if (srv->watch_fd < 0) {
+        srv->watch_retry_ms = srv->watch_retry_ms ? srv->watch_retry_ms * 2 : 200;
+        if (srv->watch_retry_ms > 5000)
+            srv->watch_retry_ms = 5000;
+        srv->watch_retry_at = ft_mono_ms() + srv->watch_retry_ms;
+        return -1;
+    }
+    srv->watch_retry_ms = srv->watch_retry_at = 0;
+    srv->ev_watch = event_new(srv->base, srv->watch_fd, EV_READ | EV_PERSIST, on_watch, srv);
+    event_add(srv->ev_watch, NULL);
+    return 0;
+}
+
+/* The watch's connection failed: stop waiting on its descriptor before it is closed, poll the
+ * log every 100 ms meanwhile, and open the watch again (on_poll) with growing waits. */
+static void watch_lost(struct ft_server *srv)
+{
+    if (srv->ev_watch)
+        event_free(srv->ev_watch);
+    srv->ev_watch = NULL;
+    ft_store_watch_close(srv->st);
+    srv->watch_fd = -1;
+    srv->m.watch_losses++;
+    srv->watch_retry_at = ft_mono_ms();
+    srv_log(srv, "warn", "store_watch",
+            "msg=\"change watch lost: polling every 100 ms until it is back\"");
+    evtimer_del(srv->ev_poll);
+    poll_in(srv, 100);
 }
 
 void feed_watch_start(struct ft_server *srv)
 {
-    struct ft_err err;
     srv->ev_poll = evtimer_new(srv->base, on_poll, srv);
-    if (ft_store_watch_open(srv->st, &srv->watch_fd, &err))
-        srv->watch_fd = -1;
-    if (srv->watch_fd >= 0) {
-        srv->ev_watch = event_new(srv->base, srv->watch_fd, EV_READ | EV_PERSIST, on_watch, srv);
-        event_add(srv->ev_watch, NULL);
-    } else {
+    if (watch_open(srv) != 0) {
+        srv->watch_retry_at = 0; /* a store without a watch: polling for good */
         srv_log(srv, "warn", "store_watch", "msg=\"no change watch: polling every 100 ms\"");
         struct timeval tv = {0, 100000};
         evtimer_add(srv->ev_poll, &tv);

@@ -274,8 +274,9 @@ void srv_conn_on_close(struct ft_server *srv, struct evhttp_connection *evcon,
 /* Open an event stream of tracker tid (0: every tracker) on req; answers errors itself. */
 void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,
                int64_t t0);
-/* Read the log past srv->head and fan it out to the streams. */
-void srv_pull(struct ft_server *srv);
+/* Read the log past srv->head and fan it out to the streams: 0, or -1 when the store could
+ * not be read (logged; the feed then polls until it can). */
+int srv_pull(struct ft_server *srv);
 /* Wait on the store's change watch (a poll when it has none). */
 void feed_watch_start(struct ft_server *srv);
 void feed_watch_stop(struct ft_server *srv);
@@ -308,6 +309,7 @@ struct ft_metrics {
     uint64_t heartbeats;
     uint64_t stream_bytes;
     uint64_t store_errors;
+    uint64_t watch_losses; /* the change watch's connection failed */
 };
 
 void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0);
@@ -415,10 +417,14 @@ struct ft_server {
     struct evhttp_bound_socket *bound;
     struct srv_conns conns;
     struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
-    struct srv_notify *notify; /* systemd's notification socket, when run by systemd */
-    int64_t watch_until;       /* re-read the log every few ms until then (a write just seen) */
-    int watch_fd;              /* the store's change watch, -1 when it has none (then: poll) */
-    int loopback;              /* bound to a loopback address */
+    struct srv_notify *notify;   /* systemd's notification socket, when run by systemd */
+    int64_t watch_until;         /* re-read the log every few ms until then (a write just seen) */
+    int watch_fd;                /* the store's change watch, -1 when it has none (then: poll) */
+    int64_t watch_retry_at;      /* a lost watch: when to open it again (0: not lost) */
+    int64_t watch_retry_ms;      /* and the wait after that try fails */
+    int64_t pull_err_logged_at;  /* a failed read of the log was last logged then */
+    uint64_t pull_errs_unlogged; /* and failed so many times since */
+    int loopback;                /* bound to a loopback address */
     char url[128];
     char *cookie; /* the token as the dashboard's cookie holds it (NULL: no token) */
     struct ft_channel *live, *dead;

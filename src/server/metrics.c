@@ -218,6 +218,19 @@ void srv_metrics(struct call *c)
                 srv->st ? ft_store_open_statements(srv->st) : 0);
     metric_head(&b, "flowtrack_store_errors_total", "counter", "Failed reads of the events log.");
     ft_buf_addf(&b, "flowtrack_store_errors_total %llu\n", (unsigned long long)m->store_errors);
+    struct ft_store_health health;
+    ft_store_health(srv->st, &health);
+    metric_head(&b, "flowtrack_store_up", "gauge",
+                "1 while the store (and a database's change watch) can be reached, else 0.");
+    ft_buf_addf(&b, "flowtrack_store_up %d\n", health.up && srv->watch_retry_at == 0);
+    metric_head(&b, "flowtrack_store_reconnects_total", "counter",
+                "Connections to the store's database server made again after a loss.");
+    ft_buf_addf(&b, "flowtrack_store_reconnects_total %llu\n",
+                (unsigned long long)health.reconnects);
+    metric_head(&b, "flowtrack_store_watch_losses_total", "counter",
+                "Times the change watch's connection to the database server was lost.");
+    ft_buf_addf(&b, "flowtrack_store_watch_losses_total %llu\n",
+                (unsigned long long)m->watch_losses);
     metric_head(&b, "flowtrack_mcp_sessions", "gauge", "MCP sessions open (/mcp).");
     ft_buf_addf(&b, "flowtrack_mcp_sessions %d\n", srv->mcp.open);
     metric_head(&b, "flowtrack_mcp_sessions_opened_total", "counter", "MCP sessions started.");

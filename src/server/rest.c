@@ -400,7 +400,21 @@ void rest_events(struct call *c)
     feed_open(c->srv, c->req, tid, ref ? ref : "*", c->t0);
 }
 
+/* 200 "ok"; 503 naming the problem while the store's database cannot be reached (its
+ * connection, or the change watch's, was lost and is not back yet): requests that need the
+ * store fail meanwhile, streams stay open and catch up when it returns. */
 void rest_healthz(struct call *c)
 {
-    srv_reply(c->srv, c->req, c->label, 200, "text/plain; charset=utf-8", "ok", 2, c->t0);
+    struct ft_store_health h;
+    ft_store_health(c->srv->st, &h);
+    if (h.up && c->srv->watch_retry_at == 0) {
+        srv_reply(c->srv, c->req, c->label, 200, "text/plain; charset=utf-8", "ok", 2, c->t0);
+        return;
+    }
+    char body[320];
+    int n = snprintf(body, sizeof(body), "store unavailable: %s",
+                     h.up ? "the change watch is reconnecting" : h.why);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)strlen(body);
+    srv_reply(c->srv, c->req, c->label, 503, "text/plain; charset=utf-8", body, (size_t)n, c->t0);
 }

@@ -154,10 +154,13 @@ struct ft_store_backend {
     int (*setting_get)(void *db, const char *key, char **val, struct ft_err *err);
     int (*setting_set)(void *db, const char *key, const char *val, struct ft_err *err);
 
-    /* The change watch, as ft_store_watch_open() and ft_store_watch_read(). */
+    /* The change watch, as ft_store_watch_open() and ft_store_watch_read() (which may return
+     * FT_WATCH_LOST). */
     int (*watch_open)(void *db, int *fd, struct ft_err *err);
     int (*watch_read)(void *db, int64_t *recheck_ms);
     void (*watch_close)(void *db);
+    /* As ft_store_health(); NULL: always up. */
+    void (*health)(void *db, struct ft_store_health *h);
 };
 
 extern const struct ft_store_backend ft_store_sqlite;

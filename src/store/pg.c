@@ -28,6 +28,7 @@
 
 #include "../util/ft_buf.h"
 #include "../util/ft_err.h"
+#include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
 #include <errno.h>
@@ -43,6 +44,9 @@
 #define COPY_CACHE 8
 #define MAX_PARAMS 20
 #define BUSY_MS    10000
+/* reconnecting after a loss: the first try at once, then waits doubling up to the last */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS   5000
 /* the key of the one advisory lock every writer takes ("FlTr" twice) */
 #define WRITE_LOCK "4641546672466c54"
 #define CHANNEL    "flowtrack"
@@ -65,6 +69,11 @@ struct pq {
     int in_tx;      /* a transaction is open on conn */
     int copied;     /* copy_in wrote explicit ids in this transaction: move the sequences on */
     PGconn *listen; /* the change watch, NULL when off */
+    /* after a lost connection: no try before retry_at (ft_mono_ms), then wait retry_ms more */
+    int64_t retry_at, retry_ms;
+    uint64_t reconnects;
+    int down;           /* the last statement failed for the connection */
+    char down_why[256]; /* and why */
 };
 
 /*
@@ -168,8 +177,13 @@ _Static_assert(NMIGRATIONS == FT_SCHEMA_VERSION, "one migration per schema versi
 static const char *conn_msg(PGconn *c, char *buf, size_t n)
 {
     snprintf(buf, n, "%s", c ? PQerrorMessage(c) : "out of memory");
+    for (char *p = buf; *p; p++) /* one line: libpq's hints come on lines of their own */
+        if (*p == '\n' || *p == '\t')
+            *p = p[1] && *p == '\n' ? ';' : ' ';
+        else if (*p == '"') /* and quotable as a log field */
+            *p = '\'';
     size_t len = strlen(buf);
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == ';'))
         buf[--len] = '\0';
     return buf;
 }
@@ -186,8 +200,11 @@ static int pg_err(struct pq *q, const PGresult *res, struct ft_err *err, const c
     const char *prim = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char buf[512];
     const char *msg = prim ? prim : conn_msg(q->conn, buf, sizeof(buf));
-    if (PQstatus(q->conn) == CONNECTION_BAD)
+    if (PQstatus(q->conn) == CONNECTION_BAD) {
+        q->down = 1;
+        snprintf(q->down_why, sizeof(q->down_why), "%s", msg);
         return ft_err_set(err, FT_EIO, "%s: database connection lost: %s", what, msg);
+    }
     if (!state)
         return ft_err_set(err, FT_EIO, "%s: %s", what, msg);
     if (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
@@ -207,8 +224,11 @@ static int pg_err(struct pq *q, const PGresult *res, struct ft_err *err, const c
 
 /*
  * A lost connection is mended before the next statement when no transaction was open on
- * it (one that was is lost with it: its caller already had the error). The server's
- * prepared statements went with the old session.
+ * it (one that was is lost with it: its caller already had the error). Tries are spaced by
+ * a growing wait (RETRY_FIRST_MS doubling to RETRY_MAX_MS) so that a server whose database
+ * is away answers at once that it is, rather than blocking its loop on every request; each
+ * try is bounded by connect_timeout. The server's prepared statements went with the old
+ * session.
  */
 static int mend(struct pq *q, struct ft_err *err)
 {
@@ -216,13 +236,26 @@ static int mend(struct pq *q, struct ft_err *err)
         return 0;
     if (q->in_tx)
         return ft_err_set(err, FT_EIO, "database connection lost inside a transaction");
+    int64_t now = ft_mono_ms();
+    if (now < q->retry_at)
+        return ft_err_set(err, FT_EBUSY, "database unavailable (%s); next try in %lld ms",
+                          q->down_why, (long long)(q->retry_at - now));
     PQreset(q->conn);
     q->ncache = 0;
     q->ncopy_in = 0;
-    char buf[512];
-    if (PQstatus(q->conn) != CONNECTION_OK)
-        return ft_err_set(err, FT_EIO, "database connection lost: %s",
-                          conn_msg(q->conn, buf, sizeof(buf)));
+    if (PQstatus(q->conn) != CONNECTION_OK) {
+        q->retry_ms = q->retry_ms ? q->retry_ms * 2 : RETRY_FIRST_MS;
+        if (q->retry_ms > RETRY_MAX_MS)
+            q->retry_ms = RETRY_MAX_MS;
+        q->retry_at = ft_mono_ms() + q->retry_ms;
+        q->down = 1;
+        conn_msg(q->conn, q->down_why, sizeof(q->down_why));
+        return ft_err_set(err, FT_EBUSY, "database unavailable: %s", q->down_why);
+    }
+    q->retry_ms = 0;
+    q->retry_at = 0;
+    q->down = 0;
+    q->reconnects++;
     char ms[32];
     snprintf(ms, sizeof(ms), "%d", q->busy_ms);
     const char *v[] = {ms};
@@ -311,6 +344,20 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
         return r;
+    if (PQstatus(q->conn) == CONNECTION_BAD && !q->in_tx) {
+        /* the connection was found lost by this statement, outside a transaction (a read, or
+         * a write of its own): once more on a new connection, else report it down */
+        PQclear(r);
+        q->retry_at = 0;
+        if (mend(q, err))
+            return NULL;
+        if (!(name = stmt(q, sql, err)))
+            return NULL;
+        r = PQexecPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+        s = PQresultStatus(r);
+        if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
+            return r;
+    }
     pg_err(q, r, err, what);
     PQclear(r);
     return NULL;
@@ -421,8 +468,12 @@ static int pg_begin(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = mend(q, err);
-    if (!rc)
-        rc = exec_simple(q, "BEGIN", err, "begin");
+    if (!rc && (rc = exec_simple(q, "BEGIN", err, "begin")) &&
+        PQstatus(q->conn) == CONNECTION_BAD) { /* found lost: once more on a new connection */
+        q->retry_at = 0;
+        if (!(rc = mend(q, err)))
+            rc = exec_simple(q, "BEGIN", err, "begin");
+    }
     if (rc)
         return rc;
     q->in_tx = 1;
@@ -500,6 +551,14 @@ static int migrate(struct pq *q, struct ft_err *err)
 
 static void pg_close(void *db);
 
+/* libpq's notices (and a server's last words as it shuts down) are not written to stderr:
+ * what matters of them comes back as errors of the calls. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 /* Connect to url: parameters of our own first (a bound on connecting, keepalives, the
  * application's name), which the URL's own override. */
 static PGconn *connect_to(const char *url)
@@ -548,7 +607,7 @@ static int pg_open(const char *url, int flags, void **out, struct ft_err *err)
                         conn_msg(q->conn, buf, sizeof(buf)));
         goto fail;
     }
-    PQsetNoticeProcessor(q->conn, NULL, NULL); /* no "NOTICE:" lines on stderr */
+    PQsetNoticeProcessor(q->conn, quiet, NULL);
     char sql[64];
     snprintf(sql, sizeof(sql), "SET lock_timeout = %d", q->busy_ms);
     if ((rc = exec_simple(q, sql, err, "open store")))
@@ -1269,6 +1328,7 @@ static int pg_watch_open(void *db, int *fd, struct ft_err *err)
         PQfinish(c);
         return rc;
     }
+    PQsetNoticeProcessor(c, quiet, NULL);
     PGresult *r = PQexec(c, "LISTEN " CHANNEL);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -1289,8 +1349,8 @@ static int pg_watch_read(void *db, int64_t *recheck_ms)
     if (!q->listen)
         return 1;
     int hit = 0;
-    if (!PQconsumeInput(q->listen))
-        hit = 1; /* the connection failed: read the log (and fail there, or find what it missed) */
+    if (!PQconsumeInput(q->listen) || PQstatus(q->listen) == CONNECTION_BAD)
+        return FT_WATCH_LOST; /* its socket stays readable: the caller must stop waiting */
     PGnotify *n;
     while ((n = PQnotifies(q->listen)) != NULL) {
         hit = 1;
@@ -1305,6 +1365,18 @@ static void pg_watch_close(void *db)
     if (q->listen)
         PQfinish(q->listen);
     q->listen = NULL;
+}
+
+/* Down: try to connect again, when the wait after the last try is over. */
+static void pg_health(void *db, struct ft_store_health *h)
+{
+    struct pq *q = db;
+    if (q->down && !q->in_tx && PQstatus(q->conn) == CONNECTION_BAD && mend(q, NULL) == 0)
+        q->down = 0;
+    h->up = !q->down && PQstatus(q->conn) == CONNECTION_OK;
+    h->reconnects = q->reconnects;
+    if (!h->up)
+        snprintf(h->why, sizeof(h->why), "%s", q->down_why[0] ? q->down_why : "connection lost");
 }
 
 const struct ft_store_backend ft_store_pg = {
@@ -1351,4 +1423,5 @@ const struct ft_store_backend ft_store_pg = {
     .watch_open = pg_watch_open,
     .watch_read = pg_watch_read,
     .watch_close = pg_watch_close,
+    .health = pg_health,
 };

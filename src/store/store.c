@@ -800,6 +800,14 @@ int ft_store_watch_read(struct ft_store *st, int64_t *recheck_ms)
     return st->watching ? st->be->watch_read(st->db, recheck_ms) : 1;
 }
 
+void ft_store_health(struct ft_store *st, struct ft_store_health *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->up = 1;
+    if (st && st->be->health)
+        st->be->health(st->db, h);
+}
+
 void ft_store_watch_close(struct ft_store *st)
 {
     if (st && st->watching) {

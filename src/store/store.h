@@ -210,6 +210,18 @@ int ft_store_watch_open(struct ft_store *st, int *fd, struct ft_err *err);
  * backend may signal a write a little before its commit becomes visible), 0 when not needed.
  */
 int ft_store_watch_read(struct ft_store *st, int64_t *recheck_ms);
+/* ft_store_watch_read() returns this when the watch is gone (its connection to a database
+ * server failed): the caller stops waiting on the descriptor, closes the watch, reads the log
+ * by polling and opens the watch again later. */
+#define FT_WATCH_LOST (-1)
+
+/* The state of the store's connection, for /healthz and /metrics. A file store is always up. */
+struct ft_store_health {
+    int up;              /* the last statement reached the store, or it is a file */
+    uint64_t reconnects; /* connections to a database server made again after a loss */
+    char why[256];       /* when down: the last error */
+};
+void ft_store_health(struct ft_store *st, struct ft_store_health *h);
 void ft_store_watch_close(struct ft_store *st);
 
 /* ---- settings (default tracker, ...) ---- */

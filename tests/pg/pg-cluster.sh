@@ -11,6 +11,8 @@
 #                              a watchdog stops it if the process that started it dies
 #                              without stopping it (WATCH_PID, default: the caller's parent)
 #   pg-cluster.sh stop DIR     stop it (fast, then immediate) and remove DIR
+#   pg-cluster.sh pause DIR    stop it (fast: its clients' connections are closed), keep DIR
+#   pg-cluster.sh resume DIR   start it again on the same port
 #   pg-cluster.sh createdb URL NAME   create database NAME; print URL/NAME
 #
 # Every wait is bounded: initdb and the start at 60 s, the stop at 20 s.
@@ -27,9 +29,16 @@ as_owner() {
         "$@"
     fi
 }
+# the server's options: its port and socket directory, local connections only
+pg_opts() {
+    echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off"
+}
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+# the server runs as nobody, who may not enter the caller's directory
+[ -n "${2:-}" ] && [ "${1:-}" != createdb ] && set -- "$1" "$(realpath -m "$2")"
+cd /
 case "${1:-}" in
 start)
     dir=${2:?usage: pg-cluster.sh start DIR}
@@ -45,7 +54,7 @@ start)
     for _ in 1 2 3 4 5; do
         port=$(free_port)
         if as_owner timeout -k 5 60 "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 50 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off" \
+            -o "$(pg_opts "$port" "$dir")" \
             start >/dev/null 2>&1; then
             echo "$port" >"$dir/port"
             # the watchdog: not a child of the caller's shell, no descriptor of it held
@@ -69,6 +78,17 @@ stop)
     fi
     rm -rf "$dir"
     ;;
+pause)
+    dir=${2:?usage: pg-cluster.sh pause DIR}
+    as_owner timeout -k 5 20 "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 15 stop >/dev/null
+    ;;
+resume)
+    dir=${2:?usage: pg-cluster.sh resume DIR}
+    port=$(cat "$dir/port")
+    as_owner timeout -k 5 60 "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 50 \
+        -o "$(pg_opts "$port" "$dir")" \
+        start >/dev/null
+    ;;
 createdb)
     url=${2:?usage: pg-cluster.sh createdb URL NAME}
     name=${3:?usage: pg-cluster.sh createdb URL NAME}
@@ -76,7 +96,7 @@ createdb)
     echo "$url/$name"
     ;;
 *)
-    echo "usage: pg-cluster.sh start DIR | stop DIR | createdb URL NAME" >&2
+    echo "usage: pg-cluster.sh start DIR | stop DIR | pause DIR | resume DIR | createdb URL NAME" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The server and a PostgreSQL store that goes away (run as e2e.pg.t4610 only). With a stream
+# open, the database is stopped: /healthz says 503 and why, a write gets a 5xx JSON error, the
+# stream stays open. The database comes back: /healthz is 200 again within a bound, writes by
+# the API and the command line succeed, and the stream has every event of the log exactly
+# once, in order, with no gap. /metrics counts the reconnection. A server started on a
+# database that cannot be reached says so and exits non-zero at once.
+. "$(dirname "$0")/lib.sh"
+pg_mode || skip "PostgreSQL only (FT_PG=1)"
+# not tagged: the cluster is the harness's (lib.sh), not a process of the test
+PGC="env -u FT_E2E_TAG $FT_SOURCE_DIR/tests/pg/pg-cluster.sh"
+
+# ---- a database that cannot be reached at start ---------------------------------------------
+t0=$(date +%s%N)
+expect_code 1 timeout -k 5 60 "$FT" --db postgres://flowtrack@127.0.0.1:1/none serve \
+    --listen 127.0.0.1:0
+ms=$((($(date +%s%N) - t0) / 1000000))
+contains "$ERR" "cannot connect to the store's database"
+[ "$ms" -lt 15000 ] || fail "the server took $ms ms to give up on an unreachable database"
+echo "unreachable database at start: exit 1 after $ms ms" >&3
+
+# ---- a stream across a restart of the database ----------------------------------------------
+expect_code 0 "$FT" create --slug away 'Database goes away'
+start_server
+curl -sN "$URL/api/trackers/away/events" >"$T_DIR/stream" 2>/dev/null &
+t_track $!
+for _ in $(seq 100); do grep -q '^retry:' "$T_DIR/stream" && break; sleep 0.05; done
+for i in 1 2 3; do expect_code 0 "$FT" item add "before $i"; done
+
+$PGC pause "$T_PG_DIR"
+down=0
+for _ in $(seq 100); do # the watch's connection ends with the database: at once
+    [ "$(api GET /healthz)" = 503 ] && down=1 && break
+    sleep 0.05
+done
+[ "$down" = 1 ] || fail "/healthz did not report the database gone"
+file_contains "$T_DIR/body" "store unavailable"
+# nothing was sent to the database: 503, to be tried again
+expect_status 503 "$(api POST /api/trackers/away/items '{"text":"while away"}')" "a write while away"
+contains "$(json 'd["error"]' <"$T_DIR/body")" "database unavailable"
+kill -0 "$SRV_PID" || fail "the server exited while the database was away"
+
+$PGC resume "$T_PG_DIR"
+# a write before the server's watch is back (it tries again after 200 ms, 400 ms...): its
+# notification is lost, the server finds it in the log
+expect_code 0 "$FT" item add "right after the restart"
+up=0
+for _ in $(seq 200); do # the watch tries again within 5 s at most
+    [ "$(api GET /healthz)" = 200 ] && up=1 && break
+    sleep 0.05
+done
+if [ "$up" != 1 ]; then
+    grep -v healthz "$T_DIR/server.log" >&3
+    fail "/healthz did not come back within 10 s: $(cat "$T_DIR/body")"
+fi
+# that write reaches the stream with nothing else written after it
+for _ in $(seq 100); do grep -q "right after the restart" "$T_DIR/stream" && break; sleep 0.05; done
+file_contains "$T_DIR/stream" "right after the restart"
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"after, by the API"}')" "a write after"
+for i in 1 2; do expect_code 0 "$FT" item add "after $i"; done
+
+# the stream: every event of the tracker's log once, in order
+# (all but the tracker.create before the stream opened)
+want=$(ft --json history --limit 1000 | sed -n 's/^{"seq":\([0-9]*\),.*/\1/p' | tail -n +2 | tr '\n' ' ' | sed 's/ $//')
+[ "$(echo "$want" | wc -w)" = 7 ] || fail "the log holds $(echo "$want" | wc -w) events after the create, want 7: $want"
+for _ in $(seq 100); do
+    got=$(sed -n 's/^id: //p' "$T_DIR/stream" | tr '\n' ' ' | sed 's/ $//')
+    [ "$got" = "$want" ] && break
+    sleep 0.05
+done
+equals "$got" "$want" "the stream's events across the restart"
+[ "$(metric flowtrack_store_reconnects_total)" -ge 1 ] || fail "no reconnection counted"
+[ "$(metric flowtrack_store_watch_losses_total)" -ge 1 ] || fail "no watch loss counted"
+equals "$(metric flowtrack_store_up)" 1 "store up"
+stop_server
+t_done
