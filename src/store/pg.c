@@ -559,18 +559,23 @@ static void quiet(void *arg, const char *message)
     (void)message;
 }
 
-/* Connect to url: parameters of our own first (a bound on connecting, keepalives, the
- * application's name), which the URL's own override. */
+/*
+ * Connect to url: parameters of our own first, which the URL's own override. They bound how
+ * long a call can wait on the network, as every call is made on the caller's thread (the
+ * server's loop): connecting at most 10 s; a silent peer found dead by TCP keepalives within
+ * 5 + 3 x 2 s, and data it does not acknowledge within 10 s (tcp_user_timeout).
+ */
 static PGconn *connect_to(const char *url)
 {
     const char *keys[] = {"connect_timeout",
                           "keepalives_idle",
                           "keepalives_interval",
                           "keepalives_count",
+                          "tcp_user_timeout",
                           "application_name",
                           "dbname",
                           NULL};
-    const char *vals[] = {"10", "30", "10", "3", "flowtrack", url, NULL};
+    const char *vals[] = {"10", "5", "2", "3", "10000", "flowtrack", url, NULL};
     return PQconnectdbParams(keys, vals, 1);
 }
 

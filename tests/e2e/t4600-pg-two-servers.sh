@@ -2,7 +2,8 @@
 # Two servers on one PostgreSQL store (run as e2e.pg.t4600 only): a stream on A receives a
 # write made through B and one made by the command line; 4 writers through both servers, 100
 # writes each, are all kept with unique numbers, and a stream on each server sees every event
-# once, in order. Both servers then stop with every stream released.
+# once, in order; a stream resumes on B from an event id seen on A; of 8 claimers of one item
+# through both servers exactly one wins. Both servers then stop with every stream released.
 . "$(dirname "$0")/lib.sh"
 pg_mode || skip "PostgreSQL only (FT_PG=1)"
 
@@ -24,7 +25,8 @@ URL_B=$(cat "$T_DIR/ready-b")
 
 $OUTER python3 "$LIB/pgtwo.py" "$URL_A" "$URL_B" "$FT" shared 4 100 | tee "$T_DIR/pgtwo.out" >&3 ||
     fail "two servers: $(grep FAIL "$T_DIR/pgtwo.out")"
-grep -q "^ok 402 items, numbers unique" "$T_DIR/pgtwo.out" || fail "the driver did not finish"
+grep -q "^ok 402 items, numbers unique" "$T_DIR/pgtwo.out" || fail "the driver did not check the items"
+grep -q "^ok 8 claimers through two servers" "$T_DIR/pgtwo.out" || fail "the driver did not finish"
 
 kill -TERM "$PID_B"
 for _ in $(seq 200); do kill -0 "$PID_B" 2>/dev/null || break; sleep 0.05; done

@@ -10,7 +10,11 @@ Opens /api/events on both servers, then:
      every write must be acknowledged (201);
   3. waits (bounded) until both streams have seen every event of the store's history,
      then checks that each saw every event exactly once, in order, and that the items'
-     numbers are unique.
+     numbers are unique;
+  4. a stream on B resumed with Last-Event-ID from an event seen on A gets exactly the
+     events after it;
+  5. 8 claimers of one item, half through each server, at once: exactly one wins (200),
+     the others get 409.
 Prints "ok ..." lines; exits 1 with a message on the first failure.
 """
 import http.client
@@ -31,11 +35,12 @@ def die(msg):
 class Stream:
     """An SSE client of URL/api/events: every (id, kind, arrival time) it receives."""
 
-    def __init__(self, url):
+    def __init__(self, url, last_event_id=None):
         u = urllib.parse.urlparse(url)
         self.sock = socket.create_connection((u.hostname, u.port), timeout=30)
+        resume = f"Last-Event-ID: {last_event_id}\r\n" if last_event_id is not None else ""
         self.sock.sendall(f"GET /api/events?envelope=1 HTTP/1.1\r\nHost: {u.netloc}\r\n"
-                          "Accept: text/event-stream\r\n\r\n".encode())
+                          f"Accept: text/event-stream\r\n{resume}\r\n".encode())
         self.events = []  # (seq, kind, time)
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
@@ -84,10 +89,13 @@ class Stream:
         self.sock.close()
 
 
-def post(url, path, body):
+def post(url, path, body, actor=None):
     u = urllib.parse.urlparse(url)
     c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    c.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if actor:
+        headers["Flowtrack-Actor"] = actor
+    c.request("POST", path, json.dumps(body), headers)
     r = c.getresponse()
     data = r.read()
     c.close()
@@ -192,6 +200,40 @@ def main():
     if len(nums) != len(set(nums)) or len(nums) != writers * writes + 2:
         die(f"{len(nums)} items, {len(set(nums))} distinct numbers; want {writers * writes + 2}")
     print(f"ok {len(nums)} items, numbers unique", flush=True)
+
+    # 4. resuming on the other server
+    mid = want[len(want) // 2]
+    rest = [x for x in want if x > mid]
+    sr = Stream(url_b, last_event_id=mid)
+    got = sr.wait_for(lambda ev: ev if len(ev) >= len(rest) else None, 30)
+    if got is None or [x[0] for x in got] != rest:
+        die(f"resumed on B after {mid}: {len(sr.events)} events, want the {len(rest)} after it")
+    print(f"ok Last-Event-ID {mid} (seen on A) resumed on B: the {len(rest)} events after it",
+          flush=True)
+    sr.close()
+
+    # 5. claims across servers
+    st, body = post(url_a, f"/api/trackers/{slug}/items", {"text": "claimed by one"})
+    if st != 201:
+        die(f"POST item to claim: {st}")
+    num = json.loads(body)["entry"]["num"] if "entry" in json.loads(body) else json.loads(body)["num"]
+    results = []
+    gate = threading.Barrier(8)
+
+    def claimer(k):
+        gate.wait()
+        st, _ = post(url_a if k % 2 == 0 else url_b, f"/api/trackers/{slug}/items/{num}/claim",
+                     {}, actor=f"agent-{k}")
+        results.append(st)
+
+    th = [threading.Thread(target=claimer, args=(k,)) for k in range(8)]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(60)
+    if sorted(results) != [200] + [409] * 7:
+        die(f"8 claimers through two servers: {sorted(results)}")
+    print("ok 8 claimers through two servers: one 200, seven 409", flush=True)
     sa.close()
     sb.close()
 
