@@ -12,7 +12,7 @@ CTEST_ARGS ?=
 MCP_TESTS  := tests/mcp
 UI_TESTS   := tests/browser
 
-.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz build-fuzz build-fuzz-fast fuzz-long fuzz-long-fast demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-ab format clean
+.PHONY: all deps npm-deps build build-release build-asan test test-plain test-asan fuzz build-fuzz build-fuzz-fast fuzz-long fuzz-long-fast demo install bench bench-deps bench-cli bench-runner bench-sse bench-http bench-mcp bench-pg bench-ab format clean
 
 all: build
 
@@ -89,7 +89,7 @@ install: build-release
 	install -m 0755 build-release/flowtrack $(DESTDIR)$(PREFIX)/bin/flowtrack
 
 # Every benchmark (docs/benchmarks.md): each prints the machine and runs beside its anchor.
-bench: bench-cli bench-runner bench-sse bench-http bench-mcp
+bench: bench-cli bench-runner bench-sse bench-http bench-mcp bench-pg
 
 bench-deps: build-release
 	@bash scripts/install-deps.sh --bench
@@ -109,6 +109,10 @@ bench-http: bench-deps
 
 bench-mcp: bench-deps
 	@bash bench/mcp/run.sh
+
+# The server's writes and fan-out on SQLite, on PostgreSQL, and with two servers on it.
+bench-pg: bench-deps
+	@bash bench/pg/run.sh
 
 # An older commit against the working tree, paired in one run: make bench-ab REV=<commit>
 bench-ab: bench-deps

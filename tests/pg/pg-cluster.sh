@@ -5,9 +5,9 @@
 #                              since PostgreSQL refuses to run as root), start it on a free
 #                              port of 127.0.0.1 with trust authentication for the user
 #                              flowtrack, and print its base URL (postgres://flowtrack@...:PORT);
-#                              fsync is off: the tests kill processes, never the machine, and
-#                              what a killed client or server had committed is in the cluster
-#                              either way
+#                              fsync is off unless FT_PG_FSYNC=on: the tests kill processes,
+#                              never the machine, and what a killed client or server had
+#                              committed is in the cluster either way
 #                              a watchdog stops it if the process that started it dies
 #                              without stopping it (WATCH_PID, default: the caller's parent)
 #   pg-cluster.sh stop DIR     stop it (fast, then immediate) and remove DIR
@@ -30,8 +30,10 @@ as_owner() {
     fi
 }
 # the server's options: its port and socket directory, local connections only
+# (FT_PG_FSYNC=on: durable across a crash of the machine, as the benchmarks run it)
 pg_opts() {
-    echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off"
+    local sync=${FT_PG_FSYNC:-off}
+    echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=$sync -c full_page_writes=$sync"
 }
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
