@@ -5,18 +5,18 @@
 #ifndef FT_HELP_H
 #define FT_HELP_H
 
-#define HELP_COMMON                                                                                \
-    "COMMON OPTIONS\n"                                                                             \
-    "  -t, --tracker REF   act on this tracker (slug or number); default: FLOWTRACK_TRACKER,\n"    \
-    "                      then the one set by 'flowtrack use', then the only tracker\n"           \
-    "      --db PATH       the store file; default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
-    "                      found upward from the working directory\n"                              \
-    "      --server URL    work on the 'flowtrack serve' at URL, not on a file; default:\n"        \
-    "                      FLOWTRACK_SERVER (unless --db is given)\n"                              \
-    "      --token TOKEN   the server's token; default: FLOWTRACK_TOKEN\n"                         \
-    "      --actor NAME    who the change is recorded as; default: FLOWTRACK_ACTOR, then $USER\n"  \
-    "      --json          machine-readable output (writes too)\n"                                 \
-    "      --no-color      no colour (also when NO_COLOR is set or stdout is not a terminal)\n"    \
+#define HELP_COMMON                                                                                  \
+    "COMMON OPTIONS\n"                                                                               \
+    "  -t, --tracker REF   act on this tracker (slug or number); default: FLOWTRACK_TRACKER,\n"      \
+    "                      then the one set by 'flowtrack use', then the only tracker\n"             \
+    "      --db PATH       the store: a file, or a PostgreSQL database (postgres://USER@HOST/DB);\n" \
+    "                      default: FLOWTRACK_DB, then .flowtrack/flowtrack.db found upward\n"       \
+    "      --server URL    work on the 'flowtrack serve' at URL, not on a file; default:\n"          \
+    "                      FLOWTRACK_SERVER (unless --db is given)\n"                                \
+    "      --token TOKEN   the server's token; default: FLOWTRACK_TOKEN\n"                           \
+    "      --actor NAME    who the change is recorded as; default: FLOWTRACK_ACTOR, then $USER\n"    \
+    "      --json          machine-readable output (writes too)\n"                                   \
+    "      --no-color      no colour (also when NO_COLOR is set or stdout is not a terminal)\n"      \
     "  -h, --help          this page\n"
 
 #define HELP_EXIT                                                                                  \
@@ -31,8 +31,9 @@
     "workflow, progress, reproduction, symptoms, hypotheses, a dated results log and the\n"        \
     "final fix. Every change is kept as an event (who, when, what).\n"                             \
     "\n"                                                                                           \
-    "Commands work on a store file (--db, FLOWTRACK_DB, or .flowtrack/ found upward), or on a\n"   \
-    "running 'flowtrack serve' (--server URL, FLOWTRACK_SERVER) with the same output and exit\n"   \
+    "Commands work on a store file (--db, FLOWTRACK_DB, or .flowtrack/ found upward), on a\n"      \
+    "PostgreSQL database that several servers and machines share (--db postgres://...), or on\n"   \
+    "a running 'flowtrack serve' (--server URL, FLOWTRACK_SERVER) with the same output and exit\n" \
     "status: then viewers of the server see every change at once.\n"                               \
     "\n"                                                                                           \
     "COMMANDS\n"
@@ -49,9 +50,16 @@
     "  Creates .flowtrack/flowtrack.db in the working directory (or the file given by --db or\n"   \
     "  FLOWTRACK_DB). Later commands find it from this directory or any below it, as git\n"        \
     "  finds its repository. Running it again on an existing store changes nothing. It always\n"   \
-    "  makes a file (FLOWTRACK_SERVER does not apply; --server is refused): a server keeps\n"      \
-    "  its own store.\n\n"                                                                         \
-    "EXAMPLES\n  flowtrack init\n  flowtrack --db /tmp/t.db init\n\n" HELP_COMMON "\n" HELP_EXIT
+    "  makes a store itself (FLOWTRACK_SERVER does not apply; --server is refused): a server\n"    \
+    "  keeps its own store.\n\n"                                                                   \
+    "  With --db postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?PARAM=VALUE...] it creates the\n"  \
+    "  store's tables in that database, which must exist (createdb) and hold no other tables;\n"   \
+    "  any libpq connection parameter may follow '?' (sslmode, connect_timeout...). Every\n"       \
+    "  command and server then works on that database: see docs/operations.md, \"Several\n"        \
+    "  servers\".\n\n"                                                                             \
+    "EXAMPLES\n  flowtrack init\n  flowtrack --db /tmp/t.db init\n"                                \
+    "  flowtrack --db postgres://flowtrack@db.internal/flowtrack init\n\n" HELP_COMMON             \
+    "\n" HELP_EXIT
 
 #define HELP_CREATE                                                                                \
     "NAME\n  flowtrack create - start a new tracker\n\n"                                           \
@@ -404,33 +412,35 @@
     "  -n, --limit N        only the newest N\n\n"                                                 \
     "EXAMPLES\n  flowtrack history --kind item --limit 20\n\n" HELP_COMMON "\n" HELP_EXIT
 
-#define HELP_COPY                                                                                  \
-    "NAME\n  flowtrack copy - copy a whole store into a new or empty one\n\n"                      \
-    "SYNOPSIS\n  flowtrack copy [--json] FROM TO\n\n"                                              \
-    "DESCRIPTION\n"                                                                                \
-    "  Copies everything the store FROM holds into the store TO: every tracker with its\n"         \
-    "  entries (numbers, order, item state changes and claims), its runs with their logs and\n"    \
-    "  diagnoses, the whole events log (sequence numbers, times and actors as they are, the\n"     \
-    "  events of deleted trackers too) and the settings (the default tracker). Every command\n"    \
-    "  then shows the same on TO as on FROM, history included, and TO's next event is\n"           \
-    "  numbered after the last one copied.\n\n"                                                    \
-    "  FROM and TO are store locations as --db takes them: a file path. TO is created when\n"      \
-    "  missing; an existing TO must be empty (no tracker, event or setting), else the copy is\n"   \
-    "  refused and TO is left as it was. FROM is only read, in one snapshot: others may write\n"   \
-    "  to it meanwhile, and the copy is the store as it was at one moment. TO is written in\n"     \
-    "  one transaction: a copy that fails part way leaves nothing of itself in TO.\n\n"            \
-    "  The copy goes through the storage backend, row by row, not through the file: it is\n"       \
-    "  the way to move a store from one backend to another, and a consistent backup of a\n"        \
-    "  store in use. A store written by an older flowtrack is brought up to date when opened,\n"   \
-    "  as by any command. See docs/operations.md, \"Copying a store\".\n\n"                        \
-    "OPTIONS\n"                                                                                    \
-    "      --json     what was copied as JSON: {\"from\", \"to\", \"copied\": {TABLE: ROWS}}\n"    \
-    "  -h, --help     this page\n\n"                                                               \
-    "EXAMPLES\n"                                                                                   \
-    "  flowtrack copy .flowtrack/flowtrack.db /backup/flowtrack-$(date +%F).db\n\n"                \
-    "EXIT STATUS\n"                                                                                \
-    "  0 copied; 1 failure (FROM is not a flowtrack store, TO is not empty, a read or a\n"         \
-    "  write failed: TO holds nothing of the copy); 2 usage error (an operand missing, FROM\n"     \
+#define HELP_COPY                                                                                             \
+    "NAME\n  flowtrack copy - copy a whole store into a new or empty one\n\n"                                 \
+    "SYNOPSIS\n  flowtrack copy [--json] FROM TO\n\n"                                                         \
+    "DESCRIPTION\n"                                                                                           \
+    "  Copies everything the store FROM holds into the store TO: every tracker with its\n"                    \
+    "  entries (numbers, order, item state changes and claims), its runs with their logs and\n"               \
+    "  diagnoses, the whole events log (sequence numbers, times and actors as they are, the\n"                \
+    "  events of deleted trackers too) and the settings (the default tracker). Every command\n"               \
+    "  then shows the same on TO as on FROM, history included, and TO's next event is\n"                      \
+    "  numbered after the last one copied.\n\n"                                                               \
+    "  FROM and TO are store locations as --db takes them: a file path or a PostgreSQL URL,\n"                \
+    "  in any pairing. TO is created when missing (a database must exist, with no tables of\n"                \
+    "  another application); an existing TO must be empty (no tracker, event or setting), else the copy is\n" \
+    "  refused and TO is left as it was. FROM is only read, in one snapshot: others may write\n"              \
+    "  to it meanwhile, and the copy is the store as it was at one moment. TO is written in\n"                \
+    "  one transaction: a copy that fails part way leaves nothing of itself in TO.\n\n"                       \
+    "  The copy goes through the storage backend, row by row, not through the file: it is\n"                  \
+    "  the way to move a store from one backend to another, and a consistent backup of a\n"                   \
+    "  store in use. A store written by an older flowtrack is brought up to date when opened,\n"              \
+    "  as by any command. See docs/operations.md, \"Copying a store\".\n\n"                                   \
+    "OPTIONS\n"                                                                                               \
+    "      --json     what was copied as JSON: {\"from\", \"to\", \"copied\": {TABLE: ROWS}}\n"               \
+    "  -h, --help     this page\n\n"                                                                          \
+    "EXAMPLES\n"                                                                                              \
+    "  flowtrack copy .flowtrack/flowtrack.db /backup/flowtrack-$(date +%F).db\n"                             \
+    "  flowtrack copy .flowtrack/flowtrack.db postgres://flowtrack@db.internal/flowtrack\n\n"                 \
+    "EXIT STATUS\n"                                                                                           \
+    "  0 copied; 1 failure (FROM is not a flowtrack store, TO is not empty, a read or a\n"                    \
+    "  write failed: TO holds nothing of the copy); 2 usage error (an operand missing, FROM\n"                \
     "  and TO the same store); 3 not found (no store FROM, no directory for TO)\n"
 
 #define HELP_CHECK                                                                                 \
@@ -514,6 +524,11 @@
     "  Changes written by other processes (this command line on the same store) reach the\n"       \
     "  streams and the dashboard within a fraction of a second.\n"                                 \
     "  The store is created when --db names a file that does not exist yet.\n\n"                   \
+    "  On a PostgreSQL store (--db postgres://...) several servers, on any machines, share it:\n"  \
+    "  each one's streams get every change, whichever server or command line wrote it, and\n"      \
+    "  a stream resumes on any of them. While the database cannot be reached, /healthz answers\n"  \
+    "  503 and requests that need it 503 with Retry-After; streams stay open and catch up when\n"  \
+    "  it is back (docs/operations.md, \"Several servers\").\n\n"                                  \
     "  When listening, prints 'flowtrack: listening on http://HOST:PORT' on stderr, then one\n"    \
     "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"      \
     "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                \
@@ -549,8 +564,9 @@
 /* the rest of serve's page: one C string may hold at most 4095 characters */
 #define HELP_SERVE_2                                                                                  \
     "OPTIONS\n"                                                                                       \
-    "      --db PATH               the store (default: FLOWTRACK_DB, then .flowtrack/flowtrack.db\n"  \
-    "                              found upward); created when it does not exist\n"                   \
+    "      --db PATH               the store, a file or postgres://... (default: FLOWTRACK_DB,\n"     \
+    "                              then .flowtrack/flowtrack.db found upward); created when it\n"     \
+    "                              does not exist\n"                                                  \
     "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n"       \
     "                              then $USER)\n"                                                     \
     "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"      \
