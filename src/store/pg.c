@@ -266,29 +266,6 @@ static int mend(struct pq *q, struct ft_err *err)
     return ok ? 0 : pg_err(q, NULL, err, "reconnect");
 }
 
-/* The name of sql's prepared statement, preparing it at its first use; NULL on error. */
-static const char *stmt(struct pq *q, const char *sql, struct ft_err *err)
-{
-    for (int i = 0; i < q->ncache; i++)
-        if (q->cache[i].sql == sql)
-            return q->cache[i].name;
-    if (q->ncache == STMT_CACHE) { /* cannot happen with the fixed set of statements below */
-        ft_err_set(err, FT_EIO, "statement cache full");
-        return NULL;
-    }
-    char *name = q->cache[q->ncache].name;
-    snprintf(name, sizeof(q->cache[0].name), "s%d", q->ncache);
-    PGresult *r = PQprepare(q->conn, name, sql, 0, NULL);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
-        pg_err(q, r, err, "prepare");
-    PQclear(r);
-    if (!ok)
-        return NULL;
-    q->cache[q->ncache++].sql = sql;
-    return name;
-}
-
 /* Parameters in text form: values[i] points into num[i] for numbers. */
 struct params {
     const char *values[MAX_PARAMS];
@@ -330,6 +307,44 @@ static void vparams(struct params *p, const char *fmt, va_list ap)
     }
 }
 
+/*
+ * Run sql with parameters p. A statement's first run on a connection goes as an unnamed one
+ * (parse, bind and execute in one round trip); at its second it is prepared under a name and
+ * run by that name from then on. A command line process, which runs most statements once,
+ * so makes one round trip per statement instead of two; a server parses each once.
+ */
+static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p,
+                           struct ft_err *err)
+{
+    int i = 0;
+    while (i < q->ncache && q->cache[i].sql != sql)
+        i++;
+    if (i == q->ncache) {
+        if (q->ncache == STMT_CACHE) { /* cannot happen with the fixed set of statements */
+            ft_err_set(err, FT_EIO, "statement cache full");
+            return NULL;
+        }
+        q->cache[q->ncache].sql = sql;
+        q->cache[q->ncache++].name[0] = '\0';
+        return PQexecParams(q->conn, sql, p->n, NULL, p->values, NULL, NULL, 0);
+    }
+    char *name = q->cache[i].name;
+    if (!name[0]) {
+        char n[sizeof(q->cache[0].name)];
+        snprintf(n, sizeof(n), "s%d", i);
+        PGresult *r = PQprepare(q->conn, n, sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            pg_err(q, r, err, "prepare");
+            PQclear(r);
+            return NULL;
+        }
+        PQclear(r);
+        memcpy(name, n, sizeof(n));
+    }
+    return PQexecPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+}
+
 /* Run a prepared statement with parameters p: the result when it succeeded, else NULL with
  * err filled. The caller clears the result. */
 static PGresult *run_params(struct pq *q, const char *sql, const struct params *p,
@@ -337,10 +352,9 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
 {
     if (mend(q, err))
         return NULL;
-    const char *name = stmt(q, sql, err);
-    if (!name)
-        return NULL;
-    PGresult *r = PQexecPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+    PGresult *r = exec_stmt(q, sql, p, err);
+    if (!r && PQstatus(q->conn) != CONNECTION_BAD)
+        return NULL; /* err says why */
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
         return r;
@@ -351,12 +365,12 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
         q->retry_at = 0;
         if (mend(q, err))
             return NULL;
-        if (!(name = stmt(q, sql, err)))
-            return NULL;
-        r = PQexecPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+        r = exec_stmt(q, sql, p, err);
         s = PQresultStatus(r);
         if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
             return r;
+        if (!r && PQstatus(q->conn) != CONNECTION_BAD)
+            return NULL;
     }
     pg_err(q, r, err, what);
     PQclear(r);
@@ -681,7 +695,10 @@ static void pg_set_busy_timeout(void *db, int ms)
 static int pg_open_statements(void *db)
 {
     struct pq *q = db;
-    return q->ncache + q->ncopy_in;
+    int n = q->ncopy_in;
+    for (int i = 0; i < q->ncache; i++)
+        n += q->cache[i].name[0] != '\0';
+    return n;
 }
 
 /* ---- events -------------------------------------------------------------------------- */
