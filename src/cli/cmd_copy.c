@@ -78,13 +78,16 @@ int cmd_copy(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     struct ft_store *src = NULL, *dst = NULL;
     struct ft_copy_report rep;
     struct ft_err err;
+    char f[1024], t[1024]; /* as shown: without a password a URL may hold */
+    ft_store_path_shown(from, f, sizeof(f));
+    ft_store_path_shown(to, t, sizeof(t));
     if (ft_store_open(from, 0, &src, &err) == FT_ENOTFOUND)
-        rc = cli_failf(FT_EXIT_NOTFOUND, "no store at '%s' to copy", from);
+        rc = cli_failf(FT_EXIT_NOTFOUND, "no store at '%s' to copy", f);
     else if (!src || ft_store_open(to, FT_STORE_CREATE, &dst, &err) ||
              ft_store_copy(src, dst, &rep, &err))
         rc = cli_fail(ctx, &err);
     else
-        print_report(ctx, from, to, &rep);
+        print_report(ctx, f, t, &rep);
     ft_store_close(dst);
     ft_store_close(src);
     return rc;

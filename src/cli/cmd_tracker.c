@@ -42,12 +42,12 @@ int cmd_init(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     }
     if ((rc = cli_store(ctx, 1)))
         return rc;
-    char *abs = realpath(ctx->db, NULL);
+    char *abs = realpath(ctx->db, NULL), shown[1024];
+    ft_store_path_shown(abs ? abs : ctx->db, shown, sizeof(shown));
     if (ctx->json)
-        cli_print_json(json_pack("{s:s, s:b}", "store", abs ? abs : ctx->db, "created", !existed));
+        cli_print_json(json_pack("{s:s, s:b}", "store", shown, "created", !existed));
     else
-        printf("%s store %s\n", existed ? "reinitialised existing" : "initialised",
-               abs ? abs : ctx->db);
+        printf("%s store %s\n", existed ? "reinitialised existing" : "initialised", shown);
     free(abs);
     return 0;
 }

@@ -276,13 +276,15 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
     if (o->ready_file && (rc = write_ready_file(o->ready_file, srv->url, err)))
         goto out;
+    char shown[1024];
+    ft_store_path_shown(ft_store_path(st), shown, sizeof(shown));
     srv_log(srv, "info", "start",
             "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu "
             "max_connections=%d header_timeout_ms=%lld body_timeout_ms=%lld "
             "keepalive_timeout_ms=%lld",
-            srv->url, ft_store_path(st), (long long)o->heartbeat_ms, o->max_streams,
-            o->stream_buffer, srv->conns.max, (long long)o->header_timeout_ms,
-            (long long)o->body_timeout_ms, (long long)o->keepalive_timeout_ms);
+            srv->url, shown, (long long)o->heartbeat_ms, o->max_streams, o->stream_buffer,
+            srv->conns.max, (long long)o->header_timeout_ms, (long long)o->body_timeout_ms,
+            (long long)o->keepalive_timeout_ms);
     srv_notify_ready(srv);
 
     event_base_dispatch(srv->base);

@@ -124,8 +124,10 @@ int ft_store_copy(struct ft_store *from, struct ft_store *to, struct ft_copy_rep
         return rc;
     }
     rc = dbe->begin(dst, err);
+    char shown[1024];
+    ft_store_path_shown(ft_store_path(to), shown, sizeof(shown));
     if (!rc)
-        rc = check_empty(dbe, dst, ft_store_path(to), err);
+        rc = check_empty(dbe, dst, shown, err);
     for (int t = 0; !rc && t < FT_COPY__COUNT; t++) {
         struct pump p = {dbe, dst, &tables[t], 0, err};
         rc = sbe->copy_out(src, &tables[t], pump_row, &p, err);

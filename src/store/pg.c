@@ -57,12 +57,12 @@ struct pq {
     char *url;
     struct {
         const char *sql; /* static string: its address is the key */
-        char name[8];
+        char name[16];
     } cache[STMT_CACHE];
     int ncache;
     struct {
         const struct ft_copy_table *tab;
-        char name[8];
+        char name[16];
     } copy_in[COPY_CACHE];
     int ncopy_in;
     int busy_ms;
@@ -593,18 +593,6 @@ static PGconn *connect_to(const char *url)
     return PQconnectdbParams(keys, vals, 1);
 }
 
-/* url as messages show it: a password in it (user:password@) replaced by ***. */
-static void shown_url(const char *url, char *buf, size_t n)
-{
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
-    if (colon)
-        snprintf(buf, n, "%.*s:***%s", (int)(colon - url), url, at);
-    else
-        snprintf(buf, n, "%s", url);
-}
-
 int ft_pg_is_url(const char *path)
 {
     return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
@@ -644,7 +632,7 @@ static int pg_open(const char *url, int flags, void **out, struct ft_err *err)
     if (ours && (rc = one_int64(q, SQL_SCHEMA_VERSION, &version, err, "open store", "")))
         goto fail;
     char shown[512];
-    shown_url(url, shown, sizeof(shown));
+    ft_store_path_shown(url, shown, sizeof(shown));
     if (!ours && objects) {
         rc = ft_err_set(err, FT_EINVAL,
                         "'%s' is not a flowtrack store (its database holds other tables)", shown);

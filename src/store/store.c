@@ -14,6 +14,7 @@
 
 #include "../core/patch.h"
 #include "../core/render.h"
+#include "../util/ft_buf.h"
 #include "../util/ft_err.h"
 #include "../util/ft_text.h"
 #include "../util/ft_time.h"
@@ -44,6 +45,40 @@ static atomic_int handles_open;
 int ft_store_path_is_url(const char *path)
 {
     return ft_pg_is_url(path);
+}
+
+void ft_store_path_shown(const char *path, char *buf, size_t n)
+{
+    /* the user information: up to the last '@' of the authority (before any '/' or '?') */
+    const char *scheme = strstr(path, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *at = NULL;
+    for (const char *p = auth; p && *p && *p != '/' && *p != '?'; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    struct ft_buf b;
+    ft_buf_init(&b, 0);
+    if (colon) {
+        ft_buf_add(&b, path, (size_t)(colon - path));
+        ft_buf_adds(&b, ":***");
+        path = at;
+    }
+    /* and a password=... parameter of the query */
+    const char *q = scheme ? strchr(path, '?') : NULL;
+    while (q && *q) {
+        const char *key = q + 1;
+        const char *end = key + strcspn(key, "&");
+        if (strncmp(key, "password=", 9) == 0) {
+            ft_buf_add(&b, path, (size_t)(key - path));
+            ft_buf_adds(&b, "password=***");
+            path = end;
+        }
+        q = *end ? end : NULL;
+    }
+    ft_buf_adds(&b, path);
+    snprintf(buf, n, "%s", b.buf ? b.buf : "");
+    ft_buf_release(&b);
 }
 
 int ft_store_open(const char *path, int flags, struct ft_store **out, struct ft_err *err)

@@ -30,6 +30,7 @@
 #include "../core/model.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ft_err;
@@ -39,6 +40,8 @@ struct ft_store;
 
 /* Whether path names a database server's store (postgres://...) rather than a file. */
 int ft_store_path_is_url(const char *path);
+/* path as logs and messages show it: a password in a URL (user:password@) as ***. */
+void ft_store_path_shown(const char *path, char *buf, size_t n);
 
 enum ft_store_flags {
     FT_STORE_CREATE = 1, /* create the file (and its schema) when missing */

@@ -731,12 +731,37 @@ static void test_copy_refusals(void **state)
         ft_store_close(from);
 }
 
+/* A password in a database URL never reaches a message or a log. */
+static void test_path_shown(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"postgres://ft:s3cret@db:5432/ft", "postgres://ft:***@db:5432/ft"},
+        {"postgresql://ft:p@ss:w@rd@db/ft", "postgresql://ft:***@db/ft"},
+        {"postgres://ft@db/ft?password=x@y", "postgres://ft@db/ft?password=***"},
+        {"postgres://u:p@db/ft?sslmode=require&password=x&connect_timeout=3",
+         "postgres://u:***@db/ft?sslmode=require&password=***&connect_timeout=3"},
+        {"postgres://ft@db/ft?sslmode=require", "postgres://ft@db/ft?sslmode=require"},
+        {"postgres://db/ft", "postgres://db/ft"},
+        {"/var/lib/flowtrack/a:b@c.db", "/var/lib/flowtrack/a:b@c.db"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[128];
+        ft_store_path_shown(cases[i][0], buf, sizeof(buf));
+        assert_string_equal(buf, cases[i][1]);
+    }
+    assert_true(ft_store_path_is_url("postgres://db/ft"));
+    assert_true(ft_store_path_is_url("postgresql://db/ft"));
+    assert_false(ft_store_path_is_url("postgres.db"));
+}
+
 int main(void)
 {
     pg_base = getenv("FT_TEST_PG");
     if (pg_base && !*pg_base)
         pg_base = NULL;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_shown),
         cmocka_unit_test_setup_teardown(test_numbers_and_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_actor_and_slug_conflict, setup, teardown),
