@@ -168,6 +168,9 @@ extern const struct ft_store_backend ft_store_pg;
 
 /* Whether a store path names a PostgreSQL database (postgres:// or postgresql://). */
 int ft_pg_is_url(const char *path);
+/* The SQL that brings a PostgreSQL store to schema version `version` (for the migration
+ * tests); NULL past the last. */
+const char *ft__pg_migration(int version);
 
 /* The backend of an open store and its connection (for copy.c, which works through the
  * primitives above only). */

@@ -171,6 +171,11 @@ static const char *const migrations[] = {
 
 _Static_assert(NMIGRATIONS == FT_SCHEMA_VERSION, "one migration per schema version");
 
+const char *ft__pg_migration(int version)
+{
+    return version >= 1 && version <= NMIGRATIONS ? migrations[version - 1] : NULL;
+}
+
 /* ---- errors -------------------------------------------------------------------------- */
 
 /* The connection's message without its trailing newline, into buf. */

@@ -31,15 +31,25 @@ struct fx {
     int64_t tid;
 };
 
-/* Run psql with sql on url; its first output line into out (when given). */
+/* Run psql with sql (from a file: any length, any quotes) on url; its first output line into
+ * out (when given). */
 static int psql(const char *url, const char *sql, char *out, size_t n)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "timeout -k 5 60 psql -X -q -At -v ON_ERROR_STOP=1 -d '%s' -c \"%s\"", url, sql);
-    FILE *p = popen(cmd, "r");
-    if (!p)
+    char file[] = "/tmp/ft-store-sql-XXXXXX";
+    int fd = mkstemp(file);
+    if (fd < 0)
         return -1;
+    FILE *fp = fdopen(fd, "w");
+    fputs(sql, fp);
+    fclose(fp);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "timeout -k 5 60 psql -X -q -At -v ON_ERROR_STOP=1 -d '%s' -f %s",
+             url, file);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        unlink(file);
+        return -1;
+    }
     char line[256] = "";
     if (!fgets(line, sizeof(line), p))
         line[0] = '\0';
@@ -48,7 +58,9 @@ static int psql(const char *url, const char *sql, char *out, size_t n)
     line[strcspn(line, "\n")] = '\0';
     if (out)
         snprintf(out, n, "%s", line);
-    return pclose(p) == 0 ? 0 : -1;
+    int rc = pclose(p);
+    unlink(file);
+    return rc == 0 ? 0 : -1;
 }
 
 /* The path of a new, empty store named name: a file in the test's directory, or (with
@@ -731,6 +743,42 @@ static void test_copy_refusals(void **state)
         ft_store_close(from);
 }
 
+/* A store of schema version 1 (before claims) is brought forward when opened: its rows kept,
+ * claims and the waiting status usable. PostgreSQL only: the SQLite migration has its own
+ * test (tests/e2e/t1410-store-migration.sh). */
+static void test_pg_migration(void **state)
+{
+    struct fx *f = *state;
+    if (!pg_base)
+        skip();
+    char path[256], sql[8192], v[32];
+    store_path(f, NULL, 0, path, sizeof(path));
+    snprintf(sql, sizeof(sql),
+             "%s CREATE TABLE flowtrack_schema (version INTEGER NOT NULL);"
+             " INSERT INTO flowtrack_schema VALUES (1);"
+             " INSERT INTO trackers (slug, title, status, created_at, updated_at)"
+             " VALUES ('old', 'Old', 1, 1, 1);"
+             " INSERT INTO entries (tracker_id, kind, num, pos, text, created_at, updated_at,"
+             " state_at) VALUES (1, 2, 1, 1, 'an old item', 1, 1, 1)",
+             ft__pg_migration(1));
+    assert_int_equal(psql(path, sql, NULL, 0), 0);
+    struct ft_store *st = NULL;
+    struct ft_err err;
+    assert_int_equal(ft_store_open(path, 0, &st, &err), 0);
+    assert_int_equal(psql(path, "SELECT version FROM flowtrack_schema", v, sizeof(v)), 0);
+    assert_string_equal(v, "2");
+    int64_t tid = 0;
+    assert_int_equal(ft_store_tracker_find(st, "old", &tid, &err), 0);
+    struct ft_tracker *t = NULL;
+    assert_int_equal(ft_store_tracker_load(st, tid, &t, &err), 0);
+    assert_int_equal(t->status, 1);
+    assert_string_equal(t->lists[FT_K_ITEM].v[0].text, "an old item");
+    ft_tracker_free(t);
+    assert_int_equal(psql(path, "UPDATE trackers SET status = 2", NULL, 0), 0);
+    assert_int_equal(psql(path, "UPDATE entries SET claimed_by = 'agent-1'", NULL, 0), 0);
+    ft_store_close(st);
+}
+
 /* A password in a database URL never reaches a message or a log. */
 static void test_path_shown(void **state)
 {
@@ -762,6 +810,7 @@ int main(void)
         pg_base = NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_shown),
+        cmocka_unit_test_setup_teardown(test_pg_migration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numbers_and_moves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_and_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_actor_and_slug_conflict, setup, teardown),
