@@ -307,6 +307,7 @@ static int read_tracker(struct jr *r, json_t *root, struct ft_tracker *t)
                        "results keep their outcomes",
                        json_array_size(runs), json_array_size(runs) == 1 ? " is" : "s are");
     unknown_keys(r, root, top);
+    ft_tracker_norm(t); /* as the layouts read the header back (" title" is "title") */
     struct ft_err verr;
     if (ft_tracker_validate(t, &verr))
         return ft_err_set(r->err, FT_EINVAL, "json: %s", verr.msg);

@@ -269,6 +269,19 @@ void ft_entry_norm(struct ft_entry *e)
         e->date[0] = '\0';
 }
 
+void ft_tracker_norm(struct ft_tracker *t)
+{
+    char **strs[] = {&t->org,           &t->title,        &t->owner,       &t->objective,
+                     &t->repro_command, &t->repro_expect, &t->repro_note,  &t->symptoms_note,
+                     &t->hyps_note,     &t->results_note, &t->fix_summary, &t->fix_why,
+                     &t->fix_evidence};
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        char *n = ft_text_norm(*strs[i] ? *strs[i] : "");
+        free(*strs[i]);
+        *strs[i] = n;
+    }
+}
+
 int ft_entry_validate(const struct ft_entry *e, struct ft_err *err)
 {
     const char *kn = ft_kind_name(e->kind);

@@ -170,6 +170,9 @@ int ft_entry_validate(const struct ft_entry *e, struct ft_err *err);
  * that what it reads is what the store would keep and the layouts write back.
  */
 void ft_entry_norm(struct ft_entry *e);
+/* The same for the header's texts (title, organisation, owner, objective, reproduction, section
+ * notes, final fix): what every reader ends with, as the layouts read them back. */
+void ft_tracker_norm(struct ft_tracker *t);
 /* Check the header fields the same way. */
 int ft_tracker_validate(const struct ft_tracker *t, struct ft_err *err);
 
