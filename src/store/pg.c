@@ -472,7 +472,9 @@ static int exec_simple(struct pq *q, const char *sql, struct ft_err *err, const 
 
 /* ---- transactions -------------------------------------------------------------------- */
 
-static const char SQL_WRITE_LOCK[] = "SELECT pg_advisory_xact_lock(x'" WRITE_LOCK "'::bigint)";
+/* A write transaction and its lock in one message (one round trip): a fixed text, no input. */
+static const char SQL_BEGIN_WRITE[] =
+    "BEGIN; SELECT pg_advisory_xact_lock(x'" WRITE_LOCK "'::bigint)";
 
 static void pg_rollback(void *db)
 {
@@ -487,18 +489,18 @@ static int pg_begin(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = mend(q, err);
-    if (!rc && (rc = exec_simple(q, "BEGIN", err, "begin")) &&
+    if (!rc && (rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin")) &&
         PQstatus(q->conn) == CONNECTION_BAD) { /* found lost: once more on a new connection */
         q->retry_at = 0;
         if (!(rc = mend(q, err)))
-            rc = exec_simple(q, "BEGIN", err, "begin");
+            rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin");
     }
-    if (rc)
+    if (rc) {
+        pg_rollback(q); /* the lock not had in time: the transaction is open, and failed */
         return rc;
+    }
     q->in_tx = 1;
-    if ((rc = execf(q, SQL_WRITE_LOCK, err, "begin", "")))
-        pg_rollback(q);
-    return rc;
+    return 0;
 }
 
 /* After a copy wrote explicit ids: each identity continues after the largest value. */

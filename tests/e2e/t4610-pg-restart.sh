@@ -4,7 +4,8 @@
 # stream stays open. The database comes back: /healthz is 200 again within a bound, writes by
 # the API and the command line succeed, and the stream has every event of the log exactly
 # once, in order, with no gap. /metrics counts the reconnection. A server started on a
-# database that cannot be reached says so and exits non-zero at once.
+# database that cannot be reached says so and exits non-zero at once. A write waits for another
+# writer's lock at most --busy-timeout, then gets 503.
 . "$(dirname "$0")/lib.sh"
 pg_mode || skip "PostgreSQL only (FT_PG=1)"
 # not tagged: the cluster is the harness's (lib.sh), not a process of the test
@@ -72,5 +73,16 @@ equals "$got" "$want" "the stream's events across the restart"
 [ "$(metric flowtrack_store_reconnects_total)" -ge 1 ] || fail "no reconnection counted"
 [ "$(metric flowtrack_store_watch_losses_total)" -ge 1 ] || fail "no watch loss counted"
 equals "$(metric flowtrack_store_up)" 1 "store up"
+stop_server
+
+# ---- another writer holds the write lock: 503 after --busy-timeout, then writes go on --------
+start_server --busy-timeout 300ms
+psql -X -q -d "$T_DB" -c "BEGIN; SELECT pg_advisory_xact_lock(x'4641546672466c54'::bigint); SELECT pg_sleep(3); COMMIT" >/dev/null &
+t_track $!
+sleep 0.5
+expect_status 503 "$(api POST /api/trackers/away/items '{"text":"while locked"}')" "a write while locked"
+contains "$(json 'd["error"]["message"]' <"$T_DIR/body")" "locked by another writer"
+wait $!
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"once unlocked"}')" "a write after the lock"
 stop_server
 t_done
