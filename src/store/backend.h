@@ -172,6 +172,14 @@ int ft_pg_is_url(const char *path);
  * tests); NULL past the last. */
 const char *ft__pg_migration(int version);
 
+/*
+ * For tracker_load with FT_LOAD_CHANGES: attach state changes to t's items. next() gives one
+ * change per call (the item's row id, the state, the time) in order of item id, oldest first
+ * for each, and returns 1, or 0 after the last, or a negative ft_code (then returned).
+ */
+typedef int (*ft_change_next)(void *ctx, int64_t *entry_id, int *state, int64_t *at);
+int ft__attach_changes(struct ft_tracker *t, ft_change_next next, void *ctx);
+
 /* The backend of an open store and its connection (for copy.c, which works through the
  * primitives above only). */
 const struct ft_store_backend *ft__store_backend(struct ft_store *st, void **db);

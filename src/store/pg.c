@@ -382,28 +382,33 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
     return NULL;
 }
 
-/* Run sql with parameters from fmt and the arguments (vparams). */
+/* Run sql with parameters from fmt and the arguments (vparams): the result, or NULL. */
+static PGresult *vrun(struct pq *q, const char *sql, struct ft_err *err, const char *what,
+                      const char *fmt, va_list ap)
+{
+    struct params p;
+    vparams(&p, fmt, ap);
+    return run_params(q, sql, &p, err, what);
+}
+
 static PGresult *run(struct pq *q, const char *sql, struct ft_err *err, const char *what,
                      const char *fmt, ...)
 {
-    struct params p;
     va_list ap;
     va_start(ap, fmt);
-    vparams(&p, fmt, ap);
+    PGresult *r = vrun(q, sql, err, what, fmt, ap);
     va_end(ap);
-    return run_params(q, sql, &p, err, what);
+    return r;
 }
 
 /* Run a statement that returns no rows. */
 static int execf(struct pq *q, const char *sql, struct ft_err *err, const char *what,
                  const char *fmt, ...)
 {
-    struct params p;
     va_list ap;
     va_start(ap, fmt);
-    vparams(&p, fmt, ap);
+    PGresult *r = vrun(q, sql, err, what, fmt, ap);
     va_end(ap);
-    PGresult *r = run_params(q, sql, &p, err, what);
     PQclear(r);
     return r ? 0 : FT_EIO;
 }
@@ -445,13 +450,11 @@ static void cols(const PGresult *r, int row, int first, const char *fmt, ...)
 static int one_int64(struct pq *q, const char *sql, int64_t *out, struct ft_err *err,
                      const char *what, const char *fmt, ...)
 {
-    struct params p;
     va_list ap;
     va_start(ap, fmt);
-    vparams(&p, fmt, ap);
+    PGresult *r = vrun(q, sql, err, what, fmt, ap);
     va_end(ap);
     *out = 0;
-    PGresult *r = run_params(q, sql, &p, err, what);
     if (!r)
         return FT_EIO;
     if (PQntuples(r) > 0)
@@ -1038,42 +1041,32 @@ static const char SQL_RUNS_ALL[] =
     "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
     " log_truncated FROM runs WHERE tracker_id = $1 ORDER BY num";
 
-static int cmp_entry_id(const void *a, const void *b)
+/* The rows of SQL_CHANGES_ALL, one at a time (ft__attach_changes). */
+struct change_rows {
+    const PGresult *r;
+    int i, n;
+};
+
+static int pg_change_next(void *ctx, int64_t *eid, int *state, int64_t *at)
 {
-    const struct ft_entry *x = *(const struct ft_entry *const *)a;
-    const struct ft_entry *y = *(const struct ft_entry *const *)b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    struct change_rows *c = ctx;
+    if (c->i == c->n)
+        return 0;
+    cols(c->r, c->i++, 0, "IiI", eid, state, at);
+    return 1;
 }
 
 /* Attach every item's state changes; they arrive ordered by item id. */
 static int load_changes(struct pq *q, struct ft_tracker *t, struct ft_err *err)
 {
-    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
-    if (!items->n)
+    if (!t->lists[FT_K_ITEM].n)
         return 0;
     PGresult *r = run(q, SQL_CHANGES_ALL, err, "load state changes", "I", t->id);
     if (!r)
         return FT_EIO;
-    struct ft_entry **by_id = ft_xmalloc(items->n * sizeof(*by_id));
-    for (size_t i = 0; i < items->n; i++)
-        by_id[i] = &items->v[i];
-    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
-    size_t ii = 0, cap = 0;
-    for (int i = 0, n = PQntuples(r); i < n; i++) {
-        int64_t eid = val64(r, i, 0);
-        while (ii < items->n && by_id[ii]->id < eid) {
-            ii++;
-            cap = 0;
-        }
-        if (ii == items->n || by_id[ii]->id != eid)
-            continue;
-        struct ft_entry *e = by_id[ii];
-        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
-        e->changes[e->nchanges].state = vali(r, i, 1);
-        e->changes[e->nchanges++].at = val64(r, i, 2);
-    }
+    struct change_rows c = {r, 0, PQntuples(r)};
+    ft__attach_changes(t, pg_change_next, &c);
     PQclear(r);
-    free(by_id);
     return 0;
 }
 

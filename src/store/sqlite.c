@@ -938,46 +938,30 @@ static const char SQL_RUNS_ALL[] =
     "SELECT id, num, command, cwd, label, started_at, duration_ms, exit_code, signal, outcome,"
     " log_truncated FROM runs WHERE tracker_id = ?1 ORDER BY num";
 
-static int cmp_entry_id(const void *a, const void *b)
+/* One state change from SQL_CHANGES_ALL (ft__attach_changes). */
+static int sq_change_next(void *ctx, int64_t *eid, int *state, int64_t *at)
 {
-    const struct ft_entry *x = *(const struct ft_entry *const *)a;
-    const struct ft_entry *y = *(const struct ft_entry *const *)b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    sqlite3_stmt *s = ctx;
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? 0 : FT_EIO;
+    cols(s, 0, "IiI", eid, state, at);
+    return 1;
 }
 
 /* Attach every item's state changes; they arrive ordered by item id. */
 static int load_changes(struct sq *q, struct ft_tracker *t, struct ft_err *err)
 {
-    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
-    if (!items->n)
+    if (!t->lists[FT_K_ITEM].n)
         return 0;
-    struct ft_entry **by_id = ft_xmalloc(items->n * sizeof(*by_id));
-    for (size_t i = 0; i < items->n; i++)
-        by_id[i] = &items->v[i];
-    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
     sqlite3_stmt *s = prep(q, SQL_CHANGES_ALL, err, "I", t->id);
-    if (!s) {
-        free(by_id);
+    if (!s)
         return FT_EIO;
-    }
-    size_t ii = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t eid = sqlite3_column_int64(s, 0);
-        while (ii < items->n && by_id[ii]->id < eid) {
-            ii++;
-            cap = 0;
-        }
-        if (ii == items->n || by_id[ii]->id != eid)
-            continue;
-        struct ft_entry *e = by_id[ii];
-        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
-        e->changes[e->nchanges].state = sqlite3_column_int(s, 1);
-        e->changes[e->nchanges++].at = sqlite3_column_int64(s, 2);
-    }
+    int rc = ft__attach_changes(t, sq_change_next, s);
+    if (rc)
+        rc = db_err(q, err, "load state changes");
     sqlite3_reset(s);
-    free(by_id);
-    return rc == SQLITE_DONE ? 0 : db_err(q, err, "load state changes");
+    return rc;
 }
 
 /* A run from a row of SQL_RUNS_ALL or (with_log) SQL_RUN_GET. */

@@ -851,6 +851,39 @@ void ft_store_watch_close(struct ft_store *st)
     }
 }
 
+static int cmp_entry_id(const void *a, const void *b)
+{
+    const struct ft_entry *x = *(const struct ft_entry *const *)a;
+    const struct ft_entry *y = *(const struct ft_entry *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int ft__attach_changes(struct ft_tracker *t, ft_change_next next, void *ctx)
+{
+    struct ft_entry_list *items = &t->lists[FT_K_ITEM];
+    struct ft_entry **by_id = ft_xmalloc((items->n ? items->n : 1) * sizeof(*by_id));
+    for (size_t i = 0; i < items->n; i++)
+        by_id[i] = &items->v[i];
+    qsort(by_id, items->n, sizeof(*by_id), cmp_entry_id);
+    size_t ii = 0, cap = 0;
+    int64_t eid, at;
+    int state, rc;
+    while ((rc = next(ctx, &eid, &state, &at)) == 1) {
+        while (ii < items->n && by_id[ii]->id < eid) {
+            ii++;
+            cap = 0;
+        }
+        if (ii == items->n || by_id[ii]->id != eid)
+            continue;
+        struct ft_entry *e = by_id[ii];
+        ft_xgrow((void **)&e->changes, &cap, e->nchanges + 1, sizeof(*e->changes));
+        e->changes[e->nchanges].state = state;
+        e->changes[e->nchanges++].at = at;
+    }
+    free(by_id);
+    return rc < 0 ? rc : 0;
+}
+
 /* For copy.c, which sits above the seam like this file but drives two stores at once. */
 const struct ft_store_backend *ft__store_backend(struct ft_store *st, void **db)
 {
