@@ -13,7 +13,8 @@
 # with fsync on, as durable as SQLite's synchronous=FULL; it runs on the same machine.
 #
 # Environment: QUICK=1 for a short run; WRITERS (4), WRITES (250, 50 when QUICK), PROBES (200,
-# 50 when QUICK); FLOWTRACK=/path/to/flowtrack to use a given binary; BENCH_KEEP=1.
+# 50 when QUICK); PG_FSYNC=off to see what the cluster's WAL flush costs (not durable);
+# FLOWTRACK=/path/to/flowtrack to use a given binary; BENCH_KEEP=1.
 set -euo pipefail
 # shellcheck source=bench/lib/servers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
@@ -33,12 +34,12 @@ PGC=$BENCH_ROOT/tests/pg/pg-cluster.sh
 pgdir="$BENCH_TMP/pg"
 stop_pg() { "$PGC" stop "$pgdir"; bench_cleanup; }
 trap stop_pg EXIT
-base=$(FT_PG_FSYNC=on WATCH_PID=$$ "$PGC" start "$pgdir")
+base=$(FT_PG_FSYNC=${PG_FSYNC:-on} WATCH_PID=$$ "$PGC" start "$pgdir")
 
 bench_machine
 echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?');" \
     "$(/usr/lib/postgresql/*/bin/postgres --version | head -1); SQLite $(sqlite3 --version | cut -d' ' -f1);" \
-    "$writers writers x $writes writes, $probes latency probes"
+    "$writers writers x $writes writes, $probes latency probes; PostgreSQL fsync ${PG_FSYNC:-on}"
 printf '%-28s %9s %8s %8s %8s %9s %9s\n' store writes/s p50_ms p99_ms max_ms reply_p50 reply_p99
 
 drive() {
