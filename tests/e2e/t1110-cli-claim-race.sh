@@ -9,8 +9,8 @@ ROUNDS=${FT_CLAIM_ROUNDS:-100}
 # A sanitized binary starts ~10x slower; fewer rounds keep the same race within the suite's time.
 if is_asan; then ROUNDS=${FT_CLAIM_ROUNDS:-25}; fi
 # Over PostgreSQL each claimer also connects to the database and prepares its statements:
-# 3200 such processes take 85 s on 2 cores; 30 rounds race the same way.
-if pg_mode; then ROUNDS=${FT_CLAIM_ROUNDS:-30}; fi
+# 3200 such processes take 85 s on 2 cores; 20 rounds race the same way.
+if pg_mode; then ROUNDS=${FT_CLAIM_ROUNDS:-20}; fi
 
 "$FT" create --slug race 'Claim race' >/dev/null
 

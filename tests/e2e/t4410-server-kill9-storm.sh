@@ -25,6 +25,7 @@ integrity() {
 }
 
 ROUNDS=${FT_STORM_ROUNDS:-20}
+pg_mode && ROUNDS=${FT_STORM_ROUNDS:-10} # the SQLite copy runs the 20
 CLIENTS=4
 # Acknowledged writes to wait for in a round before the kill (then a random 0-150 ms more).
 MIN_ACKS=20
