@@ -418,6 +418,12 @@ static void watch_lost(struct ft_server *srv)
     poll_in(srv, 100);
 }
 
+int feed_store_up(struct ft_server *srv, struct ft_store_health *h)
+{
+    ft_store_health(srv->st, h);
+    return h->up && srv->watch_retry_at == 0;
+}
+
 void feed_watch_start(struct ft_server *srv)
 {
     srv->ev_poll = evtimer_new(srv->base, on_poll, srv);

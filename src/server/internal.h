@@ -287,6 +287,9 @@ void feed_watch_stop(struct ft_server *srv);
  * change watch (then ask the store).
  */
 int feed_watch_fresh(struct ft_server *srv);
+/* Whether the store can be reached: its connection (h, filled) and, for a database, the change
+ * watch's (a lost watch is being opened again). What /healthz and /metrics report. */
+int feed_store_up(struct ft_server *srv, struct ft_store_health *h);
 
 /* ---- metrics (metrics.c) ---- */
 

@@ -219,10 +219,10 @@ void srv_metrics(struct call *c)
     metric_head(&b, "flowtrack_store_errors_total", "counter", "Failed reads of the events log.");
     ft_buf_addf(&b, "flowtrack_store_errors_total %llu\n", (unsigned long long)m->store_errors);
     struct ft_store_health health;
-    ft_store_health(srv->st, &health);
+    int up = feed_store_up(srv, &health);
     metric_head(&b, "flowtrack_store_up", "gauge",
                 "1 while the store (and a database's change watch) can be reached, else 0.");
-    ft_buf_addf(&b, "flowtrack_store_up %d\n", health.up && srv->watch_retry_at == 0);
+    ft_buf_addf(&b, "flowtrack_store_up %d\n", up);
     metric_head(&b, "flowtrack_store_reconnects_total", "counter",
                 "Connections to the store's database server made again after a loss.");
     ft_buf_addf(&b, "flowtrack_store_reconnects_total %llu\n",

@@ -406,8 +406,7 @@ void rest_events(struct call *c)
 void rest_healthz(struct call *c)
 {
     struct ft_store_health h;
-    ft_store_health(c->srv->st, &h);
-    if (h.up && c->srv->watch_retry_at == 0) {
+    if (feed_store_up(c->srv, &h)) {
         srv_reply(c->srv, c->req, c->label, 200, "text/plain; charset=utf-8", "ok", 2, c->t0);
         return;
     }
