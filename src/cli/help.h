@@ -54,7 +54,7 @@
     "  keeps its own store.\n\n"                                                                   \
     "  With --db postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?PARAM=VALUE...] it creates the\n"  \
     "  store's tables in that database, which must exist (createdb) and hold no other tables;\n"   \
-    "  any libpq connection parameter may follow '?' (sslmode, connect_timeout...). Every\n"       \
+    "  any libpq connection parameter may follow '?' (sslmode, sslrootcert...). Every\n"           \
     "  command and server then works on that database: see docs/operations.md, \"Several\n"        \
     "  servers\".\n\n"                                                                             \
     "EXAMPLES\n  flowtrack init\n  flowtrack --db /tmp/t.db init\n"                                \

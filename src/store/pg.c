@@ -12,6 +12,12 @@
  * reader that has seen event N never later finds a new event below N. A writer waits for
  * the lock at most the busy timeout (lock_timeout), then fails with FT_EBUSY.
  *
+ * Every wait on the network is bounded, since the caller may be a server's event loop: the
+ * connection is non-blocking and each call polls its socket with a deadline of the busy
+ * timeout + ANSWER_MS of silence (a connection attempt the same). A database that says
+ * nothing for that long (stopped, hung, or cut off without TCP noticing) loses the
+ * connection: the call fails with FT_EBUSY, and the next one connects again (mend).
+ *
  * Durability: COMMIT returns once the server has flushed its WAL (synchronous_commit is
  * left at the server's setting, on by default).
  *
@@ -33,6 +39,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +55,9 @@
 /* reconnecting after a loss: the first try at once, then waits doubling up to the last */
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS   5000
+/* how long the database may stay silent beyond the busy timeout (a lock wait is silent):
+ * then the connection is given up (bounded_wait) */
+#define ANSWER_MS 1000
 /* the key of the one advisory lock every writer takes ("FlTr" twice) */
 #define WRITE_LOCK "4641546672466c54"
 #define CHANNEL    "flowtrack"
@@ -204,10 +215,13 @@ static int pg_err(struct pq *q, const PGresult *res, struct ft_err *err, const c
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *prim = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     char buf[512];
-    const char *msg = prim ? prim : conn_msg(q->conn, buf, sizeof(buf));
+    const char *msg = prim ? prim : q->conn ? conn_msg(q->conn, buf, sizeof(buf)) : q->down_why;
+    if (!q->conn)
+        return ft_err_set(err, FT_EBUSY, "%s: database unavailable: %s", what, msg);
     if (PQstatus(q->conn) == CONNECTION_BAD) {
         q->down = 1;
-        snprintf(q->down_why, sizeof(q->down_why), "%s", msg);
+        if (msg != q->down_why)
+            snprintf(q->down_why, sizeof(q->down_why), "%s", msg);
         return ft_err_set(err, FT_EIO, "%s: database connection lost: %s", what, msg);
     }
     if (!state)
@@ -225,6 +239,175 @@ static int pg_err(struct pq *q, const PGresult *res, struct ft_err *err, const c
     return ft_err_set(err, FT_EIO, "%s: %s (SQLSTATE %s)", what, msg, state);
 }
 
+/* ---- bounded waits ------------------------------------------------------------------- */
+
+/* libpq's notices (and a server's last words as it shuts down) are not written to stderr:
+ * what matters of them comes back as errors of the calls. */
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* The longest silence a call accepts from the database (see the top of the file). */
+static int64_t silence_ms(const struct pq *q)
+{
+    return (int64_t)q->busy_ms + ANSWER_MS;
+}
+
+/* Wait until fd is ready for events, or the deadline (ft_mono_ms) passes: 1 ready (or an
+ * error of poll, which libpq then meets itself), 0 when the time ran out. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - ft_mono_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 1;
+    }
+}
+
+/*
+ * Connect to url within ms: parameters of our own first, which the URL's own override
+ * (application_name, and TCP keepalives so that a peer gone silent between calls is found
+ * dead). The connection when it is usable, else NULL with why filled.
+ */
+static PGconn *connect_within(const char *url, int64_t ms, char *why, size_t n)
+{
+    const char *keys[] = {"keepalives_idle",
+                          "keepalives_interval",
+                          "keepalives_count",
+                          "tcp_user_timeout",
+                          "application_name",
+                          "dbname",
+                          NULL};
+    const char *vals[] = {"5", "2", "3", "10000", "flowtrack", url, NULL};
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    int64_t deadline = ft_mono_ms() + ms;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (c && PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+           st != PGRES_POLLING_FAILED) {
+        if (!wait_fd(PQsocket(c), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline)) {
+            snprintf(why, n, "no answer within %lld ms", (long long)ms);
+            PQfinish(c);
+            return NULL;
+        }
+        st = PQconnectPoll(c);
+    }
+    if (PQstatus(c) != CONNECTION_OK || PQsetnonblocking(c, 1) != 0) {
+        conn_msg(c, why, n);
+        PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, quiet, NULL);
+    return c;
+}
+
+/* After a failure of the connection: no new try before the wait, which doubles each time. */
+static void back_off(struct pq *q)
+{
+    q->retry_ms = q->retry_ms ? q->retry_ms * 2 : RETRY_FIRST_MS;
+    if (q->retry_ms > RETRY_MAX_MS)
+        q->retry_ms = RETRY_MAX_MS;
+    q->retry_at = ft_mono_ms() + q->retry_ms;
+}
+
+/* Give the connection up: after a wait ran out, what state it is in is unknown. The next
+ * call connects again (mend); the database rolls back what was open when it notices. */
+static void drop(struct pq *q)
+{
+    snprintf(q->down_why, sizeof(q->down_why), "no answer within %lld ms",
+             (long long)silence_ms(q));
+    PQfinish(q->conn);
+    q->conn = NULL;
+    q->down = 1;
+    q->ncache = 0;
+    q->ncopy_in = 0;
+    back_off(q);
+}
+
+/*
+ * The result of what a PQsend* call on c just sent, waiting at most silence ms between signs
+ * of life. As PQexec's: of several results, the last, unless one failed, then that one. NULL
+ * when the connection failed (PQstatus then says so) or went silent (*silent set).
+ */
+static PGresult *await_result(PGconn *c, int64_t silence, int *silent)
+{
+    *silent = 0;
+    int fd = PQsocket(c);
+    int64_t deadline = ft_mono_ms() + silence;
+    int f;
+    while ((f = PQflush(c)) == 1) {
+        if (!wait_fd(fd, POLLIN | POLLOUT, deadline))
+            goto silent;
+        if (!PQconsumeInput(c))
+            return NULL;
+        deadline = ft_mono_ms() + silence;
+    }
+    if (f < 0)
+        return NULL;
+    PGresult *keep = NULL, *r;
+    for (;;) {
+        while (PQisBusy(c)) {
+            if (!wait_fd(fd, POLLIN, deadline))
+                goto silent;
+            if (!PQconsumeInput(c) && PQstatus(c) != CONNECTION_BAD)
+                goto silent; /* cannot happen: a failed read leaves the connection bad */
+            deadline = ft_mono_ms() + silence;
+        }
+        if (!(r = PQgetResult(c)))
+            break;
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+    return keep;
+silent:
+    PQclear(keep);
+    *silent = 1;
+    return NULL;
+}
+
+/* The result of what was just sent on the store's connection (sent: the PQsend* call's
+ * return value); a connection gone silent is dropped. */
+static PGresult *collect(struct pq *q, int sent)
+{
+    if (!sent)
+        return NULL;
+    int silent;
+    PGresult *r = await_result(q->conn, silence_ms(q), &silent);
+    if (silent)
+        drop(q);
+    return r;
+}
+
+/* The blocking calls of libpq, bounded (collect). */
+static PGresult *ask(struct pq *q, const char *sql)
+{
+    return collect(q, q->conn && PQsendQuery(q->conn, sql));
+}
+
+static PGresult *ask_params(struct pq *q, const char *sql, int n, const char *const *values)
+{
+    return collect(q, q->conn && PQsendQueryParams(q->conn, sql, n, NULL, values, NULL, NULL, 0));
+}
+
+static PGresult *ask_prepare(struct pq *q, const char *name, const char *sql)
+{
+    return collect(q, q->conn && PQsendPrepare(q->conn, name, sql, 0, NULL));
+}
+
+static PGresult *ask_prepared(struct pq *q, const char *name, int n, const char *const *values)
+{
+    return collect(q, q->conn && PQsendQueryPrepared(q->conn, name, n, values, NULL, NULL, 0));
+}
+
 /* ---- statements ---------------------------------------------------------------------- */
 
 /*
@@ -232,8 +415,8 @@ static int pg_err(struct pq *q, const PGresult *res, struct ft_err *err, const c
  * it (one that was is lost with it: its caller already had the error). Tries are spaced by
  * a growing wait (RETRY_FIRST_MS doubling to RETRY_MAX_MS) so that a server whose database
  * is away answers at once that it is, rather than blocking its loop on every request; each
- * try is bounded by connect_timeout. The server's prepared statements went with the old
- * session.
+ * try is bounded as every wait is (connect_within). The server's prepared statements went with the
+ * old session.
  */
 static int mend(struct pq *q, struct ft_err *err)
 {
@@ -245,16 +428,13 @@ static int mend(struct pq *q, struct ft_err *err)
     if (now < q->retry_at)
         return ft_err_set(err, FT_EBUSY, "database unavailable (%s); next try in %lld ms",
                           q->down_why, (long long)(q->retry_at - now));
-    PQreset(q->conn);
+    PQfinish(q->conn);
     q->ncache = 0;
     q->ncopy_in = 0;
-    if (PQstatus(q->conn) != CONNECTION_OK) {
-        q->retry_ms = q->retry_ms ? q->retry_ms * 2 : RETRY_FIRST_MS;
-        if (q->retry_ms > RETRY_MAX_MS)
-            q->retry_ms = RETRY_MAX_MS;
-        q->retry_at = ft_mono_ms() + q->retry_ms;
+    q->conn = connect_within(q->url, silence_ms(q), q->down_why, sizeof(q->down_why));
+    if (!q->conn) {
+        back_off(q);
         q->down = 1;
-        conn_msg(q->conn, q->down_why, sizeof(q->down_why));
         return ft_err_set(err, FT_EBUSY, "database unavailable: %s", q->down_why);
     }
     q->retry_ms = 0;
@@ -264,8 +444,7 @@ static int mend(struct pq *q, struct ft_err *err)
     char ms[32];
     snprintf(ms, sizeof(ms), "%d", q->busy_ms);
     const char *v[] = {ms};
-    PGresult *r = PQexecParams(q->conn, "SELECT set_config('lock_timeout', $1, false)", 1, NULL, v,
-                               NULL, NULL, 0);
+    PGresult *r = ask_params(q, "SELECT set_config('lock_timeout', $1, false)", 1, v);
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     return ok ? 0 : pg_err(q, NULL, err, "reconnect");
@@ -331,13 +510,13 @@ static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p
         }
         q->cache[q->ncache].sql = sql;
         q->cache[q->ncache++].name[0] = '\0';
-        return PQexecParams(q->conn, sql, p->n, NULL, p->values, NULL, NULL, 0);
+        return ask_params(q, sql, p->n, p->values);
     }
     char *name = q->cache[i].name;
     if (!name[0]) {
         char n[sizeof(q->cache[0].name)];
         snprintf(n, sizeof(n), "s%d", i);
-        PGresult *r = PQprepare(q->conn, n, sql, 0, NULL);
+        PGresult *r = ask_prepare(q, n, sql);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!ok) {
             pg_err(q, r, err, "prepare");
@@ -347,7 +526,7 @@ static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p
         PQclear(r);
         memcpy(name, n, sizeof(n));
     }
-    return PQexecPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+    return ask_prepared(q, name, p->n, p->values);
 }
 
 /* Run a prepared statement with parameters p: the result when it succeeded, else NULL with
@@ -363,9 +542,10 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
         return r;
-    if (PQstatus(q->conn) == CONNECTION_BAD && !q->in_tx) {
+    if (q->conn && PQstatus(q->conn) == CONNECTION_BAD && !q->in_tx) {
         /* the connection was found lost by this statement, outside a transaction (a read, or
-         * a write of its own): once more on a new connection, else report it down */
+         * a write of its own): once more on a new connection, else report it down (not when
+         * it was given up for its silence: that waited long enough) */
         PQclear(r);
         q->retry_at = 0;
         if (mend(q, err))
@@ -466,7 +646,7 @@ static int one_int64(struct pq *q, const char *sql, int64_t *out, struct ft_err 
 /* A statement without parameters through the simple protocol (schema, transactions). */
 static int exec_simple(struct pq *q, const char *sql, struct ft_err *err, const char *what)
 {
-    PGresult *r = PQexec(q->conn, sql);
+    PGresult *r = ask(q, sql);
     ExecStatusType s = PQresultStatus(r);
     int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : pg_err(q, r, err, what);
     PQclear(r);
@@ -483,7 +663,7 @@ static void pg_rollback(void *db)
 {
     struct pq *q = db;
     if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(q->conn, "ROLLBACK"));
+        PQclear(ask(q, "ROLLBACK"));
     q->in_tx = 0;
     q->copied = 0;
 }
@@ -492,7 +672,7 @@ static int pg_begin(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = mend(q, err);
-    if (!rc && (rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin")) &&
+    if (!rc && (rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin")) && q->conn &&
         PQstatus(q->conn) == CONNECTION_BAD) { /* found lost: once more on a new connection */
         q->retry_at = 0;
         if (!(rc = mend(q, err)))
@@ -575,34 +755,6 @@ static int migrate(struct pq *q, struct ft_err *err)
 
 static void pg_close(void *db);
 
-/* libpq's notices (and a server's last words as it shuts down) are not written to stderr:
- * what matters of them comes back as errors of the calls. */
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-/*
- * Connect to url: parameters of our own first, which the URL's own override. They bound how
- * long a call can wait on the network, as every call is made on the caller's thread (the
- * server's loop): connecting at most 10 s; a silent peer found dead by TCP keepalives within
- * 5 + 3 x 2 s, and data it does not acknowledge within 10 s (tcp_user_timeout).
- */
-static PGconn *connect_to(const char *url)
-{
-    const char *keys[] = {"connect_timeout",
-                          "keepalives_idle",
-                          "keepalives_interval",
-                          "keepalives_count",
-                          "tcp_user_timeout",
-                          "application_name",
-                          "dbname",
-                          NULL};
-    const char *vals[] = {"10", "5", "2", "3", "10000", "flowtrack", url, NULL};
-    return PQconnectdbParams(keys, vals, 1);
-}
-
 int ft_pg_is_url(const char *path)
 {
     return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
@@ -617,14 +769,12 @@ static int pg_open(const char *url, int flags, void **out, struct ft_err *err)
     struct pq *q = ft_xcalloc(1, sizeof(*q));
     q->url = ft_xstrdup(url);
     q->busy_ms = BUSY_MS;
-    q->conn = connect_to(url);
     char buf[512];
-    if (PQstatus(q->conn) != CONNECTION_OK) {
-        rc = ft_err_set(err, FT_EIO, "cannot connect to the store's database: %s",
-                        conn_msg(q->conn, buf, sizeof(buf)));
+    q->conn = connect_within(url, silence_ms(q), buf, sizeof(buf));
+    if (!q->conn) {
+        rc = ft_err_set(err, FT_EIO, "cannot connect to the store's database: %s", buf);
         goto fail;
     }
-    PQsetNoticeProcessor(q->conn, quiet, NULL);
     char sql[64];
     snprintf(sql, sizeof(sql), "SET lock_timeout = %d", q->busy_ms);
     if ((rc = exec_simple(q, sql, err, "open store")))
@@ -1213,7 +1363,7 @@ static int pg_copy_out(void *db, const struct ft_copy_table *tab, ft_copy_row_cb
     if (mend(q, err))
         return FT_EIO;
     char *sql = copy_sql(tab, 0);
-    PGresult *r = PQexecParams(q->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+    PGresult *r = ask_params(q, sql, 0, NULL);
     free(sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int rc = pg_err(q, r, err, what);
@@ -1260,7 +1410,7 @@ static const char *copy_in_stmt(struct pq *q, const struct ft_copy_table *tab, s
     char *name = q->copy_in[q->ncopy_in].name;
     snprintf(name, sizeof(q->copy_in[0].name), "c%d", q->ncopy_in);
     char *sql = copy_sql(tab, 1);
-    PGresult *r = PQprepare(q->conn, name, sql, 0, NULL);
+    PGresult *r = ask_prepare(q, name, sql);
     free(sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) {
@@ -1307,7 +1457,7 @@ static int pg_copy_in(void *db, const struct ft_copy_table *tab, const struct ft
             p.values[i] = NULL;
         }
     }
-    PGresult *r = PQexecPrepared(q->conn, name, p.n, p.values, NULL, NULL, 0);
+    PGresult *r = ask_prepared(q, name, p.n, p.values);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[64];
@@ -1330,20 +1480,18 @@ static int pg_watch_open(void *db, int *fd, struct ft_err *err)
 {
     struct pq *q = db;
     *fd = -1;
-    PGconn *c = connect_to(q->url);
     char buf[512];
-    if (PQstatus(c) != CONNECTION_OK) {
-        int rc = ft_err_set(err, FT_EIO, "change watch: cannot connect: %s",
-                            conn_msg(c, buf, sizeof(buf)));
-        PQfinish(c);
-        return rc;
-    }
-    PQsetNoticeProcessor(c, quiet, NULL);
-    PGresult *r = PQexec(c, "LISTEN " CHANNEL);
+    PGconn *c = connect_within(q->url, silence_ms(q), buf, sizeof(buf));
+    if (!c)
+        return ft_err_set(err, FT_EIO, "change watch: cannot connect: %s", buf);
+    int silent = 0;
+    PGresult *r =
+        PQsendQuery(c, "LISTEN " CHANNEL) ? await_result(c, silence_ms(q), &silent) : NULL;
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    if (!ok || PQsetnonblocking(c, 1) != 0) {
-        int rc = ft_err_set(err, FT_EIO, "change watch: %s", conn_msg(c, buf, sizeof(buf)));
+    if (!ok) {
+        int rc = ft_err_set(err, FT_EIO, "change watch: %s",
+                            silent ? "no answer" : conn_msg(c, buf, sizeof(buf)));
         PQfinish(c);
         return rc;
     }

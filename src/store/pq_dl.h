@@ -17,26 +17,29 @@ struct ft_err;
 
 #define FT_PQ_FUNCS(X)                                                                             \
     X(PQclear)                                                                                     \
-    X(PQconnectdbParams)                                                                           \
+    X(PQconnectPoll)                                                                               \
+    X(PQconnectStartParams)                                                                        \
     X(PQconsumeInput)                                                                              \
     X(PQdb)                                                                                        \
     X(PQerrorMessage)                                                                              \
-    X(PQexec)                                                                                      \
-    X(PQexecParams)                                                                                \
-    X(PQexecPrepared)                                                                              \
     X(PQfinish)                                                                                    \
+    X(PQflush)                                                                                     \
     X(PQfreemem)                                                                                   \
     X(PQftype)                                                                                     \
     X(PQgetisnull)                                                                                 \
     X(PQgetlength)                                                                                 \
+    X(PQgetResult)                                                                                 \
     X(PQgetvalue)                                                                                  \
+    X(PQisBusy)                                                                                    \
     X(PQnfields)                                                                                   \
     X(PQnotifies)                                                                                  \
     X(PQntuples)                                                                                   \
-    X(PQprepare)                                                                                   \
-    X(PQreset)                                                                                     \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
+    X(PQsendPrepare)                                                                               \
+    X(PQsendQuery)                                                                                 \
+    X(PQsendQueryParams)                                                                           \
+    X(PQsendQueryPrepared)                                                                         \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQsetnonblocking)                                                                            \
     X(PQsocket)                                                                                    \
@@ -55,26 +58,29 @@ int ft_pq_load(struct ft_err *err);
 
 #ifdef FT_PQ_CALLS
 #define PQclear              ft_pq.PQclear
-#define PQconnectdbParams    ft_pq.PQconnectdbParams
+#define PQconnectPoll        ft_pq.PQconnectPoll
+#define PQconnectStartParams ft_pq.PQconnectStartParams
 #define PQconsumeInput       ft_pq.PQconsumeInput
 #define PQdb                 ft_pq.PQdb
 #define PQerrorMessage       ft_pq.PQerrorMessage
-#define PQexec               ft_pq.PQexec
-#define PQexecParams         ft_pq.PQexecParams
-#define PQexecPrepared       ft_pq.PQexecPrepared
 #define PQfinish             ft_pq.PQfinish
+#define PQflush              ft_pq.PQflush
 #define PQfreemem            ft_pq.PQfreemem
 #define PQftype              ft_pq.PQftype
 #define PQgetisnull          ft_pq.PQgetisnull
 #define PQgetlength          ft_pq.PQgetlength
+#define PQgetResult          ft_pq.PQgetResult
 #define PQgetvalue           ft_pq.PQgetvalue
+#define PQisBusy             ft_pq.PQisBusy
 #define PQnfields            ft_pq.PQnfields
 #define PQnotifies           ft_pq.PQnotifies
 #define PQntuples            ft_pq.PQntuples
-#define PQprepare            ft_pq.PQprepare
-#define PQreset              ft_pq.PQreset
 #define PQresultErrorField   ft_pq.PQresultErrorField
 #define PQresultStatus       ft_pq.PQresultStatus
+#define PQsendPrepare        ft_pq.PQsendPrepare
+#define PQsendQuery          ft_pq.PQsendQuery
+#define PQsendQueryParams    ft_pq.PQsendQueryParams
+#define PQsendQueryPrepared  ft_pq.PQsendQueryPrepared
 #define PQsetNoticeProcessor ft_pq.PQsetNoticeProcessor
 #define PQsetnonblocking     ft_pq.PQsetnonblocking
 #define PQsocket             ft_pq.PQsocket

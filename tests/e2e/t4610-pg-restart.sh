@@ -5,7 +5,10 @@
 # the API and the command line succeed, and the stream has every event of the log exactly
 # once, in order, with no gap. /metrics counts the reconnection. A server started on a
 # database that cannot be reached says so and exits non-zero at once. A write waits for another
-# writer's lock at most --busy-timeout, then gets 503.
+# writer's lock at most --busy-timeout, then gets 503. A database that stops answering while
+# its connections stay up (every process of the cluster stopped) holds a request, and the
+# server's loop, at most --busy-timeout + 1 s: 503, then the server connects again once the
+# database answers.
 . "$(dirname "$0")/lib.sh"
 pg_mode || skip "PostgreSQL only (FT_PG=1)"
 # not tagged: the cluster is the harness's (lib.sh), not a process of the test
@@ -84,5 +87,43 @@ expect_status 503 "$(api POST /api/trackers/away/items '{"text":"while locked"}'
 contains "$(json 'd["error"]["message"]' <"$T_DIR/body")" "locked by another writer"
 wait $!
 expect_status 201 "$(api POST /api/trackers/away/items '{"text":"once unlocked"}')" "a write after the lock"
+stop_server
+
+# ---- a database that stops answering, its connections open: the loop waits a bounded time ----
+start_server --busy-timeout 300ms
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"before the silence"}')" "a write"
+pm=$(head -n 1 "$T_PG_DIR/data/postmaster.pid")
+procs="$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+kill -STOP $procs # (pg-cluster.sh stop continues them, should the test end here)
+t0=$(date +%s%N)
+code=$(api POST /api/trackers/away/items '{"text":"while silent"}')
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_status 503 "$code" "a write to a silent database"
+contains "$(json 'd["error"]["message"]' <"$T_DIR/body")" "no answer within 1300 ms"
+echo "a write to a stopped database: 503 after $ms ms (bound: 300 ms busy timeout + 1 s)" >&3
+[ "$ms" -ge 1250 ] || fail "503 after $ms ms: sooner than the bound, so not for the silence"
+[ "$ms" -lt 6000 ] || fail "the write held the server's loop $ms ms, bound 1300 ms"
+# while it is silent every request is answered within the bound too (a try to connect again
+# waits at most as long; between tries the answer is at once)
+worst=0
+for _ in 1 2 3 4 5 6; do
+    t0=$(date +%s%N)
+    api GET /healthz >/dev/null
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    [ "$ms" -gt "$worst" ] && worst=$ms
+    sleep 0.2
+done
+echo "/healthz while the database is stopped: slowest $worst ms" >&3
+[ "$worst" -lt 6000 ] || fail "/healthz took $worst ms while the database was silent"
+kill -CONT $procs
+up=0
+for _ in $(seq 200); do
+    [ "$(api GET /healthz)" = 200 ] && up=1 && break
+    sleep 0.05
+done
+[ "$up" = 1 ] || fail "/healthz did not come back within 10 s of the database: $(cat "$T_DIR/body")"
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"after the silence"}')" "a write after"
+expect_code 0 "$FT" item list
+contains "$OUT" "after the silence"
 stop_server
 t_done

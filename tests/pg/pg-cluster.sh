@@ -73,6 +73,9 @@ start)
 stop)
     dir=${2:?usage: pg-cluster.sh stop DIR}
     if [ -d "$dir/data" ]; then
+        # a test may have stopped its processes (SIGSTOP): they must run to stop
+        pm=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+        [ -n "$pm" ] && kill -CONT "$pm" $(pgrep -P "$pm") 2>/dev/null || true
         as_owner timeout -k 5 20 "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 15 stop \
             >/dev/null 2>&1 ||
             as_owner timeout -k 5 20 "$bindir/pg_ctl" -D "$dir/data" -m immediate -w -t 15 stop \
