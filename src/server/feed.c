@@ -358,6 +358,14 @@ int feed_watch_fresh(struct ft_server *srv)
      * a write seen being written may have been published since */
     if (!watch_take(srv) && ft_mono_ms() < srv->watch_until)
         srv_pull(srv);
+    if (ft_store_watch_lags(srv->st)) {
+        /* the watch's notice of a write already committed may still be on its way (from
+         * another server, a command line): the log's head settles it, in one round trip */
+        int64_t seq = 0;
+        struct ft_err err;
+        if (ft_store_last_seq(srv->st, &seq, &err) != 0 || (seq > srv->head && srv_pull(srv)))
+            return 0;
+    }
     return 1;
 }
 

@@ -283,8 +283,9 @@ void feed_watch_stop(struct ft_server *srv);
 /*
  * Before answering from what the change watch knows (srv->versions): take in what it has
  * seen since the loop last looked, so that a write another process completed before the
- * request was sent is known. 1 when srv->versions may be trusted; 0 when the server has no
- * change watch (then ask the store).
+ * request was sent is known (with a store whose watch lags, PostgreSQL, by comparing the
+ * log's head: one round trip). 1 when srv->versions may be trusted; 0 when the server has no
+ * change watch or the store could not be read (then ask the store).
  */
 int feed_watch_fresh(struct ft_server *srv);
 /* Whether the store can be reached: its connection (h, filled) and, for a database, the change

@@ -159,6 +159,10 @@ struct ft_store_backend {
     int (*watch_open)(void *db, int *fd, struct ft_err *err);
     int (*watch_read)(void *db, int64_t *recheck_ms);
     void (*watch_close)(void *db);
+    /* Nonzero when the watch's signal may arrive after the writer's commit has returned (as
+     * PostgreSQL delivers notifications), so that it cannot tell a reader of everything
+     * written before its question alone; as ft_store_watch_lags(). */
+    int watch_lags;
     /* As ft_store_health(); NULL: always up. */
     void (*health)(void *db, struct ft_store_health *h);
 };

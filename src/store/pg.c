@@ -1539,6 +1539,7 @@ static void pg_health(void *db, struct ft_store_health *h)
 
 const struct ft_store_backend ft_store_pg = {
     .name = "postgres",
+    .watch_lags = 1, /* a notification is sent to listeners after the commit */
     .open = pg_open,
     .close = pg_close,
     .set_busy_timeout = pg_set_busy_timeout,

@@ -225,6 +225,13 @@ struct ft_store_health {
     char why[256];       /* when down: the last error */
 };
 void ft_store_health(struct ft_store *st, struct ft_store_health *h);
+/*
+ * Nonzero when the watch may signal a write after its writer's commit has returned
+ * (PostgreSQL): then a reader that must see every write completed before it asked cannot rely
+ * on the watch alone and compares the log's head (ft_store_last_seq) with what it has read.
+ * SQLite's watch sees the commit's own file writes: 0.
+ */
+int ft_store_watch_lags(struct ft_store *st);
 void ft_store_watch_close(struct ft_store *st);
 
 /* ---- settings (default tracker, ...) ---- */

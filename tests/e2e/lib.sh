@@ -63,9 +63,13 @@
 #   is_asan                     true for a sanitizer build (FT_SANITIZED=1)
 #
 # PostgreSQL mode
-#   FT_PG=1 (the e2e.pg.* copies): T_DB, and FLOWTRACK_DB, is a database (postgres://...) of a
-#   throwaway cluster the harness starts for the test and stops at exit; pg_mode is true then.
-#   T_PG is the cluster's base URL (T_PG/NAME: another database, once created).
+#   FT_PG=1 (the e2e.pg.* copies): T_DB, and FLOWTRACK_DB, is a database (postgres://...) of
+#   its own; pg_mode is true then. Its cluster is the ctest run's (FT_PG_SHARED names the
+#   file of tests/pg/pg-shared.sh; the test's databases are dropped at exit) or, run alone or
+#   with T_PG_OWN=1 set before lib.sh is sourced (a test that stops its cluster), a throwaway
+#   one the harness starts for the test and stops at exit (T_PG_DIR: its directory).
+#   T_PG is the cluster's base URL.
+#   pg_newdb VAR NAME           create another database of the test's; its URL into VAR
 # Remote mode
 #   FT_REMOTE=1 (the e2e.remote.* copies of the CLI tests): $FT is lib/ft-remote, which runs
 #   each command as `flowtrack --server URL ...` on a server of its store, started on first
@@ -156,6 +160,7 @@ t_exit() {
     local rc=$? pid left i
     set +eE
     trap - ERR
+    [ -n "$T_AT_EXIT" ] && eval "$T_AT_EXIT"
     case "$rc:$T_ENDED" in
     0:done | 1:fail | 77:skip) ;;
     0:*)
@@ -215,6 +220,10 @@ t_exit() {
     fi
     cd /
     [ -n "$T_PG_DIR" ] && "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" stop "$T_PG_DIR"
+    [ -z "$T_PG_DIR" ] && for d in $T_PG_DBS; do
+        "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" dropdb "$T_PG" "$d" 2>/dev/null ||
+            echo "cannot drop the test's database $d" >&3
+    done
     rm -rf "$T_DIR"
     exit "$rc"
 }
@@ -266,19 +275,31 @@ trap 't_report "interrupted by SIGHUP"; T_ENDED=fail; exit 1' HUP
 trap 't_report "interrupted by SIGINT"; T_ENDED=fail; exit 1' INT
 trap 't_report "interrupted by SIGTERM"; T_ENDED=fail; exit 1' TERM
 
-# PostgreSQL mode (FT_PG=1, the e2e.pg.* copies): the test's store is a database of a
-# throwaway cluster of its own (tests/pg/pg-cluster.sh), stopped at exit. Not tagged: the
-# cluster is the harness's, not a process the test left behind.
+# PostgreSQL mode (FT_PG=1, the e2e.pg.* copies): the test's store is a database of its own
+# on the run's shared cluster, or on a throwaway cluster of its own (tests/pg/pg-cluster.sh),
+# stopped at exit. Not tagged: the cluster is the harness's, not a process the test left behind.
 T_PG_DIR=
+T_PG_DBS=
 pg_mode() {
     [ "${FT_PG:-0}" = 1 ]
 }
+# pg_newdb VAR NAME: a database of the test's (dropped at exit on the shared cluster); its
+# URL into VAR
+pg_newdb() {
+    local name=ft${$}_$2 url
+    url=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" "$name") || return 1
+    T_PG_DBS="$T_PG_DBS $name"
+    printf -v "$1" '%s' "$url"
+}
 if pg_mode; then
-    T_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-pg.XXXXXX")
-    T_PG=$(env -u FT_E2E_TAG WATCH_PID=$$ "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" start "$T_PG_DIR") ||
-        fail "no PostgreSQL cluster (see tests/pg/pg-cluster.sh)"
-    T_DB=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" store) ||
-        fail "cannot create the test's database"
+    if [ -z "${T_PG_OWN:-}" ] && [ -n "${FT_PG_SHARED:-}" ] && [ -f "$FT_PG_SHARED" ]; then
+        T_PG=$(cat "$(cat "$FT_PG_SHARED")/url") || fail "cannot read $FT_PG_SHARED"
+    else
+        T_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ft-pg.XXXXXX")
+        T_PG=$(env -u FT_E2E_TAG WATCH_PID=$$ "$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" start "$T_PG_DIR") ||
+            fail "no PostgreSQL cluster (see tests/pg/pg-cluster.sh)"
+    fi
+    pg_newdb T_DB store || fail "cannot create the test's database"
     T_NAME=pg.$T_NAME
     export FLOWTRACK_DB=$T_DB
 fi
@@ -394,6 +415,11 @@ md_roundtrip() {
 # ---- processes ---------------------------------------------------------------------------
 
 # Remember a background pid so that it is killed whatever happens.
+# t_at_exit CMD: run CMD (eval) first when the test ends, however it ends
+T_AT_EXIT=
+t_at_exit() {
+    T_AT_EXIT="$T_AT_EXIT${T_AT_EXIT:+; }$1"
+}
 t_track() { T_PIDS+=("$1"); }
 
 # true when pid is this shell's child (reaped or not: a zombie keeps its pid) or carries the tag

@@ -12,7 +12,7 @@ CP=$FLOWTRACK_BIN
 A=$T_DB
 B=$T_DIR/copy.db
 C=$T_DIR/copy-of-copy.db
-pg_mode && C=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" copy_of_copy)
+pg_mode && pg_newdb C copy_of_copy
 
 # ---- a store with one of everything ---------------------------------------------------------
 expect_code 0 "$FT" create --slug sse --owner 'Server team' --objective 'Streams end cleanly' 'SSE release'
@@ -142,7 +142,7 @@ equals "$(sqlite3 "$T_DIR/partial.db" 'SELECT (SELECT count(*) FROM trackers) + 
 # and being empty, it takes a good copy afterwards
 expect_code 0 "$CP" copy "$A" "$T_DIR/partial.db"
 if pg_mode; then # the same into a database
-    P=$("$FT_SOURCE_DIR/tests/pg/pg-cluster.sh" createdb "$T_PG" partial)
+    pg_newdb P partial
     expect_code 1 "$CP" copy "$E" "$P"
     contains "$ERR" "column at holds a real number"
     equals "$(psql -X -At -d "$P" -c 'SELECT (SELECT count(*) FROM trackers) + (SELECT count(*) FROM entries) + (SELECT count(*) FROM runs) + (SELECT count(*) FROM events) + (SELECT count(*) FROM settings)')" "0" "rows left by a failed copy"

@@ -9,6 +9,7 @@
 # its connections stay up (every process of the cluster stopped) holds a request, and the
 # server's loop, at most --busy-timeout + 1 s: 503, then the server connects again once the
 # database answers.
+T_PG_OWN=1 # it stops and starts its cluster
 . "$(dirname "$0")/lib.sh"
 pg_mode || skip "PostgreSQL only (FT_PG=1)"
 # not tagged: the cluster is the harness's (lib.sh), not a process of the test

@@ -14,6 +14,7 @@
 #   pg-cluster.sh pause DIR    stop it (fast: its clients' connections are closed), keep DIR
 #   pg-cluster.sh resume DIR   start it again on the same port
 #   pg-cluster.sh createdb URL NAME   create database NAME; print URL/NAME
+#   pg-cluster.sh dropdb URL NAME     drop database NAME, ending its sessions
 #
 # Every wait is bounded: initdb and the start at 60 s, the stop at 20 s.
 set -euo pipefail
@@ -33,13 +34,13 @@ as_owner() {
 # (FT_PG_FSYNC=on: durable across a crash of the machine, as the benchmarks run it)
 pg_opts() {
     local sync=${FT_PG_FSYNC:-off}
-    echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=$sync -c full_page_writes=$sync"
+    echo "-p $1 -k $2 -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=$sync -c full_page_writes=$sync"
 }
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 # the server runs as nobody, who may not enter the caller's directory
-[ -n "${2:-}" ] && [ "${1:-}" != createdb ] && set -- "$1" "$(realpath -m "$2")"
+case "${1:-}" in createdb | dropdb) ;; *) [ -n "${2:-}" ] && set -- "$1" "$(realpath -m "$2")" ;; esac
 cd /
 case "${1:-}" in
 start)
@@ -100,8 +101,14 @@ createdb)
     timeout -k 5 30 psql -X -q -v ON_ERROR_STOP=1 -d "$url/postgres" -c "CREATE DATABASE \"$name\"" >&2
     echo "$url/$name"
     ;;
+dropdb)
+    url=${2:?usage: pg-cluster.sh dropdb URL NAME}
+    name=${3:?usage: pg-cluster.sh dropdb URL NAME}
+    timeout -k 5 30 psql -X -q -v ON_ERROR_STOP=1 -d "$url/postgres" \
+        -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >&2
+    ;;
 *)
-    echo "usage: pg-cluster.sh start DIR | stop DIR | pause DIR | resume DIR | createdb URL NAME" >&2
+    echo "usage: pg-cluster.sh start DIR | stop DIR | pause DIR | resume DIR | createdb URL NAME | dropdb URL NAME" >&2
     exit 2
     ;;
 esac

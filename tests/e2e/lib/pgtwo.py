@@ -14,7 +14,11 @@ Opens /api/events on both servers, then:
   4. a stream on B resumed with Last-Event-ID from an event seen on A gets exactly the
      events after it;
   5. 8 claimers of one item, half through each server, at once: exactly one wins (200),
-     the others get 409.
+     the others get 409;
+  6. read after write across servers: 100 times, an item added through one server is in the
+     other's GET of the tracker sent right after the write's reply (the documents are served
+     from the render cache, which must never answer a write already acknowledged with the
+     old document).
 Prints "ok ..." lines; exits 1 with a message on the first failure.
 """
 import http.client
@@ -234,6 +238,23 @@ def main():
     if sorted(results) != [200] + [409] * 7:
         die(f"8 claimers through two servers: {sorted(results)}")
     print("ok 8 claimers through two servers: one 200, seven 409", flush=True)
+
+    # 6. read after write across servers
+    get(url_a, f"/api/trackers/{slug}")
+    get(url_b, f"/api/trackers/{slug}")
+    stale = 0
+    for k in range(100):
+        w, r = (url_b, url_a) if k % 2 == 0 else (url_a, url_b)
+        text = f"read after write {k}"
+        st, _ = post(w, f"/api/trackers/{slug}/items", {"text": text})
+        if st != 201:
+            die(f"POST {text}: {st}")
+        doc = get(r, f"/api/trackers/{slug}")
+        if not any(i["text"] == text for i in doc["items"]):
+            stale += 1
+    if stale:
+        die(f"read after write across servers: {stale} of 100 GETs answered without the write")
+    print("ok read after write across servers: 100 of 100 GETs had the write", flush=True)
     sa.close()
     sb.close()
 
