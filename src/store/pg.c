@@ -337,6 +337,7 @@ static void drop(struct pq *q)
 static PGresult *await_result(PGconn *c, int64_t silence, int *silent)
 {
     *silent = 0;
+    PGresult *keep = NULL, *r;
     int fd = PQsocket(c);
     int64_t deadline = ft_mono_ms() + silence;
     int f;
@@ -349,7 +350,6 @@ static PGresult *await_result(PGconn *c, int64_t silence, int *silent)
     }
     if (f < 0)
         return NULL;
-    PGresult *keep = NULL, *r;
     for (;;) {
         while (PQisBusy(c)) {
             if (!wait_fd(fd, POLLIN, deadline))
