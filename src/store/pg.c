@@ -2,9 +2,13 @@
  * pg.c: the PostgreSQL backend of the store (backend.h), through libpq.
  *
  * A store is a database named by a URL (postgres://user@host:port/dbname?...). Every
- * statement is prepared once per connection (PQprepare, named s0, s1...) and run with its
- * parameters in text form; results come back as text and are parsed here. Nothing from
- * input is ever put into a statement's text.
+ * statement goes by the extended protocol with its parameters in text form: unnamed at its
+ * first run on a connection, prepared under a name (s0, s1...) from its second; results come
+ * back as text and are parsed here. Nothing from input is ever put into a statement's text.
+ *
+ * Round trips: inside a write transaction, what needs no answer (the BEGIN and the write
+ * lock, statements whose result is only their success) is held back and sent with the next
+ * statement that needs one, in one pipeline (see "pipelines").
  *
  * Writers: begin() opens a transaction and takes one transaction-level advisory lock, so
  * writers (any server, any CLI, on any machine) are serialised exactly as SQLite's one
@@ -51,6 +55,7 @@
 #define STMT_CACHE 48
 #define COPY_CACHE 8
 #define MAX_PARAMS 20
+#define MAX_DEFER  8
 #define BUSY_MS    10000
 /* reconnecting after a loss: the first try at once, then waits doubling up to the last */
 #define RETRY_FIRST_MS 100
@@ -61,6 +66,21 @@
 /* the key of the one advisory lock every writer takes ("FlTr" twice) */
 #define WRITE_LOCK "4641546672466c54"
 #define CHANNEL    "flowtrack"
+
+/* Parameters in text form: values[i] points into num[i] for numbers. */
+struct params {
+    const char *values[MAX_PARAMS];
+    char num[MAX_PARAMS][24];
+    int n;
+};
+
+/* A statement held back until the next that needs an answer (see "pipelines"). */
+struct deferred {
+    const char *sql;
+    struct params p;
+    char *texts[MAX_PARAMS]; /* copies of its text values */
+    char what[48];
+};
 
 /* One connection. */
 struct pq {
@@ -83,6 +103,10 @@ struct pq {
     /* after a lost connection: no try before retry_at (ft_mono_ms), then wait retry_ms more */
     int64_t retry_at, retry_ms;
     uint64_t reconnects;
+    int write_tx;  /* in_tx, a write transaction (pg_begin) */
+    int begin_due; /* write_tx, and its BEGIN and write lock not sent yet */
+    struct deferred defer[MAX_DEFER];
+    int ndefer;
     int down;           /* the last statement failed for the connection */
     char down_why[256]; /* and why */
 };
@@ -450,13 +474,6 @@ static int mend(struct pq *q, struct ft_err *err)
     return ok ? 0 : pg_err(q, NULL, err, "reconnect");
 }
 
-/* Parameters in text form: values[i] points into num[i] for numbers. */
-struct params {
-    const char *values[MAX_PARAMS];
-    char num[MAX_PARAMS][24];
-    int n;
-};
-
 /*
  * Parameters from the arguments, one letter each (as sqlite.c's):
  *   i  int          I  int64_t          n  int64_t row id, NULL when 0
@@ -529,6 +546,178 @@ static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p
     return ask_prepared(q, name, p->n, p->values);
 }
 
+/* ---- pipelines ----------------------------------------------------------------------- */
+
+/*
+ * Within a write transaction what needs no answer is not sent at once: the transaction's BEGIN
+ * and write lock (pg_begin), and the statements whose result is only their success (execf).
+ * They wait for the next statement that needs an answer, or the COMMIT, and go with it in one
+ * pipeline (libpq's pipeline mode): one round trip for all. A failure among them fails the
+ * transaction as it would have, reported under the name of the statement that failed, by the
+ * call that sent it.
+ */
+
+static const char SQL_WRITE_LOCK[] = "SELECT pg_advisory_xact_lock(x'" WRITE_LOCK "'::bigint)";
+
+/* Hold sql back, with a copy of its parameters (the caller's strings end with its call). */
+static void defer_stmt(struct pq *q, const char *sql, const struct params *p, const char *what)
+{
+    struct deferred *d = &q->defer[q->ndefer++];
+    d->sql = sql;
+    snprintf(d->what, sizeof(d->what), "%s", what);
+    d->p.n = p->n;
+    for (int i = 0; i < p->n; i++) {
+        d->texts[i] = NULL;
+        if (!p->values[i]) {
+            d->p.values[i] = NULL;
+        } else if (p->values[i] == p->num[i]) {
+            memcpy(d->p.num[i], p->num[i], sizeof(p->num[i]));
+            d->p.values[i] = d->p.num[i];
+        } else {
+            d->texts[i] = ft_xstrdup(p->values[i]);
+            d->p.values[i] = d->texts[i];
+        }
+    }
+}
+
+static void forget_deferred(struct pq *q)
+{
+    for (int k = 0; k < q->ndefer; k++)
+        for (int i = 0; i < q->defer[k].p.n; i++)
+            free(q->defer[k].texts[i]);
+    q->ndefer = 0;
+    q->begin_due = 0;
+}
+
+/* What a pipeline sent, in order; each gives one result. */
+enum sent_kind { SENT_BEGIN, SENT_PREPARE, SENT_DEFERRED, SENT_NOW };
+struct sent {
+    enum sent_kind kind;
+    int idx; /* SENT_PREPARE: the statement cache's; SENT_DEFERRED: q->defer's */
+};
+#define MAX_SENT (2 * MAX_DEFER + 4)
+
+/* Queue sql in the pipeline as exec_stmt runs it (unnamed at its first run, prepared at its
+ * second): 0 when libpq refused (the connection failed). */
+static int send_stmt(struct pq *q, const char *sql, const struct params *p, struct sent *s, int *ns,
+                     enum sent_kind kind, int idx)
+{
+    int i = 0;
+    while (i < q->ncache && q->cache[i].sql != sql)
+        i++;
+    if (i == STMT_CACHE)
+        return 0; /* cannot happen with the fixed set of statements */
+    if (i == q->ncache) {
+        q->cache[q->ncache].sql = sql;
+        q->cache[q->ncache++].name[0] = '\0';
+        s[(*ns)++] = (struct sent){kind, idx};
+        return PQsendQueryParams(q->conn, sql, p->n, NULL, p->values, NULL, NULL, 0);
+    }
+    char *name = q->cache[i].name;
+    if (!name[0]) {
+        snprintf(name, sizeof(q->cache[0].name), "s%d", i);
+        s[(*ns)++] = (struct sent){SENT_PREPARE, i};
+        if (!PQsendPrepare(q->conn, name, sql, 0, NULL))
+            return 0;
+    }
+    s[(*ns)++] = (struct sent){kind, idx};
+    return PQsendQueryPrepared(q->conn, name, p->n, p->values, NULL, NULL, 0);
+}
+
+/* Send what is held back, then sql (if any; raw: a fixed text without parameters, never
+ * prepared), in one pipeline, and read every result. 0 with *out the result of sql (NULL
+ * when none), else an error. A pipeline that begins the transaction is sent once more on a
+ * new connection when the old one is found lost: nothing of the transaction had run, or the
+ * database rolled it back with the connection (not when it holds the COMMIT). */
+static int pipeline(struct pq *q, const char *sql, const struct params *p, int raw, PGresult **out,
+                    struct ft_err *err, const char *what)
+{
+    *out = NULL;
+    int retry = q->begin_due && !raw;
+    for (;;) {
+        struct sent s[MAX_SENT];
+        int ns = 0, silent = 0;
+        int ok = q->conn && PQenterPipelineMode(q->conn);
+        if (ok && q->begin_due) {
+            s[ns++] = (struct sent){SENT_BEGIN, 0};
+            s[ns++] = (struct sent){SENT_BEGIN, 0};
+            ok = PQsendQueryParams(q->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+                 PQsendQueryParams(q->conn, SQL_WRITE_LOCK, 0, NULL, NULL, NULL, NULL, 0);
+        }
+        for (int k = 0; ok && k < q->ndefer; k++)
+            ok = send_stmt(q, q->defer[k].sql, &q->defer[k].p, s, &ns, SENT_DEFERRED, k);
+        if (ok && sql && raw) {
+            s[ns++] = (struct sent){SENT_NOW, 0};
+            ok = PQsendQueryParams(q->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+        } else if (ok && sql) {
+            ok = send_stmt(q, sql, p, s, &ns, SENT_NOW, 0);
+        }
+        ok = ok && PQpipelineSync(q->conn);
+        PGresult *now = NULL, *bad = NULL;
+        const char *bad_what = what;
+        for (int k = 0; ok && k < ns; k++) {
+            PGresult *r = await_result(q->conn, silence_ms(q), &silent);
+            ExecStatusType st = PQresultStatus(r);
+            int good = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+            if (!r) {
+                ok = 0;
+            } else if (!good && s[k].kind == SENT_PREPARE) {
+                q->cache[s[k].idx].name[0] = '\0'; /* not prepared after all */
+            }
+            if (r && !good && !bad && st != PGRES_PIPELINE_ABORTED) {
+                bad = r;
+                bad_what = s[k].kind == SENT_DEFERRED  ? q->defer[s[k].idx].what
+                           : s[k].kind == SENT_BEGIN   ? "begin"
+                           : s[k].kind == SENT_PREPARE ? "prepare"
+                                                       : what;
+            } else if (r && good && s[k].kind == SENT_NOW) {
+                now = r;
+            } else if (r != bad) {
+                PQclear(r);
+            }
+        }
+        if (ok) {
+            PGresult *r = await_result(q->conn, silence_ms(q), &silent);
+            ok = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+            PQclear(r);
+        }
+        ok = ok && PQexitPipelineMode(q->conn);
+        if (ok) {
+            forget_deferred(q);
+            if (bad) {
+                PQclear(now);
+                int rc = pg_err(q, bad, err, bad_what);
+                PQclear(bad);
+                return rc;
+            }
+            *out = now;
+            return 0;
+        }
+        PQclear(now);
+        PQclear(bad);
+        if (silent || (q->conn && PQstatus(q->conn) != CONNECTION_BAD))
+            drop(q);            /* silent, or in a state not worth untangling: start afresh */
+        if (retry && q->conn) { /* found lost: once more on a new connection */
+            retry = 0;
+            q->retry_at = 0;
+            q->in_tx = 0;
+            int rc = mend(q, err);
+            q->in_tx = 1;
+            if (!rc)
+                continue;
+        }
+        forget_deferred(q);
+        return pg_err(q, NULL, err, what);
+    }
+}
+
+/* Send what is held back, before a statement that does not go through run_params. */
+static int settle(struct pq *q, struct ft_err *err)
+{
+    PGresult *r;
+    return q->begin_due || q->ndefer ? pipeline(q, NULL, NULL, 0, &r, err, "write") : 0;
+}
+
 /* Run a prepared statement with parameters p: the result when it succeeded, else NULL with
  * err filled. The caller clears the result. */
 static PGresult *run_params(struct pq *q, const char *sql, const struct params *p,
@@ -536,6 +725,10 @@ static PGresult *run_params(struct pq *q, const char *sql, const struct params *
 {
     if (mend(q, err))
         return NULL;
+    if (q->begin_due || q->ndefer) {
+        PGresult *r;
+        return pipeline(q, sql, p, 0, &r, err, what) ? NULL : r;
+    }
     PGresult *r = exec_stmt(q, sql, p, err);
     if (!r && PQstatus(q->conn) != CONNECTION_BAD)
         return NULL; /* err says why */
@@ -581,12 +774,20 @@ static PGresult *run(struct pq *q, const char *sql, struct ft_err *err, const ch
     return r;
 }
 
-/* Run a statement that returns no rows. */
+/* Run a statement that returns no rows; inside a write transaction, held back to go with
+ * the next that needs an answer (pipelines). */
 static int execf(struct pq *q, const char *sql, struct ft_err *err, const char *what,
                  const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    if (q->write_tx && q->conn && q->ndefer < MAX_DEFER) {
+        struct params p;
+        vparams(&p, fmt, ap);
+        va_end(ap);
+        defer_stmt(q, sql, &p, what);
+        return 0;
+    }
     PGresult *r = vrun(q, sql, err, what, fmt, ap);
     va_end(ap);
     PQclear(r);
@@ -646,43 +847,39 @@ static int one_int64(struct pq *q, const char *sql, int64_t *out, struct ft_err 
 /* A statement without parameters through the simple protocol (schema, transactions). */
 static int exec_simple(struct pq *q, const char *sql, struct ft_err *err, const char *what)
 {
+    int rc = settle(q, err);
+    if (rc)
+        return rc;
     PGresult *r = ask(q, sql);
     ExecStatusType s = PQresultStatus(r);
-    int rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : pg_err(q, r, err, what);
+    rc = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ? 0 : pg_err(q, r, err, what);
     PQclear(r);
     return rc;
 }
 
 /* ---- transactions -------------------------------------------------------------------- */
 
-/* A write transaction and its lock in one message (one round trip): a fixed text, no input. */
-static const char SQL_BEGIN_WRITE[] =
-    "BEGIN; SELECT pg_advisory_xact_lock(x'" WRITE_LOCK "'::bigint)";
-
 static void pg_rollback(void *db)
 {
     struct pq *q = db;
+    forget_deferred(q); /* what was held back never ran */
     if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(ask(q, "ROLLBACK"));
     q->in_tx = 0;
+    q->write_tx = 0;
     q->copied = 0;
 }
 
+/* A write transaction: its BEGIN and write lock go with its first statement (pipelines). */
 static int pg_begin(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = mend(q, err);
-    if (!rc && (rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin")) && q->conn &&
-        PQstatus(q->conn) == CONNECTION_BAD) { /* found lost: once more on a new connection */
-        q->retry_at = 0;
-        if (!(rc = mend(q, err)))
-            rc = exec_simple(q, SQL_BEGIN_WRITE, err, "begin");
-    }
-    if (rc) {
-        pg_rollback(q); /* the lock not had in time: the transaction is open, and failed */
+    if (rc)
         return rc;
-    }
     q->in_tx = 1;
+    q->write_tx = 1;
+    q->begin_due = 1;
     return 0;
 }
 
@@ -697,9 +894,14 @@ static int pg_commit(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = q->copied ? execf(q, SQL_SEQ_ON, err, "commit", "") : 0;
-    if (!rc)
+    PGresult *r = NULL;
+    if (!rc && (q->begin_due || q->ndefer))
+        rc = pipeline(q, "COMMIT", NULL, 1, &r, err, "commit");
+    else if (!rc)
         rc = exec_simple(q, "COMMIT", err, "commit");
+    PQclear(r);
     q->in_tx = 0;
+    q->write_tx = 0;
     q->copied = 0;
     return rc;
 }
@@ -1360,7 +1562,7 @@ static int pg_copy_out(void *db, const struct ft_copy_table *tab, ft_copy_row_cb
     struct pq *q = db;
     char what[64];
     snprintf(what, sizeof(what), "copy from %s", tab->name);
-    if (mend(q, err))
+    if (mend(q, err) || settle(q, err))
         return FT_EIO;
     char *sql = copy_sql(tab, 0);
     PGresult *r = ask_params(q, sql, 0, NULL);
@@ -1431,6 +1633,9 @@ static int pg_copy_in(void *db, const struct ft_copy_table *tab, const struct ft
     struct pq *q = db;
     if (tab->ncols > MAX_PARAMS)
         return ft_err_set(err, FT_EIO, "copy into %s: too many columns", tab->name);
+    int rc = settle(q, err);
+    if (rc)
+        return rc;
     const char *name = copy_in_stmt(q, tab, err);
     if (!name)
         return FT_EIO;
@@ -1458,7 +1663,6 @@ static int pg_copy_in(void *db, const struct ft_copy_table *tab, const struct ft
         }
     }
     PGresult *r = ask_prepared(q, name, p.n, p.values);
-    int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[64];
         snprintf(what, sizeof(what), "copy into %s", tab->name);

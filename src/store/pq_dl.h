@@ -21,7 +21,9 @@ struct ft_err;
     X(PQconnectStartParams)                                                                        \
     X(PQconsumeInput)                                                                              \
     X(PQdb)                                                                                        \
+    X(PQenterPipelineMode)                                                                         \
     X(PQerrorMessage)                                                                              \
+    X(PQexitPipelineMode)                                                                          \
     X(PQfinish)                                                                                    \
     X(PQflush)                                                                                     \
     X(PQfreemem)                                                                                   \
@@ -34,14 +36,15 @@ struct ft_err;
     X(PQnfields)                                                                                   \
     X(PQnotifies)                                                                                  \
     X(PQntuples)                                                                                   \
+    X(PQpipelineSync)                                                                              \
     X(PQresultErrorField)                                                                          \
     X(PQresultStatus)                                                                              \
     X(PQsendPrepare)                                                                               \
     X(PQsendQuery)                                                                                 \
     X(PQsendQueryParams)                                                                           \
     X(PQsendQueryPrepared)                                                                         \
-    X(PQsetNoticeProcessor)                                                                        \
     X(PQsetnonblocking)                                                                            \
+    X(PQsetNoticeProcessor)                                                                        \
     X(PQsocket)                                                                                    \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)
@@ -62,7 +65,9 @@ int ft_pq_load(struct ft_err *err);
 #define PQconnectStartParams ft_pq.PQconnectStartParams
 #define PQconsumeInput       ft_pq.PQconsumeInput
 #define PQdb                 ft_pq.PQdb
+#define PQenterPipelineMode  ft_pq.PQenterPipelineMode
 #define PQerrorMessage       ft_pq.PQerrorMessage
+#define PQexitPipelineMode   ft_pq.PQexitPipelineMode
 #define PQfinish             ft_pq.PQfinish
 #define PQflush              ft_pq.PQflush
 #define PQfreemem            ft_pq.PQfreemem
@@ -75,14 +80,15 @@ int ft_pq_load(struct ft_err *err);
 #define PQnfields            ft_pq.PQnfields
 #define PQnotifies           ft_pq.PQnotifies
 #define PQntuples            ft_pq.PQntuples
+#define PQpipelineSync       ft_pq.PQpipelineSync
 #define PQresultErrorField   ft_pq.PQresultErrorField
 #define PQresultStatus       ft_pq.PQresultStatus
 #define PQsendPrepare        ft_pq.PQsendPrepare
 #define PQsendQuery          ft_pq.PQsendQuery
 #define PQsendQueryParams    ft_pq.PQsendQueryParams
 #define PQsendQueryPrepared  ft_pq.PQsendQueryPrepared
-#define PQsetNoticeProcessor ft_pq.PQsetNoticeProcessor
 #define PQsetnonblocking     ft_pq.PQsetnonblocking
+#define PQsetNoticeProcessor ft_pq.PQsetNoticeProcessor
 #define PQsocket             ft_pq.PQsocket
 #define PQstatus             ft_pq.PQstatus
 #define PQtransactionStatus  ft_pq.PQtransactionStatus
