@@ -5,7 +5,8 @@
 # the API and the command line succeed, and the stream has every event of the log exactly
 # once, in order, with no gap. /metrics counts the reconnection. A server started on a
 # database that cannot be reached says so and exits non-zero at once. A write waits for another
-# writer's lock at most --busy-timeout, then gets 503. A database that stops answering while
+# writer's lock at most --busy-timeout, then gets 503. Connections the database ends are made
+# again by the next write, which succeeds. A database that stops answering while
 # its connections stay up (every process of the cluster stopped) holds a request, and the
 # server's loop, at most --busy-timeout + 1 s: 503, then the server connects again once the
 # database answers.
@@ -77,6 +78,20 @@ equals "$got" "$want" "the stream's events across the restart"
 [ "$(metric flowtrack_store_reconnects_total)" -ge 1 ] || fail "no reconnection counted"
 [ "$(metric flowtrack_store_watch_losses_total)" -ge 1 ] || fail "no watch loss counted"
 equals "$(metric flowtrack_store_up)" 1 "store up"
+stop_server
+
+# ---- the database ends the server's connections (pg_terminate_backend): the next write
+# connects again and succeeds, and the stream goes on ---------------------------------------
+start_server
+curl -sN "$URL/api/trackers/away/events" >"$T_DIR/stream2" 2>/dev/null &
+t_track $!
+for _ in $(seq 100); do grep -q '^retry:' "$T_DIR/stream2" && break; sleep 0.05; done
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"before the cut"}')" "a write"
+ended=$(psql -X -At -d "$T_DB" -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'flowtrack' AND pid <> pg_backend_pid()")
+[ "$ended" -ge 2 ] || fail "ended $ended of the server's connections, want its 2"
+expect_status 201 "$(api POST /api/trackers/away/items '{"text":"after the cut"}')" "the write after the cut"
+for _ in $(seq 200); do grep -q "after the cut" "$T_DIR/stream2" && break; sleep 0.05; done
+file_contains "$T_DIR/stream2" "after the cut"
 stop_server
 
 # ---- another writer holds the write lock: 503 after --busy-timeout, then writes go on --------
