@@ -333,6 +333,9 @@ static int watch_take(struct ft_server *srv)
     }
     if (!r)
         return 0;
+    int64_t named = ft_store_watch_head(srv->st);
+    if (named > 0 && named <= srv->head)
+        return 1; /* this server's own writes, already read and fanned out */
     srv_pull(srv);
     /* The backend may signal a write shortly before its commit is visible: look again a few
      * times over the window it asks for. */

@@ -163,6 +163,9 @@ struct ft_store_backend {
      * PostgreSQL delivers notifications), so that it cannot tell a reader of everything
      * written before its question alone; as ft_store_watch_lags(). */
     int watch_lags;
+    /* The newest sequence number the last watch_read's signals named, 0 when they did not
+     * name one; as ft_store_watch_head(). NULL: never named. */
+    int64_t (*watch_head)(void *db);
     /* As ft_store_health(); NULL: always up. */
     void (*health)(void *db, struct ft_store_health *h);
 };

@@ -103,8 +103,10 @@ struct pq {
     /* after a lost connection: no try before retry_at (ft_mono_ms), then wait retry_ms more */
     int64_t retry_at, retry_ms;
     uint64_t reconnects;
-    int write_tx;  /* in_tx, a write transaction (pg_begin) */
-    int begin_due; /* write_tx, and its BEGIN and write lock not sent yet */
+    int write_tx;        /* in_tx, a write transaction (pg_begin) */
+    int64_t tx_last_seq; /* the last event it appended (0: none) */
+    int64_t watch_named; /* what the last watch read's notifications named (pg_watch_head) */
+    int begin_due;       /* write_tx, and its BEGIN and write lock not sent yet */
     struct deferred defer[MAX_DEFER];
     int ndefer;
     int down;           /* the last statement failed for the connection */
@@ -863,6 +865,7 @@ static void pg_rollback(void *db)
 {
     struct pq *q = db;
     forget_deferred(q); /* what was held back never ran */
+    q->tx_last_seq = 0;
     if (PQstatus(q->conn) == CONNECTION_OK && PQtransactionStatus(q->conn) != PQTRANS_IDLE)
         PQclear(ask(q, "ROLLBACK"));
     q->in_tx = 0;
@@ -890,10 +893,18 @@ static const char SQL_SEQ_ON[] =
     " setval(pg_get_serial_sequence('entries', 'id'), coalesce((SELECT max(id) FROM entries), 0) + 1, false),"
     " setval(pg_get_serial_sequence('events', 'seq'), coalesce((SELECT max(seq) FROM events), 0) + 1, false)";
 
+/* One notification per transaction that appended events, naming its last one: sent at
+ * commit, and only if the transaction commits (a listener that has read the log that far
+ * need not read it again: pg_watch_read). */
+static const char SQL_NOTIFY[] = "SELECT pg_notify('" CHANNEL "', $1)";
+
 static int pg_commit(void *db, struct ft_err *err)
 {
     struct pq *q = db;
     int rc = q->copied ? execf(q, SQL_SEQ_ON, err, "commit", "") : 0;
+    if (!rc && q->tx_last_seq)
+        rc = execf(q, SQL_NOTIFY, err, "commit", "I", q->tx_last_seq);
+    q->tx_last_seq = 0;
     PGresult *r = NULL;
     if (!rc && (q->begin_due || q->ndefer))
         rc = pipeline(q, "COMMIT", NULL, 1, &r, err, "commit");
@@ -1053,17 +1064,19 @@ static int pg_open_statements(void *db)
 
 /* ---- events -------------------------------------------------------------------------- */
 
-/* The notification is sent at commit, and only if the transaction commits. */
 static const char SQL_EVENT_ADD[] =
-    "WITH e AS (INSERT INTO events (tracker_id, slug, at, actor, kind, payload)"
-    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq)"
-    " SELECT seq, pg_notify('" CHANNEL "', '') FROM e";
+    "INSERT INTO events (tracker_id, slug, at, actor, kind, payload)"
+    " VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq";
 
 static int pg_event_append(void *db, int64_t tid, const char *slug, int64_t at, const char *actor,
                            const char *kind, const char *payload, int64_t *seq, struct ft_err *err)
 {
-    return one_int64(db, SQL_EVENT_ADD, seq, err, "append event", "ntIttt", tid, slug, at, actor,
-                     kind, payload);
+    struct pq *q = db;
+    int rc = one_int64(q, SQL_EVENT_ADD, seq, err, "append event", "ntIttt", tid, slug, at, actor,
+                       kind, payload);
+    if (!rc && *seq > q->tx_last_seq)
+        q->tx_last_seq = *seq; /* named by the transaction's notification (pg_commit) */
+    return rc;
 }
 
 static const char SQL_EVENTS_ASC[] =
@@ -1710,15 +1723,29 @@ static int pg_watch_read(void *db, int64_t *recheck_ms)
     *recheck_ms = 0;
     if (!q->listen)
         return 1;
-    int hit = 0;
+    int hit = 0, unnamed = 0;
+    q->watch_named = 0;
     if (!PQconsumeInput(q->listen) || PQstatus(q->listen) == CONNECTION_BAD)
         return FT_WATCH_LOST; /* its socket stays readable: the caller must stop waiting */
     PGnotify *n;
     while ((n = PQnotifies(q->listen)) != NULL) {
         hit = 1;
+        char *end;
+        int64_t seq = strtoll(n->extra, &end, 10);
+        if (end == n->extra || *end || seq <= 0)
+            unnamed = 1; /* a writer that does not say (an older flowtrack): read the log */
+        else if (seq > q->watch_named)
+            q->watch_named = seq;
         PQfreemem(n);
     }
+    if (unnamed)
+        q->watch_named = 0;
     return hit;
+}
+
+static int64_t pg_watch_head(void *db)
+{
+    return ((struct pq *)db)->watch_named;
 }
 
 static void pg_watch_close(void *db)
@@ -1744,6 +1771,7 @@ static void pg_health(void *db, struct ft_store_health *h)
 const struct ft_store_backend ft_store_pg = {
     .name = "postgres",
     .watch_lags = 1, /* a notification is sent to listeners after the commit */
+    .watch_head = pg_watch_head,
     .open = pg_open,
     .close = pg_close,
     .set_busy_timeout = pg_set_busy_timeout,

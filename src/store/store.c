@@ -835,6 +835,11 @@ int ft_store_watch_read(struct ft_store *st, int64_t *recheck_ms)
     return st->watching ? st->be->watch_read(st->db, recheck_ms) : 1;
 }
 
+int64_t ft_store_watch_head(struct ft_store *st)
+{
+    return st->watching && st->be->watch_head ? st->be->watch_head(st->db) : 0;
+}
+
 int ft_store_watch_lags(struct ft_store *st)
 {
     return st->be->watch_lags;

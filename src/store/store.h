@@ -232,6 +232,12 @@ void ft_store_health(struct ft_store *st, struct ft_store_health *h);
  * SQLite's watch sees the commit's own file writes: 0.
  */
 int ft_store_watch_lags(struct ft_store *st);
+/*
+ * After ft_store_watch_read() returned 1: the newest sequence number the writes it saw named
+ * (PostgreSQL's notifications carry their transaction's last event), 0 when unknown. A reader
+ * that has already read the log that far has nothing new to read.
+ */
+int64_t ft_store_watch_head(struct ft_store *st);
 void ft_store_watch_close(struct ft_store *st);
 
 /* ---- settings (default tracker, ...) ---- */
