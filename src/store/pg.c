@@ -1039,6 +1039,7 @@ static void pg_close(void *db)
     if (!q)
         return;
     pg_watch_close(q);
+    forget_deferred(q); /* a transaction left open: what it held back never ran */
     PQfinish(q->conn);
     free(q->url);
     free(q);
