@@ -588,7 +588,9 @@
     "      --busy-timeout DURATION  how long an API write waits for a lock another process\n"         \
     "                              holds (a CLI writing to the same store) before it gets\n"          \
     "                              503 with Retry-After; the event loop waits with it, so\n"          \
-    "                              keep it short (default 1s, at most 60s)\n"                         \
+    "                              keep it short (default 1s, at most 60s). On PostgreSQL\n"          \
+    "                              every wait on the database is bounded by it + 1s of\n"             \
+    "                              silence: then 503, and the connection is made again\n"             \
     "      --mcp-max-sessions N    MCP sessions open at once; more get 503 (default 256)\n"           \
     "      --mcp-idle-timeout DURATION  end an MCP session with no request and no open stream\n"      \
     "                              for this long (default 30m; 0 = never)\n"                          \
