@@ -436,6 +436,19 @@ static PGresult *ask_prepared(struct pq *q, const char *name, int n, const char 
 
 /* ---- statements ---------------------------------------------------------------------- */
 
+/* The session's wait for another writer's lock: the busy timeout (every connection's first
+ * statement, and again when the timeout changes). */
+static int set_lock_timeout(struct pq *q, struct ft_err *err, const char *what)
+{
+    char ms[32];
+    snprintf(ms, sizeof(ms), "%d", q->busy_ms);
+    const char *v[] = {ms};
+    PGresult *r = ask_params(q, "SELECT set_config('lock_timeout', $1, false)", 1, v);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : pg_err(q, r, err, what);
+    PQclear(r);
+    return rc;
+}
+
 /*
  * A lost connection is mended before the next statement when no transaction was open on
  * it (one that was is lost with it: its caller already had the error). Tries are spaced by
@@ -467,13 +480,7 @@ static int mend(struct pq *q, struct ft_err *err)
     q->retry_at = 0;
     q->down = 0;
     q->reconnects++;
-    char ms[32];
-    snprintf(ms, sizeof(ms), "%d", q->busy_ms);
-    const char *v[] = {ms};
-    PGresult *r = ask_params(q, "SELECT set_config('lock_timeout', $1, false)", 1, v);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    return ok ? 0 : pg_err(q, NULL, err, "reconnect");
+    return set_lock_timeout(q, err, "reconnect");
 }
 
 /*
@@ -516,21 +523,34 @@ static void vparams(struct params *p, const char *fmt, va_list ap)
  * run by that name from then on. A command line process, which runs most statements once,
  * so makes one round trip per statement instead of two; a server parses each once.
  */
-static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p,
-                           struct ft_err *err)
+/* sql's slot in the statement cache, added (*first set) at its first run on the connection;
+ * -1 when the cache is full (which the fixed set of statements never fills). */
+static int stmt_slot(struct pq *q, const char *sql, int *first)
 {
     int i = 0;
     while (i < q->ncache && q->cache[i].sql != sql)
         i++;
-    if (i == q->ncache) {
-        if (q->ncache == STMT_CACHE) { /* cannot happen with the fixed set of statements */
-            ft_err_set(err, FT_EIO, "statement cache full");
-            return NULL;
-        }
-        q->cache[q->ncache].sql = sql;
-        q->cache[q->ncache++].name[0] = '\0';
-        return ask_params(q, sql, p->n, p->values);
+    *first = i == q->ncache;
+    if (i == STMT_CACHE)
+        return -1;
+    if (*first) {
+        q->cache[i].sql = sql;
+        q->cache[i].name[0] = '\0';
+        q->ncache++;
     }
+    return i;
+}
+
+static PGresult *exec_stmt(struct pq *q, const char *sql, const struct params *p,
+                           struct ft_err *err)
+{
+    int first, i = stmt_slot(q, sql, &first);
+    if (i < 0) {
+        ft_err_set(err, FT_EIO, "statement cache full");
+        return NULL;
+    }
+    if (first)
+        return ask_params(q, sql, p->n, p->values);
     char *name = q->cache[i].name;
     if (!name[0]) {
         char n[sizeof(q->cache[0].name)];
@@ -604,14 +624,10 @@ struct sent {
 static int send_stmt(struct pq *q, const char *sql, const struct params *p, struct sent *s, int *ns,
                      enum sent_kind kind, int idx)
 {
-    int i = 0;
-    while (i < q->ncache && q->cache[i].sql != sql)
-        i++;
-    if (i == STMT_CACHE)
-        return 0; /* cannot happen with the fixed set of statements */
-    if (i == q->ncache) {
-        q->cache[q->ncache].sql = sql;
-        q->cache[q->ncache++].name[0] = '\0';
+    int first, i = stmt_slot(q, sql, &first);
+    if (i < 0)
+        return 0;
+    if (first) {
         s[(*ns)++] = (struct sent){kind, idx};
         return PQsendQueryParams(q->conn, sql, p->n, NULL, p->values, NULL, NULL, 0);
     }
@@ -988,9 +1004,7 @@ static int pg_open(const char *url, int flags, void **out, struct ft_err *err)
         rc = ft_err_set(err, FT_EIO, "cannot connect to the store's database: %s", buf);
         goto fail;
     }
-    char sql[64];
-    snprintf(sql, sizeof(sql), "SET lock_timeout = %d", q->busy_ms);
-    if ((rc = exec_simple(q, sql, err, "open store")))
+    if ((rc = set_lock_timeout(q, err, "open store")))
         goto fail;
 
     PGresult *r = run(q, SQL_SCHEMA_STATE, err, "open store", "");
@@ -1049,9 +1063,7 @@ static void pg_set_busy_timeout(void *db, int ms)
 {
     struct pq *q = db;
     q->busy_ms = ms;
-    char v[32];
-    snprintf(v, sizeof(v), "%d", ms);
-    PQclear(run(q, "SELECT set_config('lock_timeout', $1, false)", NULL, "set timeout", "t", v));
+    set_lock_timeout(q, NULL, "set timeout"); /* else the next connection takes it */
 }
 
 static int pg_open_statements(void *db)
