@@ -55,6 +55,7 @@ struct cli_cmd {
     int stop_at_operand; /* options only before the first operand (run: the rest is its command) */
     int usage_exit;      /* the exit status of a usage error (0: FT_EXIT_USAGE) */
     const char *help2;   /* the page's rest, when it is longer than one C string may be */
+    const char *help3;   /* and its end, for the longest page */
 };
 
 /* The command table (main.c) and lookup. */

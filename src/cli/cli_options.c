@@ -117,6 +117,7 @@ static const struct cli_opt opts[] = {
     {"diagnose", "result", 0, CLI_FLAG, "result", 0, 0, 0, 0},
     {"run", "allow-leak", 0, CLI_FLAG, "allow_leak", 0, 0, 0, 0},
     {"serve", "listen", 0, CLI_TEXT, "listen", 0, 0, SRV(listen)},
+    {"serve", "loops", 0, CLI_COUNT, "loops", 1, 64, SRV(loops)},
     {"serve", "private", 0, CLI_FLAG, "private", 0, 0, SRV(private_reads)},
     {"serve", "heartbeat", 0, CLI_DURATION, "heartbeat", 0, 0, SRV(heartbeat_ms)},
     {"serve", "max-streams", 0, CLI_COUNT, "max_streams", 0, 1000000, SRV(max_streams)},

@@ -27,6 +27,14 @@ static void raise_nofile(void)
     }
 }
 
+/* The exit status of a server's run, its error said. */
+static int served(int rc, const struct ft_err *err)
+{
+    if (!rc)
+        return 0;
+    return cli_failf(err->code == FT_EINVAL ? FT_EXIT_USAGE : FT_EXIT_FAIL, "serve: %s", err->msg);
+}
+
 int cmd_serve(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
 {
     struct ft_server_opts o;
@@ -47,10 +55,24 @@ int cmd_serve(int argc, char **argv, json_t *opt, struct ft_ctx *ctx)
     if ((rc = cli_store(ctx, 1)))
         return rc;
     o.actor = ctx->actor;
+    if (o.loops == 0)
+        o.loops = ft_server_cores();
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
-    if (ft_server_run(&o, ctx->st, &err))
-        return cli_failf(err.code == FT_EINVAL ? FT_EXIT_USAGE : FT_EXIT_FAIL, "serve: %s",
-                         err.msg);
-    return 0;
+    if (o.loops == 1)
+        return served(ft_server_run(&o, ctx->st, &err), &err);
+
+    /* Worker processes: the store was opened (made, migrated) once here to fail early; each
+     * worker opens its own, since a store handle must not cross fork(). */
+    struct ft_server_opts wo;
+    int worker;
+    ft_store_close(ctx->st);
+    ctx->st = NULL;
+    rc = ft_server_group(&o, &wo, &worker, &err);
+    if (worker < 0) /* the supervisor, at the end */
+        return rc ? served(rc, &err) : 0;
+    if ((rc = cli_store(ctx, 0)) == 0)
+        rc = served(ft_server_run(&wo, ctx->st, &err), &err);
+    ft_server_group_end(&wo);
+    return rc;
 }

@@ -507,7 +507,8 @@
 
 #define HELP_SERVE                                                                                 \
     "NAME\n  flowtrack serve - the JSON API and live event streams over HTTP\n\n"                  \
-    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--db PATH] [--token TOKEN] [--private]\n"   \
+    "SYNOPSIS\n  flowtrack serve [--listen ADDR:PORT] [--loops N] [--db PATH] [--token TOKEN]\n"   \
+    "                  [--private]\n"                                                              \
     "                  [--heartbeat DURATION] [--max-streams N] [--stream-buffer BYTES]\n"         \
     "                  [--write-timeout DURATION] [--idle-timeout DURATION] [--grace DURATION]\n"  \
     "                  [--request-timeout SECONDS] [--busy-timeout DURATION]\n"                    \
@@ -516,7 +517,7 @@
     "                  [--body-timeout DURATION] [--keepalive-timeout DURATION]\n"                 \
     "                  [--log-file PATH]\n\n"                                                      \
     "DESCRIPTION\n"                                                                                \
-    "  Serves the store over HTTP on one event loop: a live dashboard at / for a browser\n"        \
+    "  Serves the store over HTTP: a live dashboard at / for a browser\n"                          \
     "  (docs/dashboard.md), the JSON API under /api/ (everything the command line does),\n"        \
     "  each tracker as Markdown and text, Server-Sent Events streams of the events log\n"          \
     "  (/api/events and /api/trackers/REF/events, with Last-Event-ID resume), /metrics\n"          \
@@ -533,36 +534,46 @@
     "  logfmt line per request and per stream end. SIGTERM or SIGINT stops accepting, ends\n"      \
     "  every stream with a final 'shutdown' event, closes the store and exits 0.\n"                \
     "  Routes, the stream format and status codes: docs/api.md; metrics: docs/operations.md.\n\n"  \
+    "WORKERS\n"                                                                                    \
+    "  --loops N worker processes (default: one per core), each with its own event loop and\n"     \
+    "  store connection, share the port (SO_REUSEPORT: the kernel spreads connections over\n"      \
+    "  them). The first process supervises them: it says 'listening' once all of them listen,\n"   \
+    "  passes SIGTERM, SIGINT and SIGHUP on, and starts again a worker that dies. /metrics on\n"   \
+    "  any worker sums all of them; --max-streams and --mcp-max-sessions bound the whole\n"        \
+    "  server, --max-connections is shared out; an MCP session may use any worker.\n\n"            \
     "SECURITY\n"                                                                                   \
     "  Loopback only by default. Any other address needs a token. With a token, writes (and,\n"    \
     "  with --private, reads) need 'Authorization: Bearer TOKEN'. On loopback, requests must\n"    \
     "  name a loopback Host; writes carrying a foreign Origin are refused (DNS rebinding,\n"       \
     "  cross-site requests from a browser). The dashboard asks for the token once and keeps\n"     \
-    "  it in an HttpOnly, SameSite=Strict cookie, accepted like the header.\n\n"                   \
-    "CONNECTIONS AND SLOW CLIENTS\n"                                                               \
-    "  The descriptor limit is raised to its hard limit at start. Connections are budgeted\n"      \
-    "  below it (--max-connections; by default the limit less 64 descriptors kept for the\n"       \
-    "  store, the log, /metrics and the MCP run tool). At the budget, a new connection takes\n"    \
-    "  the place of the oldest idle keep-alive one, else of the oldest one still sending its\n"    \
-    "  headers, so a flood of half-sent requests cannot lock clients out. Streams, requests\n"     \
-    "  being answered and bodies being read are never evicted: when only those are left, the\n"    \
-    "  server stops accepting (clients wait in the kernel's backlog) until one closes: keep\n"     \
-    "  --max-streams below the budget so that other requests find room.\n"                         \
-    "  accept() failing for lack of descriptors pauses accepting for 250 ms, without\n"            \
-    "  spinning. A request's line and headers must arrive within --header-timeout of the\n"        \
-    "  connection (or of the first byte of a kept-alive request), its body within\n"               \
-    "  --body-timeout of the headers' end, however slowly bytes keep coming; a kept-alive\n"       \
-    "  connection may wait --keepalive-timeout for its next request. Past a deadline the\n"        \
-    "  connection is closed without a reply. Streams have none of these deadlines once they\n"     \
-    "  started. Each close and refusal is counted by reason in /metrics and summed up in at\n"     \
-    "  most one 'connections' log line per 10 s.\n\n"                                              \
-    "RUNNING AS A SERVICE\n"                                                                       \
-    "  Under systemd (Type=notify, contrib/flowtrack.service) the server tells it when it is\n"    \
-    "  ready and when it is stopping, and pings the watchdog (WatchdogSec) from its loop.\n"       \
-    "  SIGHUP opens --log-file again, after logrotate moved it.\n\n"
+    "  it in an HttpOnly, SameSite=Strict cookie, accepted like the header.\n\n"
 
 /* the rest of serve's page: one C string may hold at most 4095 characters */
-#define HELP_SERVE_2                                                                                  \
+#define HELP_SERVE_2                                                                                \
+    "CONNECTIONS AND SLOW CLIENTS\n"                                                                \
+    "  The descriptor limit is raised to its hard limit at start. Connections are budgeted\n"       \
+    "  below it (--max-connections; by default the limit less 64 descriptors kept for the\n"        \
+    "  store, the log, /metrics and the MCP run tool). At the budget, a new connection takes\n"     \
+    "  the place of the oldest idle keep-alive one, else of the oldest one still sending its\n"     \
+    "  headers, so a flood of half-sent requests cannot lock clients out. Streams, requests\n"      \
+    "  being answered and bodies being read are never evicted: when only those are left, the\n"     \
+    "  server stops accepting (clients wait in the kernel's backlog) until one closes: keep\n"      \
+    "  --max-streams below the budget so that other requests find room.\n"                          \
+    "  accept() failing for lack of descriptors pauses accepting for 250 ms, without\n"             \
+    "  spinning. A request's line and headers must arrive within --header-timeout of the\n"         \
+    "  connection (or of the first byte of a kept-alive request), its body within\n"                \
+    "  --body-timeout of the headers' end, however slowly bytes keep coming; a kept-alive\n"        \
+    "  connection may wait --keepalive-timeout for its next request. Past a deadline the\n"         \
+    "  connection is closed without a reply. Streams have none of these deadlines once they\n"      \
+    "  started. Each close and refusal is counted by reason in /metrics and summed up in at\n"      \
+    "  most one 'connections' log line per 10 s.\n\n"                                               \
+    "RUNNING AS A SERVICE\n"                                                                        \
+    "  Under systemd (Type=notify, contrib/flowtrack.service) the server tells it when it is\n"     \
+    "  ready and when it is stopping, and pings the watchdog (WatchdogSec) while its loops turn.\n" \
+    "  SIGHUP opens --log-file again, after logrotate moved it.\n\n"
+
+/* and its end */
+#define HELP_SERVE_3                                                                                  \
     "OPTIONS\n"                                                                                       \
     "      --db PATH               the store, a file or postgres://... (default: FLOWTRACK_DB,\n"     \
     "                              then .flowtrack/flowtrack.db found upward); created when it\n"     \
@@ -570,6 +581,7 @@
     "      --actor NAME            who API writes are recorded as (default: FLOWTRACK_ACTOR,\n"       \
     "                              then $USER)\n"                                                     \
     "      --listen ADDR:PORT      where to listen (default 127.0.0.1:7464; port 0 picks one)\n"      \
+    "      --loops N               worker processes, 1 to 64 (default: one per core)\n"               \
     "      --token TOKEN           the bearer token clients must send (default: FLOWTRACK_TOKEN;\n"   \
     "                              none)\n"                                                           \
     "      --private               reads need the token too (not /healthz)\n"                         \

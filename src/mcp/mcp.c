@@ -176,6 +176,9 @@ static json_t *resources_subscribe(struct ft_mcp *m, json_t *id, json_t *params,
     json_t *e = resource_tracker(id, params, &slug);
     if (e)
         return e;
+    if (on && !json_object_get(m->subs, slug) && json_object_size(m->subs) >= FT_MCP_MAX_SUBS)
+        return ft_mcp_error(id, FT_RPC_PARAMS, "a session subscribes to at most %d resources",
+                            FT_MCP_MAX_SUBS);
     if (on) {
         struct ft_result res;
         struct ft_err err;
@@ -204,6 +207,41 @@ void ft_mcp_tracker_changed(struct ft_mcp *m, const char *slug)
                  json_pack("{s:s, s:s, s:{s:O}}", "jsonrpc", "2.0", "method",
                            "notifications/resources/updated", "params", "uri", uri),
                  NULL);
+}
+
+int ft_mcp_state_save(struct ft_mcp *m, struct ft_mcp_state *s)
+{
+    char *subs = json_dumps(m->subs, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = -1;
+    if (subs && strlen(subs) < sizeof(s->subs)) {
+        snprintf(s->version, sizeof(s->version), "%s", m->version);
+        snprintf(s->actor, sizeof(s->actor), "%s", mcp_actor(m));
+        snprintf(s->subs, sizeof(s->subs), "%s", subs);
+        rc = 0;
+    }
+    free(subs);
+    return rc;
+}
+
+void ft_mcp_state_load(struct ft_mcp *m, const struct ft_mcp_state *s)
+{
+    snprintf(m->version, sizeof(m->version), "%s", s->version);
+    if (s->actor[0]) {
+        free(m->actor);
+        m->actor = ft_xstrdup(s->actor);
+    }
+    json_t *subs = json_loads(s->subs, 0, NULL);
+    if (json_is_object(subs)) {
+        json_decref(m->subs);
+        m->subs = subs;
+    } else {
+        json_decref(subs);
+    }
+}
+
+void ft_mcp_cancel(struct ft_mcp *m, json_t *id)
+{
+    mcp_job_cancel_id(m, id);
 }
 
 int ft_mcp_subscribed(const struct ft_mcp *m)

@@ -92,6 +92,25 @@ int ft_mcp_pending(const struct ft_mcp *m);
 void ft_mcp_tracker_changed(struct ft_mcp *m, const char *slug);
 /* 1 when a client subscribed to any resource. */
 int ft_mcp_subscribed(const struct ft_mcp *m);
+/*
+ * What another process serving the same session needs (Streamable HTTP on several workers,
+ * src/server/shared.h): the negotiated version, the actor, the subscriptions (compact JSON).
+ * A session holds at most FT_MCP_MAX_SUBS subscriptions, so that they fit.
+ */
+#define FT_MCP_MAX_SUBS   64
+#define FT_MCP_SUBS_BYTES 8192
+struct ft_mcp_state {
+    char version[16];
+    char actor[64];
+    char subs[FT_MCP_SUBS_BYTES];
+};
+/* Fill s from m: 0, or -1 when the subscriptions do not fit (s is then unchanged). */
+int ft_mcp_state_save(struct ft_mcp *m, struct ft_mcp_state *s);
+/* Set m's version, actor and subscriptions from s (a session started elsewhere). */
+void ft_mcp_state_load(struct ft_mcp *m, const struct ft_mcp_state *s);
+/* A request was cancelled through another process: cancel its job here if it runs here. */
+void ft_mcp_cancel(struct ft_mcp *m, json_t *id);
+
 /* The negotiated protocol version ("" before initialize). */
 const char *ft_mcp_version(const struct ft_mcp *m);
 void ft_mcp_free(struct ft_mcp *m);

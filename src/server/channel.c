@@ -155,8 +155,9 @@ static void channel_free(struct ft_channel *ch)
         evhttp_send_reply_end(ch->orphan); /* a detached request: this frees it */
         ch->orphan = NULL;
     }
-    srv->m.streams_closed[ch->why]++;
+    srv->m->streams_closed[ch->why]++;
     srv->streams_open--;
+    srv_publish(srv, 0);
     struct ft_buf b;
     ft_buf_init(&b, 0);
     ft_buf_adds(&b, "reason=");
@@ -245,7 +246,7 @@ int ft_channel_send_raw(struct ft_channel *ch, const struct wire *w, int64_t now
     }
     ch->bytes += w->len;
     ch->last_write_ms = now;
-    srv->m.stream_bytes += w->len;
+    srv->m->stream_bytes += w->len;
     return 0;
 }
 
@@ -307,7 +308,7 @@ void ft_channel_tick(struct ft_server *srv, int64_t now)
         }
         if (o->heartbeat_ms > 0 && now - ch->last_write_ms >= o->heartbeat_ms - srv->tick_ms / 2 &&
             ft_channel_send(ch, &hb, now) == 0)
-            srv->m.heartbeats++;
+            srv->m->heartbeats++;
     }
     ft_buf_release(&b);
 }
@@ -329,13 +330,26 @@ void ft_channel_shutdown_all(struct ft_server *srv)
 
 /* ---- starting ------------------------------------------------------------------------- */
 
+/* Streams open on every worker: --max-streams is the server's, whatever the loops. Another
+ * worker's figure is the one it published last (at each stream's start and end). */
+static int streams_open_total(struct ft_server *srv)
+{
+    int n = srv->streams_open;
+    for (int k = 0; k < srv->sh->nslots; k++) {
+        const struct ft_slot *slot = ft_shared_slot(srv->sh, k);
+        if (k != srv->worker && slot->pid)
+            n += ((const struct srv_figures *)slot->data)->g.streams_open;
+    }
+    return n;
+}
+
 int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp_request *req,
                      const struct ft_channel_ops *ops, const char *ctype, const char *what,
                      enum ft_route route, int64_t t0)
 {
     struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    if (srv->streams_open >= srv->o->max_streams) {
-        srv->m.streams_rejected++;
+    if (streams_open_total(srv) >= srv->o->max_streams) {
+        srv->m->streams_rejected++;
         evhttp_add_header(oh, "Retry-After", "5");
         srv_error(srv, req, route, 503, NULL, t0, "too many open streams (--max-streams %d)",
                   srv->o->max_streams);
@@ -361,7 +375,8 @@ int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp
     }
     list_push(&srv->live, ch);
     srv->streams_open++;
-    srv->m.streams_opened++;
+    srv->m->streams_opened++;
+    srv_publish(srv, 0);
     srv_conn_on_close(srv, evcon, on_close, ch); /* conn.c owns evhttp's close callback */
     srv_conn_stream(srv, evcon);                 /* no request deadline, never evicted */
 

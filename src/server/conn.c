@@ -316,6 +316,7 @@ static void conn_free(struct srv_conn *c)
     cs->open--;
     free(c);
     listener_update(srv);
+    srv_publish(srv, 0);
 }
 
 /* evhttp is freeing the connection (whoever asked): the user's hook, then the release. */
@@ -354,6 +355,7 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
     TAILQ_INSERT_TAIL(&cs->by_state[CONN_NEW], c, link);
     cs->open++;
     cs->accepted++;
+    srv_publish(srv, 0);
     event_active(cs->ev_adopt, EV_TIMEOUT, 0);
     struct evconnlistener *l = listener_of(srv);
     if (cs->open > cs->max && l && cs->accepting) {

@@ -107,7 +107,7 @@ static int deliver(struct ft_feed *f, const struct ft_event *ev, const struct wi
     set_pos(f, ev->seq);
     f->ch.events++;
     f->ch.last_event_ms = now;
-    f->ch.srv->m.events_delivered++;
+    f->ch.srv->m->events_delivered++;
     if (f->tid && strcmp(ev->kind, "tracker.delete") == 0) {
         ft_channel_end(&f->ch, FT_END_COMPLETE); /* nothing more will come */
         return -1;
@@ -212,7 +212,7 @@ static void catch_up(struct ft_feed *f)
                                       "log\"}\n\n";
             struct ft_buf b;
             struct wire w;
-            srv->m.store_errors++;
+            srv->m->store_errors++;
             srv_log(srv, "error", "store", "what=replay msg=\"%s\"", err.msg);
             ft_buf_init(&b, 0);
             wire_make(&w, &b, msg, sizeof(msg) - 1);
@@ -285,7 +285,7 @@ int srv_pull(struct ft_server *srv)
         rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
         if (rc) {
             /* while the store is away this comes every poll: logged at most every 5 s */
-            srv->m.store_errors++;
+            srv->m->store_errors++;
             int64_t now = ft_mono_ms();
             if (now >= srv->pull_err_logged_at + 5000) {
                 srv_log(srv, "error", "store", "what=read_events msg=\"%s\" failed_since_last=%llu",
@@ -421,7 +421,7 @@ static void watch_lost(struct ft_server *srv)
     srv->ev_watch = NULL;
     ft_store_watch_close(srv->st);
     srv->watch_fd = -1;
-    srv->m.watch_losses++;
+    srv->m->watch_losses++;
     srv->watch_retry_at = ft_mono_ms();
     srv_log(srv, "warn", "store_watch",
             "msg=\"change watch lost: polling every 100 ms until it is back\"");

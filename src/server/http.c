@@ -27,6 +27,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/banned.h"
 
@@ -143,7 +144,7 @@ void srv_fail(struct call *c, const struct ft_err *err)
     if (status == 400 || status == 409)
         field = err->field[0] ? err->field : "body";
     if (status >= 500) {
-        c->srv->m.store_errors++;
+        c->srv->m->store_errors++;
         srv_log(c->srv, "error", "store", "msg=\"%s\"", err->msg);
     }
     if (status == 503) /* the store stayed locked by another process: try again soon */
@@ -291,63 +292,95 @@ int srv_listen_on(struct ft_server *srv, struct evconnlistener *l, struct ft_err
     return 0;
 }
 
-int srv_listen(struct ft_server *srv, struct ft_err *err)
+static int is_loopback(const struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+int srv_parse_listen(const struct ft_server_opts *o, struct sockaddr_storage *ss, int *sslen,
+                     struct ft_err *err)
+{
+    *sslen = sizeof(*ss);
+    memset(ss, 0, sizeof(*ss));
     /* evutil refuses port 0: parse with port 1, then ask for any port. */
     char spec[300];
-    const char *colon = strrchr(srv->o->listen, ':');
+    const char *colon = strrchr(o->listen, ':');
     int any_port = colon && strcmp(colon, ":0") == 0;
-    snprintf(spec, sizeof(spec), "%.*s%s", colon ? (int)(colon - srv->o->listen) : 0,
-             srv->o->listen,
+    snprintf(spec, sizeof(spec), "%.*s%s", colon ? (int)(colon - o->listen) : 0, o->listen,
              any_port ? ":1"
              : colon  ? colon
                       : "");
-    if (!colon || evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0)
+    if (!colon || evutil_parse_sockaddr_port(spec, (struct sockaddr *)ss, sslen) != 0)
         return ft_err_set(err, FT_EINVAL,
-                          "--listen '%s' is not ADDRESS:PORT (127.0.0.1:7464, [::1]:0)",
-                          srv->o->listen);
-    char host[INET6_ADDRSTRLEN + 2] = "";
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        if (any_port)
-            a->sin_port = 0;
-        srv->loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        if (any_port)
-            a->sin6_port = 0;
-        srv->loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
-    }
-    if (!srv->loopback && !srv->o->token)
+                          "--listen '%s' is not ADDRESS:PORT (127.0.0.1:7464, [::1]:0)", o->listen);
+    if (ss->ss_family == AF_INET && any_port)
+        ((struct sockaddr_in *)ss)->sin_port = 0;
+    else if (any_port)
+        ((struct sockaddr_in6 *)ss)->sin6_port = 0;
+    if (!is_loopback(ss) && !o->token)
         return ft_err_set(err, FT_EINVAL,
                           "listening on '%s' (not loopback) needs a token: give --token or "
                           "FLOWTRACK_TOKEN",
-                          srv->o->listen);
+                          o->listen);
+    return 0;
+}
+
+void srv_url_of(const struct sockaddr_storage *got, char *url, size_t n)
+{
+    char host[INET6_ADDRSTRLEN + 2] = "";
+    if (got->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)got;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        snprintf(url, n, "http://%s:%u", host, ntohs(a->sin_port));
+    } else {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)got;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        snprintf(url, n, "http://[%s]:%u", host, ntohs(a->sin6_port));
+    }
+}
+
+/* Serve on l (bound and listening): its address is the server's URL. */
+static int listen_with(struct ft_server *srv, struct evconnlistener *l, struct ft_err *err)
+{
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof(got);
+    memset(&got, 0, sizeof(got));
+    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
+    int rc = srv_listen_on(srv, l, err);
+    if (rc)
+        return rc;
+    srv->loopback = is_loopback(&got);
+    srv_url_of(&got, srv->url, sizeof(srv->url));
+    return 0;
+}
+
+int srv_listen(struct ft_server *srv, struct ft_err *err)
+{
+    struct sockaddr_storage ss;
+    int sslen, rc = srv_parse_listen(srv->o, &ss, &sslen, err);
+    if (rc)
+        return rc;
     struct evconnlistener *l = evconnlistener_new_bind(
         srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
         4096, (struct sockaddr *)&ss, sslen);
     if (!l)
         return ft_err_set(err, FT_EIO, "cannot listen on '%s': %s", srv->o->listen,
                           strerror(errno));
-    int rc = srv_listen_on(srv, l, err);
-    if (rc)
-        return rc;
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof(got);
-    getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&got, &gl);
-    if (got.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&got;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        snprintf(srv->url, sizeof(srv->url), "http://%s:%u", host, ntohs(a->sin_port));
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&got;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        snprintf(srv->url, sizeof(srv->url), "http://[%s]:%u", host, ntohs(a->sin6_port));
+    return listen_with(srv, l, err);
+}
+
+int srv_listen_fd(struct ft_server *srv, int fd, struct ft_err *err)
+{
+    struct evconnlistener *l = evconnlistener_new(
+        srv->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!l) {
+        close(fd);
+        return ft_err_set(err, FT_EIO, "cannot listen on '%s': %s", srv->o->listen,
+                          strerror(errno));
     }
-    return 0;
+    return listen_with(srv, l, err);
 }
 
 void srv_unlisten(struct ft_server *srv)

@@ -16,6 +16,7 @@
 
 #include "cache.h"
 #include "server.h"
+#include "shared.h"
 #include "versions.h"
 
 #include "../ops/ops.h"
@@ -316,8 +317,31 @@ struct ft_metrics {
     uint64_t watch_losses; /* the change watch's connection failed */
 };
 
+/* Figures a worker publishes in its slot of the shared mapping for the others' scrapes. */
+struct ft_gauges {
+    pid_t pid;
+    int streams_open, flushing;
+    int conns_open, conns_max, paused;
+    uint64_t accepted, conns_closed[CONN_END__COUNT], refused[CONN_REFUSED__COUNT];
+    int64_t head;
+    uint64_t cache_hits, cache_misses;
+    size_t cache_bytes, queued;
+    int store_handles, statements, store_up, mcp_runs;
+    uint64_t reconnects;
+};
+
+/* A worker's slot data (shared.h): counters bumped in place, gauges published. */
+struct srv_figures {
+    struct ft_metrics m;
+    struct ft_gauges g;
+};
+
 void srv_count_request(struct ft_server *srv, enum ft_route route, int code, int64_t t0);
 void srv_metrics(struct call *c); /* GET /metrics */
+/* Publish srv's gauges in its slot: the cheap ones (full 0: after a reply, a stream's or a
+ * connection's start and end), or all of them (full 1: the tick, a scrape), which walks the
+ * streams and asks the store. */
+void srv_publish(struct ft_server *srv, int full);
 
 /* ---- systemd (notify.c) ---- */
 
@@ -327,6 +351,10 @@ void srv_metrics(struct call *c); /* GET /metrics */
  * stops turning stops them. Nothing at all when NOTIFY_SOCKET is not set.
  */
 void srv_notify_ready(struct ft_server *srv);
+/* Without a loop (srv->base NULL: a group's supervisor) the caller pings: every this many ms
+ * (0: no watchdog), with srv_notify_ping(). */
+int64_t srv_notify_ping_ms(struct ft_server *srv);
+void srv_notify_ping(struct ft_server *srv);
 /* Shutdown has begun (STOPPING=1). */
 void srv_notify_stopping(struct ft_server *srv);
 /* The log was reopened, or anything else worth a STATUS= line. */
@@ -368,6 +396,17 @@ void srv_log_request(struct ft_server *srv, struct evhttp_request *req, enum ft_
 
 /* Bind the listener (--listen) and route every request. */
 int srv_listen(struct ft_server *srv, struct ft_err *err);
+/* Serve on fd, a socket bound and listening (a worker's, from group.c); srv owns it. */
+int srv_listen_fd(struct ft_server *srv, int fd, struct ft_err *err);
+struct sockaddr_storage;
+/* --listen as an address (port 0 left 0); FT_EINVAL when it is not one, or not loopback
+ * without a token. */
+int srv_parse_listen(const struct ft_server_opts *o, struct sockaddr_storage *ss, int *sslen,
+                     struct ft_err *err);
+/* "http://HOST:PORT" of a bound address. */
+void srv_url_of(const struct sockaddr_storage *got, char *url, size_t n);
+/* Write url to path atomically (a temporary file renamed). */
+int srv_write_ready_file(const char *path, const char *url, struct ft_err *err);
 /* Route every request that comes in on l (any bound listener; srv owns it from now on). */
 int srv_listen_on(struct ft_server *srv, struct evconnlistener *l, struct ft_err *err);
 /* Stop accepting: close the listening socket. */
@@ -440,14 +479,17 @@ struct ft_server {
     struct evbuffer *scratch;    /* reused for every chunk; drained after each send */
     struct ft_cache cache;       /* rendered trackers by version (GET /api/trackers/REF) */
     struct ft_versions versions; /* trackers' versions and references, from the log */
-    struct ft_metrics m;
+    struct ft_shared *sh;        /* what the workers share (shared.h); this worker's slot: */
+    int sh_owned;                /* sh is this server's (one loop, or a driver), not the group's */
+    int worker;                  /* the slot's index */
+    struct ft_slot *slot;
+    struct ft_metrics *m; /* in the slot: counters */
+    struct ft_gauges *g;  /* in the slot: published gauges */
     struct srv_log log;
     struct {
-        struct mcp_session *sessions;
-        int open;
-        uint64_t opened, closed[3]; /* by reason: delete, idle, shutdown */
-        struct ft_mcp_runs *runs;   /* the run tool's children, of every session */
-        char self_exe[4096];        /* what the run tool starts */
+        struct mcp_session *sessions; /* this worker's side of the registry's sessions */
+        struct ft_mcp_runs *runs;     /* the run tool's children, of every session */
+        char self_exe[4096];          /* what the run tool starts */
     } mcp;
 };
 

@@ -26,6 +26,7 @@
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -40,14 +41,23 @@
 
 struct mcp_stream;
 
+/* Cancelled request ids copied out of a record, to apply once its lock is released. */
+struct cancels {
+    int n;
+    char id[FT_SHARED_CANCELS][64];
+};
+
 struct mcp_session {
     struct mcp_session *prev, *next;
     struct ft_server *srv;
     char id[33];
     struct ft_mcp *m;
-    int64_t last_ms;          /* the last request, for idle expiry */
-    struct mcp_stream *get;   /* the GET stream of resource updates, or NULL */
-    struct mcp_stream *posts; /* POST streams whose response is not sent yet */
+    uint32_t gen;                  /* the record's state this side has */
+    uint32_t cancel_seen;          /* the record's cancels this side has looked at */
+    struct mcp_stream *get;        /* the GET stream of resource updates, or NULL */
+    struct mcp_stream *posts;      /* POST streams whose response is not sent yet */
+    struct mcp_session *gone_next; /* the tick's list of sides whose record is gone */
+    struct cancels tick_cancels;   /* what the tick found cancelled */
 };
 
 struct mcp_stream {
@@ -179,23 +189,33 @@ static void session_send(void *u, json_t *msg, void *req)
 
 /* ---- sessions --------------------------------------------------------------------------- */
 
-enum { CLOSE_DELETE, CLOSE_IDLE, CLOSE_SHUTDOWN };
+/*
+ * A session lives in the shared registry (shared.h): any worker may receive its requests.
+ * Each worker that does keeps its own side of it, struct mcp_session: the struct ft_mcp that
+ * answers, and the streams opened on this worker. The registry holds what those sides share
+ * (version, actor, subscriptions, cancelled requests) and decides the session's end; a worker
+ * frees its side when it finds the record gone.
+ */
+enum { CLOSE_DELETE, CLOSE_IDLE, CLOSE_SHUTDOWN, CLOSE_GONE };
+static const char *const close_names[] = {"delete", "idle", "shutdown", "gone"};
 
+/* Free this worker's side of s: its MCP session (interrupting its runs) and its streams. */
 static void session_free(struct mcp_session *s, int why)
 {
     struct ft_server *srv = s->srv;
     ft_mcp_free(s->m); /* first: its runs answer nobody from here on */
     s->m = NULL;
+    enum ft_end end = why == CLOSE_SHUTDOWN ? FT_END_SHUTDOWN : FT_END_COMPLETE;
     while (s->posts) {
         struct mcp_stream *st = s->posts;
         stream_unlink(st);
         st->answered = 1;
-        ft_channel_end(&st->ch, why == CLOSE_SHUTDOWN ? FT_END_SHUTDOWN : FT_END_COMPLETE);
+        ft_channel_end(&st->ch, end);
     }
     if (s->get) {
         struct mcp_stream *st = s->get;
         stream_unlink(st);
-        ft_channel_end(&st->ch, why == CLOSE_SHUTDOWN ? FT_END_SHUTDOWN : FT_END_COMPLETE);
+        ft_channel_end(&st->ch, end);
     }
     if (s->prev)
         s->prev->next = s->next;
@@ -203,27 +223,23 @@ static void session_free(struct mcp_session *s, int why)
         srv->mcp.sessions = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    srv->mcp.open--;
-    srv->mcp.closed[why]++;
-    srv_log(srv, "info", "mcp_session_end", "session=%.8s reason=%s", s->id,
-            why == CLOSE_DELETE ? "delete"
-            : why == CLOSE_IDLE ? "idle"
-                                : "shutdown");
     free(s);
 }
 
-static struct mcp_session *session_new(struct ft_server *srv)
+/* Under the lock: end the session of rec for every worker (counted and logged here). */
+static void record_end(struct ft_server *srv, struct ft_mcp_rec *rec, int why)
+{
+    srv->sh->mcp_closed[why]++;
+    srv_log(srv, "info", "mcp_session_end", "session=%.8s reason=%s", rec->id, close_names[why]);
+    ft_shared_mcp_drop(srv->sh, rec);
+}
+
+/* This worker's side of session id (a record of the registry), made when it has none. */
+static struct mcp_session *session_new(struct ft_server *srv, const char *id)
 {
     struct mcp_session *s = ft_xcalloc(1, sizeof(*s));
-    unsigned char r[16];
-    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-        free(s);
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof(r); i++)
-        snprintf(s->id + 2 * i, 3, "%02x", r[i]);
+    snprintf(s->id, sizeof(s->id), "%s", id);
     s->srv = srv;
-    s->last_ms = ft_mono_ms();
     const char *access[] = {"--db", ft_store_path(srv->st), NULL};
     struct ft_mcp_config cfg = {srv->mcp.runs, srv->mcp.self_exe, access, NULL, NULL};
     struct ft_mcp_host host = {session_send, s};
@@ -232,8 +248,6 @@ static struct mcp_session *session_new(struct ft_server *srv)
     if (s->next)
         s->next->prev = s;
     srv->mcp.sessions = s;
-    srv->mcp.open++;
-    srv->mcp.opened++;
     return s;
 }
 
@@ -245,18 +259,123 @@ static struct mcp_session *session_find(struct ft_server *srv, const char *id)
     return NULL;
 }
 
+/* Under the lock: bring s up to date with its record (state changed by another worker, and
+ * requests cancelled through one, into c). */
+static void session_sync(struct mcp_session *s, struct ft_mcp_rec *rec, struct cancels *c)
+{
+    if (s->gen != rec->gen) {
+        ft_mcp_state_load(s->m, &rec->state);
+        s->gen = rec->gen;
+    }
+    uint32_t from = rec->cancel_seq - s->cancel_seen > FT_SHARED_CANCELS
+                        ? rec->cancel_seq - FT_SHARED_CANCELS
+                        : s->cancel_seen;
+    for (uint32_t i = from; s->posts && i != rec->cancel_seq && c->n < FT_SHARED_CANCELS; i++)
+        snprintf(c->id[c->n++], sizeof(c->id[0]), "%s", rec->cancels[i % FT_SHARED_CANCELS]);
+    s->cancel_seen = rec->cancel_seq;
+}
+
+static void apply_cancels(struct mcp_session *s, const struct cancels *c)
+{
+    for (int i = 0; i < c->n && s->m; i++) {
+        json_t *id = json_loads(c->id[i], JSON_DECODE_ANY, NULL);
+        if (id)
+            ft_mcp_cancel(s->m, id);
+        json_decref(id);
+    }
+}
+
+/* After a request: publish what it changed of s (its version, actor, subscriptions). */
+static void session_save(struct mcp_session *s)
+{
+    struct ft_server *srv = s->srv;
+    struct ft_mcp_state *st = ft_xcalloc(1, sizeof(*st));
+    if (ft_mcp_state_save(s->m, st) != 0) {
+        srv_log(srv, "warn", "mcp_session", "session=%.8s msg=\"subscriptions too large to share\"",
+                s->id);
+        free(st);
+        return;
+    }
+    ft_shared_lock(srv->sh);
+    struct ft_mcp_rec *rec = ft_shared_mcp_find(srv->sh, s->id);
+    if (rec && memcmp(&rec->state, st, sizeof(*st)) != 0) {
+        rec->state = *st;
+        s->gen = ++rec->gen;
+    }
+    ft_shared_unlock(srv->sh);
+    free(st);
+}
+
+/* Under the lock: a cancelled request, for the worker whose run answers it. */
+static void record_cancel(struct ft_mcp_rec *rec, json_t *msg)
+{
+    json_t *params = json_object_get(msg, "params");
+    char *id = json_dumps(json_object_get(params, "requestId"), JSON_COMPACT | JSON_ENCODE_ANY);
+    if (id && strlen(id) < sizeof(rec->cancels[0])) {
+        snprintf(rec->cancels[rec->cancel_seq % FT_SHARED_CANCELS], sizeof(rec->cancels[0]), "%s",
+                 id);
+        rec->cancel_seq++;
+    }
+    free(id);
+}
+
 void mcp_http_tick(struct ft_server *srv, int64_t now)
 {
     int64_t idle = srv->o->mcp_idle_ms;
-    for (struct mcp_session *s = srv->mcp.sessions, *next; s && idle > 0; s = next) {
+    uint64_t bit = (uint64_t)1 << srv->worker;
+    struct ft_shared *sh = srv->sh;
+    struct mcp_session *gone = NULL;
+    ft_shared_lock(sh);
+    for (struct mcp_session *s = srv->mcp.sessions, *next; s; s = next) {
         next = s->next;
-        if (!s->get && !s->posts && now - s->last_ms >= idle)
-            session_free(s, CLOSE_IDLE);
+        struct ft_mcp_rec *rec = ft_shared_mcp_find(sh, s->id);
+        s->tick_cancels.n = 0;
+        if (!rec) {
+            s->gone_next = gone;
+            gone = s;
+            continue;
+        }
+        if (s->get || s->posts) {
+            rec->busy |= bit;
+            rec->last_ms = now;
+        } else {
+            rec->busy &= ~bit;
+        }
+        session_sync(s, rec, &s->tick_cancels);
+    }
+    for (int i = 0; i < sh->mcp_cap && idle > 0 && sh->mcp_open > 0; i++) {
+        struct ft_mcp_rec *rec = ft_shared_mcp_at(sh, i);
+        if (rec && !rec->busy && now - rec->last_ms >= idle)
+            record_end(srv, rec, CLOSE_IDLE);
+    }
+    ft_shared_unlock(sh);
+    for (struct mcp_session *s = srv->mcp.sessions; s; s = s->next)
+        apply_cancels(s, &s->tick_cancels);
+    while (gone) {
+        struct mcp_session *s = gone;
+        gone = s->gone_next;
+        session_free(s, CLOSE_GONE);
     }
 }
 
 void mcp_http_tracker_changed(struct ft_server *srv, const char *slug)
 {
+    int locked = 0;
+    for (struct mcp_session *s = srv->mcp.sessions; s; s = s->next) {
+        if (!s->get)
+            continue;
+        if (!locked) { /* subscriptions may have changed through another worker */
+            ft_shared_lock(srv->sh);
+            locked = 1;
+        }
+        struct ft_mcp_rec *rec = ft_shared_mcp_find(srv->sh, s->id);
+        if (rec && rec->gen != s->gen) {
+            ft_mcp_state_load(s->m, &rec->state);
+            s->gen = rec->gen;
+        }
+    }
+    if (locked)
+        ft_shared_unlock(srv->sh);
     for (struct mcp_session *s = srv->mcp.sessions; s; s = s->next)
         if (s->get && ft_mcp_subscribed(s->m))
             ft_mcp_tracker_changed(s->m, slug);
@@ -264,6 +383,15 @@ void mcp_http_tracker_changed(struct ft_server *srv, const char *slug)
 
 void mcp_http_stop(struct ft_server *srv)
 {
+    if (srv->mcp.runs) { /* the first call: the sessions end for every worker */
+        ft_shared_lock(srv->sh);
+        for (int i = 0; i < srv->sh->mcp_cap && srv->sh->mcp_open > 0; i++) {
+            struct ft_mcp_rec *rec = ft_shared_mcp_at(srv->sh, i);
+            if (rec)
+                record_end(srv, rec, CLOSE_SHUTDOWN);
+        }
+        ft_shared_unlock(srv->sh);
+    }
     while (srv->mcp.sessions)
         session_free(srv->mcp.sessions, CLOSE_SHUTDOWN);
     ft_mcp_runs_free(srv->mcp.runs);
@@ -291,19 +419,38 @@ static int accepts(const char *accept, const char *type)
     return accept && (strstr(accept, type) || strstr(accept, "*/*"));
 }
 
-/* The session a request names: 0 and *out, or -1 after answering 400 / 404. */
+/* The session a request names (this worker's side, made from the registry when it has none,
+ * brought up to date): 0 and *out, or -1 after answering 400 / 404. */
 static int named_session(struct call *c, struct mcp_session **out)
 {
+    struct ft_server *srv = c->srv;
     const char *id = evhttp_find_header(evhttp_request_get_input_headers(c->req), "Mcp-Session-Id");
+    struct cancels cancels = {0};
     if (!id) {
         rpc_fail(c, 400, -32000, "Bad Request: Mcp-Session-Id required (initialize first)");
         return -1;
     }
-    if (!(*out = session_find(c->srv, id))) {
+    struct mcp_session *s = session_find(srv, id);
+    ft_shared_lock(srv->sh);
+    struct ft_mcp_rec *rec = ft_shared_mcp_find(srv->sh, id);
+    if (rec) {
+        rec->last_ms = ft_mono_ms();
+        if (!s) {
+            s = session_new(srv, rec->id);
+            s->gen = rec->gen - 1; /* loaded by the sync */
+            s->cancel_seen = rec->cancel_seq;
+        }
+        session_sync(s, rec, &cancels);
+    }
+    ft_shared_unlock(srv->sh);
+    if (!rec) {
+        if (s)
+            session_free(s, CLOSE_GONE); /* ended through another worker */
         rpc_fail(c, 404, -32001, "Session not found: initialize again");
         return -1;
     }
-    (*out)->last_ms = ft_mono_ms();
+    apply_cancels(s, &cancels);
+    *out = s;
     return 0;
 }
 
@@ -359,18 +506,30 @@ static void mcp_post(struct call *c)
     const char *sid = evhttp_find_header(in, "Mcp-Session-Id");
     struct mcp_session *s = NULL;
     if (init && !sid) {
-        if (srv->mcp.open >= srv->o->mcp_max_sessions) {
-            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "5");
-            rpc_fail(c, 503, -32000, "Service Unavailable: too many MCP sessions");
-            json_decref(msg);
-            return;
-        }
         if (!json_object_get(msg, "id")) {
             rpc_fail(c, 400, FT_RPC_INVALID, "Invalid Request: initialize needs an id");
             json_decref(msg);
             return;
         }
-        if (!(s = session_new(srv))) {
+        ft_shared_lock(srv->sh);
+        struct ft_mcp_rec *rec = srv->sh->mcp_open < srv->o->mcp_max_sessions
+                                     ? ft_shared_mcp_add(srv->sh)
+                                     : (errno = EAGAIN, NULL);
+        int e = errno;
+        if (rec) {
+            rec->last_ms = ft_mono_ms();
+            srv->sh->mcp_opened++;
+            s = session_new(srv, rec->id);
+            s->gen = rec->gen;
+        }
+        ft_shared_unlock(srv->sh);
+        if (!rec && e == EAGAIN) {
+            evhttp_add_header(evhttp_request_get_output_headers(c->req), "Retry-After", "5");
+            rpc_fail(c, 503, -32000, "Service Unavailable: too many MCP sessions");
+            json_decref(msg);
+            return;
+        }
+        if (!rec) {
             rpc_fail(c, 500, FT_RPC_INTERNAL, "no randomness for a session id");
             json_decref(msg);
             return;
@@ -391,6 +550,14 @@ static void mcp_post(struct call *c)
     st->req = c->req;
     st->t0 = c->t0;
     int request = ft_mcp_handle(s->m, msg, st);
+    if (method && strcmp(method, "notifications/cancelled") == 0) {
+        ft_shared_lock(srv->sh); /* its run may be on another worker */
+        struct ft_mcp_rec *rec = ft_shared_mcp_find(srv->sh, s->id);
+        if (rec)
+            record_cancel(rec, msg);
+        ft_shared_unlock(srv->sh);
+    }
+    session_save(s);
     json_decref(msg);
     if (!request) { /* a notification or a response: accepted */
         add_session_header(c->req, s);
@@ -445,6 +612,11 @@ static void mcp_delete(struct call *c)
     struct mcp_session *s;
     if (named_session(c, &s))
         return;
+    ft_shared_lock(c->srv->sh);
+    struct ft_mcp_rec *rec = ft_shared_mcp_find(c->srv->sh, s->id);
+    if (rec)
+        record_end(c->srv, rec, CLOSE_DELETE);
+    ft_shared_unlock(c->srv->sh);
     session_free(s, CLOSE_DELETE);
     srv_reply(c->srv, c->req, R_MCP, 204, NULL, NULL, 0, c->t0);
 }

@@ -29,6 +29,7 @@ struct srv_notify {
     __typeof__(sd_notify) *notify;
     __typeof__(sd_watchdog_enabled) *watchdog_enabled;
     struct event *ping;
+    uint64_t every_us; /* half of WatchdogSec: the pings' period (0: no watchdog) */
 };
 
 static void send_state(struct srv_notify *n, const char *state)
@@ -72,12 +73,25 @@ void srv_notify_ready(struct ft_server *srv)
     if (wd > 0 && usec > 0) {
         uint64_t half = usec / 2;
         struct timeval tv = {(time_t)(half / 1000000), (suseconds_t)(half % 1000000)};
-        n->ping = event_new(srv->base, -1, EV_PERSIST, on_ping, n);
-        event_add(n->ping, &tv);
+        n->every_us = half;
+        if (srv->base) { /* else the caller pings (a group's supervisor, group.c) */
+            n->ping = event_new(srv->base, -1, EV_PERSIST, on_ping, n);
+            event_add(n->ping, &tv);
+        }
         send_state(n, "WATCHDOG=1");
     }
     srv_log(srv, "info", "systemd", "ready=1 watchdog_ms=%llu",
             (unsigned long long)(wd > 0 ? usec / 1000 : 0));
+}
+
+int64_t srv_notify_ping_ms(struct ft_server *srv)
+{
+    return srv->notify ? (int64_t)(srv->notify->every_us / 1000) : 0;
+}
+
+void srv_notify_ping(struct ft_server *srv)
+{
+    send_state(srv->notify, "WATCHDOG=1");
 }
 
 void srv_notify_status(struct ft_server *srv, const char *status)

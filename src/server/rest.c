@@ -145,7 +145,7 @@ static int64_t tracker_version(struct ft_server *srv, int64_t tid)
     int64_t seq = 0;
     struct ft_err err;
     if (ft_store_tracker_version(srv->st, tid, &seq, &err))
-        srv->m.store_errors++;
+        srv->m->store_errors++;
     return seq;
 }
 

@@ -52,6 +52,8 @@ void ft_server_opts_init(struct ft_server_opts *o)
         .header_timeout_ms = FT_SERVE_DEFAULT_HEADER_MS,
         .body_timeout_ms = FT_SERVE_DEFAULT_BODY_MS,
         .keepalive_timeout_ms = FT_SERVE_DEFAULT_KEEPALIVE_MS,
+        .listen_fd = -1,
+        .ready_fd = -1,
     };
     *o = defaults;
 }
@@ -74,6 +76,7 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 void srv_flush_closed(struct ft_server *srv)
 {
     srv->flushing--;
+    srv_publish(srv, 0);
     maybe_finish(srv);
 }
 
@@ -86,6 +89,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     srv_conns_tick(srv, now);
     ft_channel_tick(srv, now);
     mcp_http_tick(srv, now);
+    srv_publish(srv, 1);
+    srv->slot->beat_ms = now;
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
@@ -126,7 +131,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     srv_log_reopen(srv);
 }
 
-static int write_ready_file(const char *path, const char *url, struct ft_err *err)
+int srv_write_ready_file(const char *path, const char *url, struct ft_err *err)
 {
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
@@ -186,6 +191,8 @@ static void server_free(struct ft_server *srv, int log_stop)
         event_base_free(srv->base);
     ft_ops_free(srv->ops);
     free(srv->cookie);
+    if (srv->sh_owned)
+        ft_shared_free(srv->sh);
     free(srv);
 }
 
@@ -206,6 +213,24 @@ int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->ops = ft_ops_local_new(st, o->actor);
     srv->watch_fd = -1;
     srv->cookie = o->token ? srv_cookie_value(o->token) : NULL;
+    srv->sh = o->shared;
+    srv->worker = o->shared ? o->worker : 0;
+    if (!srv->sh) {
+        srv->sh = ft_shared_new(1, o->mcp_max_sessions, sizeof(struct srv_figures));
+        srv->sh_owned = 1;
+    }
+    if (!srv->sh) {
+        rc = ft_err_set(err, FT_EIO, "cannot map the server's shared memory: %s", strerror(errno));
+        free(srv->cookie);
+        ft_ops_free(srv->ops);
+        free(srv);
+        return rc;
+    }
+    srv->slot = ft_shared_slot(srv->sh, srv->worker);
+    srv->m = &((struct srv_figures *)srv->slot->data)->m;
+    srv->g = &((struct srv_figures *)srv->slot->data)->g;
+    srv->slot->pid = srv->g->pid = getpid();
+    srv->slot->beat_ms = ft_mono_ms();
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
 
     /* epoll changes are gathered over a loop iteration and applied once before it waits:
@@ -270,21 +295,27 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     event_add(srv->ev_int, NULL);
     event_add(srv->ev_hup, NULL);
 
-    if ((rc = srv_listen(srv, err)))
+    if ((rc = o->listen_fd >= 0 ? srv_listen_fd(srv, o->listen_fd, err) : srv_listen(srv, err)))
         goto out;
     feed_watch_start(srv);
-    fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
-    if (o->ready_file && (rc = write_ready_file(o->ready_file, srv->url, err)))
-        goto out;
+    srv_publish(srv, 1);
+    if (o->ready_fd >= 0) { /* a worker: the group's supervisor says it once all listen */
+        ssize_t w = write(o->ready_fd, srv->url, strlen(srv->url));
+        (void)w; /* a supervisor that is gone will not read it */
+    } else {
+        fprintf(stderr, "flowtrack: listening on %s\n", srv->url);
+        if (o->ready_file && (rc = srv_write_ready_file(o->ready_file, srv->url, err)))
+            goto out;
+    }
     char shown[1024];
     ft_store_path_shown(ft_store_path(st), shown, sizeof(shown));
     srv_log(srv, "info", "start",
-            "url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu "
+            "worker=%d url=%s store=%s heartbeat_ms=%lld max_streams=%d stream_buffer=%zu "
             "max_connections=%d header_timeout_ms=%lld body_timeout_ms=%lld "
             "keepalive_timeout_ms=%lld",
-            srv->url, shown, (long long)o->heartbeat_ms, o->max_streams, o->stream_buffer,
-            srv->conns.max, (long long)o->header_timeout_ms, (long long)o->body_timeout_ms,
-            (long long)o->keepalive_timeout_ms);
+            srv->worker, srv->url, shown, (long long)o->heartbeat_ms, o->max_streams,
+            o->stream_buffer, srv->conns.max, (long long)o->header_timeout_ms,
+            (long long)o->body_timeout_ms, (long long)o->keepalive_timeout_ms);
     srv_notify_ready(srv);
 
     event_base_dispatch(srv->base);

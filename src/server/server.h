@@ -66,11 +66,38 @@ struct ft_server_opts {
                                 * of its headers; 0 = none */
     int64_t body_timeout_ms;   /* the end of the headers to the end of the body; 0 = none */
     int64_t keepalive_timeout_ms; /* idle between two requests of a connection; 0 = none */
+    int loops; /* worker processes, each with its own loop (group.c); 0: one per core */
+    /* Set by the group for each of its workers (ft_server_group); a lone server leaves them. */
+    struct ft_shared *shared; /* what the workers share; NULL: the server makes its own */
+    int worker;               /* this worker's slot in shared */
+    int listen_fd;            /* a listening socket to serve on; -1: bind --listen */
+    int ready_fd;             /* once listening, write the URL here and close it; -1: none */
 };
 
 void ft_server_opts_init(struct ft_server_opts *o);
 /* Bind and serve until SIGTERM/SIGINT. 0 on a clean stop, else an ft_code with err set. */
 int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft_err *err);
+
+/*
+ * `serve --loops N` with N > 1: the calling process becomes the group's supervisor. It checks
+ * and resolves --listen, makes the shared mapping, and forks N workers, each with its own
+ * SO_REUSEPORT listener on the same port. It writes the ready file and the "listening" line
+ * once every worker listens, forwards SIGTERM, SIGINT and SIGHUP to them, starts again a
+ * worker that dies unasked, and talks to systemd. The caller must have closed its store
+ * first: a store handle must not cross fork().
+ *
+ * Returns twice, as fork() does. In the supervisor, at the end: *worker is -1 and the result
+ * is 0 (every worker stopped cleanly) or an ft_code with err set. In a worker, at once:
+ * *worker is its index and *wo holds its options (o, plus the shared mapping, its listening
+ * socket and the pipe that tells the supervisor it listens): the caller opens its own store
+ * and calls ft_server_run(wo, ...), then ft_server_group_end(wo).
+ */
+int ft_server_group(const struct ft_server_opts *o, struct ft_server_opts *wo, int *worker,
+                    struct ft_err *err);
+/* A worker is done with what ft_server_group() gave it. */
+void ft_server_group_end(struct ft_server_opts *wo);
+/* The number of cores this process may run on (the default of --loops). */
+int ft_server_cores(void);
 
 /* Constant-time comparison of two strings (1 when equal). */
 int ft_ct_streq(const char *a, const char *b);

@@ -45,14 +45,17 @@
 #   assert_gone PID             fail when PID is alive (a zombie is gone)
 # The server (flowtrack serve on 127.0.0.1:0, its stderr in $T_DIR/server.log)
 #   start_server [OPTIONS]      start it (as `$SERVE_WRAPPER flowtrack ...`; READY_TRIES x 50 ms
-#                               for its ready file); sets SRV_PID and URL
+#                               for its ready file); sets SRV_PID and URL. FT_LOOPS (default 1)
+#                               is its --loops (ctest: 2 for e2e.t4xxx..t6xxx, 1 for e2e.pg.*)
 #   stop_server [SECONDS]       SIGTERM, a bounded wait, exit status 0 and every stream released
 #   wait_exit SECONDS           wait for the exit of a server the test signalled; sets SRV_RC
 #   ft ARGS...                  the CLI on the test's store, as 'tester'
 #   api METHOD PATH [JSON]      print the HTTP status; the body is in $T_DIR/body
 #   expect_status WANT GOT WHAT the HTTP status GOT is WANT
 #   metric NAME                 one sample's value from /metrics ('' when absent)
-#   fd_count, wait_fds N        the server's open descriptors; wait (1 s at most) until N
+#   srv_pids                    the serving processes (its workers with FT_LOOPS > 1), a,b,...
+#   fd_count, wait_fds N        the server's open descriptors (summed over srv_pids); wait (1 s
+#                               at most) until N
 #   sse SCENARIO ARGS...        run a scenario of lib/sse.py
 # The browser (tests/browser/dashboard.mjs: Debian's Chromium driven by playwright-core)
 #   browser_start SCENARIO ARGS...  start a scenario in the background (output in
@@ -491,7 +494,7 @@ start_server() {
     rm -f "$T_DIR/ready"
     # shellcheck disable=SC2086
     $SERVE_WRAPPER "$FT" --db "$T_DB" --actor api serve --listen 127.0.0.1:0 \
-        --ready-file "$T_DIR/ready" "$@" 2>"$T_DIR/server.log" &
+        --loops "$FT_LOOPS" --ready-file "$T_DIR/ready" "$@" 2>"$T_DIR/server.log" &
     SRV_PID=$!
     local i
     for i in $(seq 1 "${READY_TRIES:-200}"); do
@@ -524,8 +527,12 @@ stop_server() {
     kill -TERM "$SRV_PID"
     wait_exit "${1:-10}"
     [ "$SRV_RC" -eq 0 ] || fail "the server exited with status $SRV_RC"
+    # one stop line per worker, each with every stream released
     grep -q 'event=stop streams_open=0 flushing=0' "$T_DIR/server.log" ||
         fail "the server did not stop with every stream released"
+    grep -E 'event=stop streams_open=[1-9]|event=stop .*flushing=[1-9]' "$T_DIR/server.log" &&
+        fail "a worker did not stop with every stream released"
+    return 0
 }
 
 # metric NAME: one sample's value from /metrics ('' when absent).
@@ -533,8 +540,31 @@ metric() {
     curl -sS --max-time 5 "$URL/metrics" | awk -v n="$1" '$1 == n { print $2 }'
 }
 
+: "${FT_LOOPS:=1}" # the servers' --loops (start_server)
+
+# srv_pids: the processes that serve, comma-separated: the workers of a server with several
+# loops (the children of SRV_PID running serve), else SRV_PID itself.
+srv_pids() {
+    local w
+    w=$(pgrep -P "$SRV_PID" -f -- ' serve ' | paste -sd, -)
+    echo "${w:-$SRV_PID}"
+}
+
+# srv_anon_kb: the serving processes' anonymous resident memory (RssAnon), summed, in kB.
+srv_anon_kb() {
+    local p n=0
+    for p in $(srv_pids | tr , ' '); do
+        n=$((n + $(awk '/^RssAnon/ { print $2 }' "/proc/$p/status")))
+    done
+    echo "$n"
+}
+
 fd_count() {
-    ls "/proc/$SRV_PID/fd" | wc -l
+    local p n=0
+    for p in $(srv_pids | tr , ' '); do
+        n=$((n + $(ls "/proc/$p/fd" | wc -l)))
+    done
+    echo "$n"
 }
 
 # wait_fds N: the server's descriptor count returns to N within 1 s (a client's connection

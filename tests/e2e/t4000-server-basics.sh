@@ -30,7 +30,8 @@ grep -q '^flowtrack_http_requests_total{route="/healthz",code="200"} 1$' "$T_DIR
     fail "the /healthz request was not counted"
 grep -q '^flowtrack_http_request_duration_seconds_bucket{le="+Inf"} 1$' "$T_DIR/m" ||
     fail "duration histogram"
-grep -q '^flowtrack_store_handles_open 1$' "$T_DIR/m" || fail "store handle gauge"
+grep -q "^flowtrack_store_handles_open $FT_LOOPS\$" "$T_DIR/m" || fail "store handle gauge"
+grep -q "^flowtrack_workers $FT_LOOPS\$" "$T_DIR/m" || fail "workers gauge"
 grep -q 'event=request method=GET path=/healthz route=/healthz status=200' "$T_DIR/server.log" ||
     fail "no logfmt request line"
 stop_server

@@ -13,9 +13,12 @@ etag() { curl -sS --max-time 5 -D - -o "$T_DIR/body" "$@" | tr -d '\r' | awk 'to
 e1=$(etag "$URL/api/trackers/c")
 cp "$T_DIR/body" "$T_DIR/first.json"
 grep -q '"first"' "$T_DIR/first.json" || fail "the body lacks the item"
-e1b=$(etag "$URL/api/trackers/c")
-[ "$e1" = "$e1b" ] || fail "the version moved without a write: $e1 then $e1b"
-cmp -s "$T_DIR/body" "$T_DIR/first.json" || fail "a cached body differs from the first"
+# one GET more than there are workers: one of them answers twice
+for _ in $(seq "$FT_LOOPS"); do
+    e1b=$(etag "$URL/api/trackers/c")
+    [ "$e1" = "$e1b" ] || fail "the version moved without a write: $e1 then $e1b"
+    cmp -s "$T_DIR/body" "$T_DIR/first.json" || fail "a cached body differs from the first"
+done
 [ "$(metric flowtrack_render_cache_hits_total)" -ge 1 ] || fail "no cache hit counted"
 
 # 304 for the current version, 200 for another one

@@ -78,7 +78,9 @@ PY
 # One try: strace attached to the server while it answers 30 GETs of a cached tracker.
 # Sets N to how many store calls it saw; fails when strace saw fewer than the 30 connections.
 cached_get_calls() {
-    strace -f -qq -e trace=fcntl,pread64,openat,accept4 -p "$SRV_PID" -o "$T_DIR/strace.out" &
+    local p targets=()
+    for p in $(srv_pids | tr , ' '); do targets+=(-p "$p"); done
+    strace -f -qq -e trace=fcntl,pread64,openat,accept4 "${targets[@]}" -o "$T_DIR/strace.out" &
     local st_pid=$! mark= _
     for _ in $(seq 100); do # until strace is attached: it sees the server accept a connection
         curl -sS --max-time 5 -o /dev/null "$URL/healthz"

@@ -7,16 +7,14 @@ start_server
 sse latency "$URL" bug "$FT --db $T_DB --actor cli"
 
 # Idle CPU: 100 open streams, no events, 3 s.
-python3 - "$URL" "$LIB" "$SRV_PID" <<'PY'
+python3 - "$URL" "$LIB" "$(srv_pids)" <<'PY'
 import os, sys, time
 sys.path.insert(0, sys.argv[2])
 import sse
-url, pid = sys.argv[1], int(sys.argv[3])
+url, pids = sys.argv[1], sys.argv[3]
 streams = [sse.open_stream(url, "/api/trackers/bug/events") for _ in range(100)]
 def cpu():
-    with open("/proc/%d/stat" % pid) as f:
-        v = f.read().rsplit(")", 1)[1].split()
-    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    return sse.cpu_seconds(pids)
 c0, t0 = cpu(), time.monotonic()
 time.sleep(3)
 used = cpu() - c0

@@ -16,7 +16,7 @@ if is_asan; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
 fi
 start_server --heartbeat 1h
-sse probe "$URL" bug "$cycles" "$SRV_PID"
+sse probe "$URL" bug "$cycles" "$(srv_pids)"
 [ "$(metric flowtrack_streams_open)" = 0 ] || fail "streams still open"
 stop_server
 t_done

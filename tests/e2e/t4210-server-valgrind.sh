@@ -16,8 +16,8 @@ SERVE_WRAPPER="valgrind --leak-check=full --show-leak-kinds=definite,indirect,po
 READY_TRIES=600
 start_server --heartbeat 200ms --mcp-idle-timeout 3s
 export FT_RSS_NOISE=$((64 * 1024 * 1024)) FT_WARMUP=48
-sse probe "$URL" bug "${FT_VALGRIND_CYCLES:-240}" "$SRV_PID"
-FT_WARMUP=8 sse mcp-probe "$URL" bug "${FT_VALGRIND_MCP_CYCLES:-72}" "$SRV_PID"
+sse probe "$URL" bug "${FT_VALGRIND_CYCLES:-240}" "$(srv_pids)"
+FT_WARMUP=8 sse mcp-probe "$URL" bug "${FT_VALGRIND_MCP_CYCLES:-72}" "$(srv_pids)"
 # shutdown with MCP sessions and their GET streams open
 sse mcp-hold "$URL" 4 "$T_DIR/mcp-ready" >"$T_DIR/mcp-clients.out" 2>&1 &
 mpid=$!

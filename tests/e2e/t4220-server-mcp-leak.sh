@@ -16,7 +16,7 @@ fi
 # abandoned sessions live until the idle timeout: on a fast machine more than the default cap of
 # 256 pile up in 3 s, so the cap is lifted (the cap itself is tested in t5010)
 start_server --heartbeat 1h --mcp-idle-timeout 3s --mcp-max-sessions 100000
-sse mcp-probe "$URL" bug "$cycles" "$SRV_PID"
+sse mcp-probe "$URL" bug "$cycles" "$(srv_pids)"
 [ "$(metric flowtrack_mcp_sessions)" = 0 ] || fail "MCP sessions still open"
 [ "$(metric flowtrack_mcp_runs)" = 0 ] || fail "MCP runs still going"
 [ "$(metric 'flowtrack_mcp_sessions_closed_total{reason="idle"}')" -gt 0 ] || fail "no session expired idle"

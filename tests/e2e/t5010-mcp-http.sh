@@ -3,7 +3,8 @@
 # the whole round (tests/mcp/client.mjs) and exits within 2 s of closing; then the transport's
 # rules, request by request: sessions (400 without, 404 once deleted or expired, a cap), the
 # status matrix (202, 406, 415, 400 for batches and bad JSON, 405), Host and Origin (403), the
-# token (401), and an unknown first request answered at once with a 4xx, never 403 or 5xx.
+# token (401), and an unknown first request answered at once with a 4xx, never 403 or 5xx;
+# one session's requests on many connections (workers: FT_LOOPS), its GET stream on another.
 . "$(dirname "$0")/lib.sh"
 
 "$FT" init >/dev/null
@@ -96,6 +97,9 @@ CODE=$(curl -sS --max-time 10 -o "$T_DIR/body" -w '%{http_code}' "${H[@]}" -H 'O
 expect_status 403 "$CODE" "a foreign Origin (POST)"
 CODE=$(curl -sS --max-time 10 -o "$T_DIR/body" -w '%{http_code}' -H 'Accept: text/event-stream' -H 'Origin: http://evil.example.com' -H "Mcp-Session-Id: $SID" "$URL/mcp")
 expect_status 403 "$CODE" "a foreign Origin (GET)"
+
+# one session, each request on its own connection (with several workers, spread over them)
+sse mcp-spread "$URL" 6
 
 # the cap on sessions, DELETE, then 404
 post "$INIT"

@@ -30,7 +30,7 @@ browser load "$URL" big 3
 # 50 pages: their streams, then nothing
 sleep 0.3
 base_fds=$(fd_count)
-base_rss=$(awk '/^RssAnon/ { print $2 }' "/proc/$SRV_PID/status")
+base_rss=$(srv_anon_kb)
 browser pages "$URL" sse 50
 for _ in $(seq 1 250); do
     [ "$(metric flowtrack_streams_open)" = 0 ] && [ "$(fd_count)" = "$base_fds" ] && break
@@ -38,7 +38,7 @@ for _ in $(seq 1 250); do
 done
 equals "$(metric flowtrack_streams_open)" 0 "streams open after the pages closed"
 equals "$(fd_count)" "$base_fds" "the server's descriptors after the pages closed"
-rss=$(awk '/^RssAnon/ { print $2 }' "/proc/$SRV_PID/status")
+rss=$(srv_anon_kb)
 noise=2048
 is_asan && noise=65536
 [ $((rss - base_rss)) -le $noise ] || fail "anonymous RSS grew by $((rss - base_rss)) KiB (bound $noise KiB)"

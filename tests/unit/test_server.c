@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void frame_one_line(void **state)
@@ -327,6 +328,66 @@ static void tracker_versions(void **state)
     ft_versions_release(NULL);
 }
 
+/* The workers' shared mapping (shared.c): the MCP registry, a slot, across fork(). */
+static void shared_registry(void **state)
+{
+    (void)state;
+    struct ft_shared *sh = ft_shared_new(2, 3, sizeof(struct srv_figures));
+    assert_non_null(sh);
+    ft_shared_lock(sh);
+    struct ft_mcp_rec *a = ft_shared_mcp_add(sh), *b = ft_shared_mcp_add(sh);
+    struct ft_mcp_rec *c = ft_shared_mcp_add(sh);
+    assert_non_null(a);
+    assert_non_null(c);
+    errno = 0;
+    assert_null(ft_shared_mcp_add(sh)); /* full */
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(sh->mcp_open, 3);
+    assert_int_equal(strlen(b->id), 32);
+    assert_ptr_equal(ft_shared_mcp_find(sh, b->id), b);
+    assert_string_not_equal(a->id, b->id);
+    char id[33];
+    snprintf(id, sizeof(id), "%s", b->id);
+    id[0] = id[0] == 'a' ? 'b' : 'a'; /* another random part: not found */
+    assert_null(ft_shared_mcp_find(sh, id));
+    snprintf(id, sizeof(id), "%.24s%08x", b->id, 7u); /* an index past the records */
+    assert_null(ft_shared_mcp_find(sh, id));
+    assert_null(ft_shared_mcp_find(sh, "short"));
+    snprintf(id, sizeof(id), "%.24s%08x", b->id, 1u);
+    id[30] = 'g'; /* not hex */
+    assert_null(ft_shared_mcp_find(sh, id));
+    snprintf(id, sizeof(id), "%s", b->id);
+    ft_shared_mcp_drop(sh, b);
+    assert_null(ft_shared_mcp_find(sh, id));
+    assert_int_equal(sh->mcp_open, 2);
+    assert_null(ft_shared_mcp_at(sh, 1));
+    struct ft_mcp_rec *d = ft_shared_mcp_add(sh); /* the freed record, with a new id */
+    assert_ptr_equal(d, b);
+    assert_string_not_equal(d->id, id);
+    ft_shared_unlock(sh);
+
+    /* another process sees the same records and slots, and may die holding the lock */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct srv_figures *f = (struct srv_figures *)ft_shared_slot(sh, 1)->data;
+        f->m.heartbeats = 42;
+        ft_shared_lock(sh);
+        ft_shared_mcp_drop(sh, a);
+        _exit(0); /* the lock still held */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    ft_shared_lock(sh); /* recovered from its dead owner */
+    assert_int_equal(sh->mcp_open, 2);
+    assert_null(ft_shared_mcp_at(sh, 0));
+    ft_shared_unlock(sh);
+    assert_int_equal(((struct srv_figures *)ft_shared_slot(sh, 1)->data)->m.heartbeats, 42);
+    assert_int_equal(((struct srv_figures *)ft_shared_slot(sh, 0)->data)->m.heartbeats, 0);
+    ft_shared_free(sh);
+    ft_shared_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +401,7 @@ int main(void)
         cmocka_unit_test(logfmt_quoting),
         cmocka_unit_test(routes),
         cmocka_unit_test(server_lifecycle),
+        cmocka_unit_test(shared_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

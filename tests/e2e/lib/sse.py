@@ -545,19 +545,35 @@ def sc_many(url, slug, count, ready_file, expect):
     print("ok %d streams ended cleanly" % count)
 
 
-def proc_stats(pid):
-    """Open fds, threads and anonymous resident memory of process pid. Anonymous memory is the
-    heap and stacks, where a leak shows; the whole RSS also counts the pages of the store file
-    SQLite maps (mmap), which grow with the file."""
-    fds = len(os.listdir("/proc/%d/fd" % pid))
-    th = rss = 0
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Threads:"):
-                th = int(line.split()[1])
-            elif line.startswith("RssAnon:"):
-                rss = int(line.split()[1]) * 1024
+def pid_list(spec):
+    """The server's processes: "PID" or "PID,PID,..." (its workers, lib.sh's srv_pids)."""
+    return [int(p) for p in str(spec).split(",") if p]
+
+
+def proc_stats(spec):
+    """Open fds, threads and anonymous resident memory of the server's processes, summed.
+    Anonymous memory is the heap and stacks, where a leak shows; the whole RSS also counts the
+    pages of the store file SQLite maps (mmap), which grow with the file."""
+    fds = th = rss = 0
+    for pid in pid_list(spec):
+        fds += len(os.listdir("/proc/%d/fd" % pid))
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    th += int(line.split()[1])
+                elif line.startswith("RssAnon:"):
+                    rss += int(line.split()[1]) * 1024
     return fds, th, rss
+
+
+def cpu_seconds(spec):
+    """CPU time (user + system) of the server's processes, summed, in seconds."""
+    total = 0
+    for pid in pid_list(spec):
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        total += int(v[11]) + int(v[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def check_baseline(base, after):
@@ -576,7 +592,6 @@ def sc_probe(url, slug, cycles, pid):
     """The leak regression: many connect/abort cycles mixing FIN and RST, idle and mid-event,
     before and after the headers; then fds, threads and RSS are back at their baseline."""
     cycles = int(cycles)
-    pid = int(pid)
     ensure_tracker(url, slug)
     h, p = addr(url)
     stop = threading.Event()
@@ -699,7 +714,7 @@ def sc_mcp_probe(url, slug, cycles, pid):
     the GET stream closed with FIN or RST (idle or mid-update), a tool call, a POST aborted half
     sent, a malformed POST, now and then a run whose POST is reset while it runs. Afterwards no
     session, stream or run is left and fds, threads and RSS are at their baseline."""
-    cycles, pid = int(cycles), int(pid)
+    cycles = int(cycles)
     ensure_tracker(url, slug)
     h, p = addr(url)
     uri = "flowtrack://tracker/" + slug
@@ -817,7 +832,45 @@ def sc_mcp_hold(url, count, ready_file):
     print("ok %s MCP streams ended cleanly" % count)
 
 
+def sc_mcp_spread(url, count):
+    """One MCP session's requests, each on a connection of its own (with several workers, on
+    any of them): every one finds the session; subscriptions made through some reach the GET
+    stream held by another; a DELETE through one ends that stream."""
+    count = int(count)
+    sid = mcp_init(url)
+    get = open_stream(url, "/mcp", {"Accept": "text/event-stream", "Mcp-Session-Id": sid})
+    for i in range(3 * count):
+        st, _, data = mcp_post(url, {"jsonrpc": "2.0", "id": 100 + i, "method": "ping"}, sid)
+        if st != 200:
+            die("ping %d on a new connection: %d %s" % (i, st, data[:200]))
+    slugs = ["spread-%d" % i for i in range(count)]
+    for i, slug in enumerate(slugs):
+        ensure_tracker(url, slug)
+        st, _, data = mcp_post(url, {"jsonrpc": "2.0", "id": 200 + i, "method": "resources/subscribe",
+                                     "params": {"uri": "flowtrack://tracker/" + slug}}, sid)
+        if st != 200 or b'"error"' in data:
+            die("subscribe to %s: %d %s" % (slug, st, data[:200]))
+    for slug in slugs:
+        post_item(url, slug, "for the subscribers")
+    want = {"flowtrack://tracker/" + s for s in slugs}
+    got = set()
+    while got != want:
+        f = get.next_event(10)
+        msg = json.loads("".join(f["data"]))
+        if msg.get("method") == "notifications/resources/updated":
+            got.add(msg["params"]["uri"])
+    mcp_delete(url, sid)
+    end = time.monotonic() + 5
+    while get.pump(max(0.0, end - time.monotonic())):
+        if time.monotonic() > end:
+            die("the GET stream outlived its session's DELETE by 5 s")
+    get.close()
+    print("ok %d pings on new connections, %d subscriptions delivered to the GET stream, "
+          "DELETE ended it" % (3 * count, count))
+
+
 SCENARIOS = {
+    "mcp-spread": sc_mcp_spread,
     "mcp-probe": sc_mcp_probe,
     "mcp-hold": sc_mcp_hold,
     "headers": sc_headers,
