@@ -108,9 +108,9 @@ bench_wait_url() {
 }
 
 # nginx_start NAME SERVER_BLOCK_BODY
-# Starts nginx with one worker in $BENCH_TMP/NAME, listening on a free loopback port, with
-# the given directives inside its server block. Sets NGINX_PORT, NGINX_PID (master) and
-# NGINX_WORKER.
+# Starts nginx with $BENCH_WORKERS workers (default 1) in $BENCH_TMP/NAME, listening on a
+# free loopback port, with the given directives inside its server block. Sets NGINX_PORT,
+# NGINX_PID (master), NGINX_WORKER (the first worker) and NGINX_WORKERS (all, comma-separated).
 nginx_start() {
     local name=$1 body=$2 dir="$BENCH_TMP/$1" i
     mkdir -p "$dir"
@@ -118,7 +118,7 @@ nginx_start() {
     NGINX_PORT=$(bench_free_port)
     cat >"$dir/nginx.conf" <<EOF
 ${NGINX_MODULES:-}
-worker_processes 1;
+worker_processes ${BENCH_WORKERS:-1};
 worker_rlimit_nofile 20000;
 daemon off;
 master_process on;
@@ -144,9 +144,13 @@ EOF
     NGINX_PID=$!
     BENCH_PIDS+=("$NGINX_PID")
     NGINX_WORKER=
+    NGINX_WORKERS=
     for i in $(seq 100); do
-        NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -1 || true)
-        [ -n "$NGINX_WORKER" ] && break
+        NGINX_WORKERS=$(pgrep -P "$NGINX_PID" | paste -sd, - || true)
+        if [ "$(echo "$NGINX_WORKERS" | tr , '\n' | grep -c .)" -ge "${BENCH_WORKERS:-1}" ]; then
+            NGINX_WORKER=${NGINX_WORKERS%%,*}
+            break
+        fi
         sleep 0.1
     done
     if [ -z "$NGINX_WORKER" ] || ! bench_wait_url "http://127.0.0.1:$NGINX_PORT/"; then
@@ -157,14 +161,19 @@ EOF
 }
 
 # flowtrack_start NAME BINARY DB [serve options...]
-# Starts `flowtrack serve` on a free loopback port with the store DB. Sets FT_URL and FT_PID;
-# its log goes to $BENCH_TMP/NAME.log. Returns 1 if it is not ready within 10 s.
+# Starts `flowtrack serve --loops $BENCH_WORKERS` (default 1) on a free loopback port with the
+# store DB. Sets FT_URL, FT_PID (the server, or the supervisor of its workers) and FT_WORKERS
+# (the processes that serve, comma-separated); its log goes to $BENCH_TMP/NAME.log. Returns 1
+# if it is not ready within 10 s.
 flowtrack_start() {
     local name=$1 bin=$2 db=$3 i
     shift 3
     local ready="$BENCH_TMP/$name.ready"
     rm -f "$ready"
-    "$bin" serve --listen 127.0.0.1:0 --db "$db" --ready-file "$ready" "$@" \
+    local loops=()
+    # a binary from before --loops (bench/ab's older commits) serves on one loop anyway
+    "$bin" serve --help 2>/dev/null | grep -q -- '--loops' && loops=(--loops "${BENCH_WORKERS:-1}")
+    "$bin" serve --listen 127.0.0.1:0 --db "$db" --ready-file "$ready" "${loops[@]}" "$@" \
         2>"$BENCH_TMP/$name.log" &
     FT_PID=$!
     BENCH_PIDS+=("$FT_PID")
@@ -182,4 +191,6 @@ flowtrack_start() {
         tail -5 "$BENCH_TMP/$name.log" >&2
         return 1
     fi
+    FT_WORKERS=$(pgrep -P "$FT_PID" -f -- ' serve ' | paste -sd, - || true)
+    FT_WORKERS=${FT_WORKERS:-$FT_PID}
 }

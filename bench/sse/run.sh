@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SSE fan-out: flowtrack serve beside nginx + nchan (one worker each), same harness, same run.
+# SSE fan-out: flowtrack serve beside nginx + nchan, as many workers each (LOOPS, default: the
+# cores: `flowtrack serve --loops LOOPS`, nginx `worker_processes LOOPS`), same harness, same run.
 #
 # For each stream count N, a fresh nginx+nchan and a fresh `flowtrack serve` (new store, one
 # tracker) are started, and bench/sse/sseload.c opens N event streams on one channel/tracker
@@ -10,7 +11,8 @@
 # nchan is published to through its publisher location; flowtrack through its durable write
 # API, POST /api/trackers/bench/items {"text": ...}.
 #
-# Environment: QUICK=1 for a short run (N = 1000 only, one round, fewer events);
+# Environment: LOOPS=N workers each (default: the cores; 1 is the one-loop comparison);
+# QUICK=1 for a short run (N = 1000 only, one round, fewer events);
 # SSE_STREAMS="1000 5000" to choose N; ROUNDS (3) runs of both servers per N; FLOWTRACK=/path/to/flowtrack to use a given binary instead of building one;
 # BENCH_KEEP=1 to keep the temp dir (logs, raw results).
 set -euo pipefail
@@ -36,6 +38,8 @@ else
     scrapes=100
 fi
 
+LOOPS=${LOOPS:-$(nproc)}
+export BENCH_WORKERS=$LOOPS
 SSELOAD=$(bench_build_sseload)
 FT_BIN=$(bench_build_flowtrack)
 ulimit -n "$(ulimit -Hn)"
@@ -44,6 +48,7 @@ export NGINX_MODULES="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
 bench_machine
 echo "flowtrack: $("$FT_BIN" version 2>/dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //')," \
     "nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
+echo "workers: $LOOPS each (nginx worker_processes, flowtrack serve --loops)"
 echo "streams: $streams; per N, $rounds round(s) of nchan then flowtrack, fresh servers each:" \
     "max(20, $target/N) burst events; in the first round also $paced paced events (50 ms apart)" \
     "and $aborts RST + $aborts FIN closes"
@@ -90,7 +95,7 @@ for n in $streams; do
             --pub-url "http://127.0.0.1:$NGINX_PORT/pub" \
             --count-url "http://127.0.0.1:$NGINX_PORT/status" --count-key subscribers \
             --release-log "$BENCH_TMP/nchan-$n-$r/access.log" --release-match "GET /sub" \
-            --rss-pid "$NGINX_WORKER" --term-pid "$NGINX_PID"
+            --rss-pid "$NGINX_WORKERS" --term-pid "$NGINX_PID"
         bench_stop "$NGINX_PID"
 
         [ "$ft_ok" = 1 ] || continue
@@ -102,7 +107,7 @@ for n in $streams; do
                 --pub-url "$FT_URL/api/trackers/bench/items" --pub-json \
                 --count-url "$FT_URL/metrics" --count-key flowtrack_streams_open \
                 --release-log "$BENCH_TMP/flowtrack-$n-$r.log" --release-match stream_end \
-                --rss-pid "$FT_PID" --term-pid "$FT_PID"
+                --rss-pid "$FT_WORKERS" --term-pid "$FT_PID"
             st=0
             bench_reap "$FT_PID" 10 || st=$?
             [ "$st" = 0 ] || echo "warning: flowtrack serve exited with status $st after SIGTERM"

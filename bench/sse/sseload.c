@@ -208,6 +208,36 @@ static double proc_wait_seconds(pid_t pid)
     return n == 2 ? (double)wait / 1e9 : -1;
 }
 
+/* The server's processes (--rss-pid PID[,PID...]: nginx's workers, flowtrack's workers). */
+#define MAX_PIDS 64
+static pid_t srv_pids[MAX_PIDS];
+static int nsrv_pids;
+
+/* A figure summed over the server's processes; -1 when one of them cannot be read. */
+static long long sum_rss(void)
+{
+    long long t = 0;
+    for (int i = 0; i < nsrv_pids; i++) {
+        long long v = rss_bytes(srv_pids[i]);
+        if (v < 0)
+            return -1;
+        t += v;
+    }
+    return t;
+}
+
+static double sum_seconds(double (*fn)(pid_t))
+{
+    double t = 0;
+    for (int i = 0; i < nsrv_pids; i++) {
+        double v = fn(srv_pids[i]);
+        if (v < 0)
+            return -1;
+        t += v;
+    }
+    return t;
+}
+
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -1152,7 +1182,7 @@ static int free_port(void)
 
 static void usage(void)
 {
-    fputs("usage: sseload --url URL -n N [--window W] [--rss-pid PID]\n"
+    fputs("usage: sseload --url URL -n N [--window W] [--rss-pid PID[,PID...]]\n"
           "               [--pub-url URL [--pub-json] [--paced L] [--interval-ms MS] [--burst M]]\n"
           "               [--count-url URL --count-key KEY [--aborts K] [--scrapes S]\n"
           "                [--release-log FILE --release-match TEXT]] [--term-pid PID]\n"
@@ -1178,7 +1208,8 @@ int main(int argc, char **argv)
     const char *release_log = NULL, *release_match = NULL;
     unsigned n = 0, window = 128, paced = 20, interval_ms = 50, burst = 100, aborts = 20;
     unsigned settle_ms = 500, timeout_s = 60, scrapes = 0;
-    pid_t rss_pid = 0, term_pid = 0;
+    int rss_pid = 0;
+    pid_t term_pid = 0;
     bool pub_json = false;
     static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
                                          {"streams", required_argument, NULL, 'n'},
@@ -1214,7 +1245,13 @@ int main(int argc, char **argv)
             window = arg_uint(optarg, "window");
             break;
         case 'r':
-            rss_pid = (pid_t)arg_uint(optarg, "pid");
+            for (char *save = NULL, *tok = strtok_r(optarg, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (nsrv_pids == MAX_PIDS)
+                    die("--rss-pid: at most %d pids", MAX_PIDS);
+                srv_pids[nsrv_pids++] = (pid_t)arg_uint(tok, "pid");
+            }
+            rss_pid = nsrv_pids > 0;
             break;
         case 'p':
             pub_url = optarg;
@@ -1283,7 +1320,7 @@ int main(int argc, char **argv)
 
     /* 1. connect, with memory before, at N/10 and at N */
     put("streams_requested", "%u", n);
-    long long rss0 = rss_pid ? rss_bytes(rss_pid) : -1;
+    long long rss0 = rss_pid ? sum_rss() : -1;
     unsigned tenth = n >= 10 ? n / 10 : 0;
     uint64_t t0 = now_ns(), tc_ns = 0;
     long long rss1 = -1;
@@ -1291,13 +1328,13 @@ int main(int argc, char **argv)
         connect_range(0, tenth, window, t0 + phase_ns);
         tc_ns = now_ns() - t0;
         settle(settle_ms);
-        rss1 = rss_pid ? rss_bytes(rss_pid) : -1;
+        rss1 = rss_pid ? sum_rss() : -1;
     }
     uint64_t t1 = now_ns();
     connect_range(tenth, n, window, t1 + phase_ns);
     tc_ns += now_ns() - t1;
     settle(settle_ms);
-    long long rss2 = rss_pid ? rss_bytes(rss_pid) : -1;
+    long long rss2 = rss_pid ? sum_rss() : -1;
     put("streams_open", "%u", g.alive);
     put("streams_failed", "%u", g.failed);
     put("connect_all_ms", "%.1f", (double)tc_ns / 1e6);
@@ -1340,8 +1377,8 @@ int main(int argc, char **argv)
         if (burst) {
             unsigned streams = g.alive;
             double cpu0 = cpu_seconds();
-            double scpu0 = rss_pid ? proc_cpu_seconds(rss_pid) : -1;
-            double swait0 = rss_pid ? proc_wait_seconds(rss_pid) : -1;
+            double scpu0 = rss_pid ? sum_seconds(proc_cpu_seconds) : -1;
+            double swait0 = rss_pid ? sum_seconds(proc_wait_seconds) : -1;
             publish_phase(p, paced, burst, false, now_ns() + phase_ns, 10000);
             uint64_t got = g.phase_marked;
             uint64_t end = g.last_delivery_ns > p->t_first ? g.last_delivery_ns : p->t_first + 1;
@@ -1354,13 +1391,13 @@ int main(int argc, char **argv)
             put("burst_publish_ms", "%.1f", (double)(p->t_last - p->t_first) / 1e6);
             put("deliveries_per_s", "%.0f", (double)got / el);
             put("harness_cpu_pct", "%.0f", 100.0 * (cpu_seconds() - cpu0) / el);
-            double scpu1 = rss_pid ? proc_cpu_seconds(rss_pid) : -1;
+            double scpu1 = rss_pid ? sum_seconds(proc_cpu_seconds) : -1;
             if (scpu0 >= 0 && scpu1 >= 0 && got) {
                 /* Less sensitive to other load on the machine than deliveries per second. */
                 put("server_cpu_pct", "%.0f", 100.0 * (scpu1 - scpu0) / el);
                 put("server_cpu_us_per_delivery", "%.2f", (scpu1 - scpu0) * 1e6 / (double)got);
             }
-            double swait1 = rss_pid ? proc_wait_seconds(rss_pid) : -1;
+            double swait1 = rss_pid ? sum_seconds(proc_wait_seconds) : -1;
             if (swait0 >= 0 && swait1 >= 0) /* how much other load held the server back */
                 put("server_runqueue_wait_pct", "%.0f", 100.0 * (swait1 - swait0) / el);
             put_pcts("burst_latency", g.samples, g.nsamples);
