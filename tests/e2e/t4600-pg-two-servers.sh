@@ -13,7 +13,7 @@ expect_code 0 "$FT" create --slug shared 'Shared by two servers'
 start_server
 URL_A=$URL
 # the second server: same store, its own log
-"$FT" --db "$T_DB" --actor api serve --listen 127.0.0.1:0 --ready-file "$T_DIR/ready-b" \
+"$FT" --db "$T_DB" --actor api serve --listen 127.0.0.1:0 --loops "$FT_LOOPS" --ready-file "$T_DIR/ready-b" \
     2>"$T_DIR/server-b.log" &
 PID_B=$!
 t_track "$PID_B"
@@ -40,7 +40,8 @@ for u in "$URL_A" "$URL_B"; do
     for _ in 1 2; do curl -sS --max-time 10 -o /dev/null "$u/api/trackers/quiet"; done
 done
 watchers=$(psql -X -At -d "$T_DB" -c "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN flowtrack'" | tr '\n' ' ')
-[ "$(echo "$watchers" | wc -w)" = 2 ] || fail "want the 2 servers' LISTEN connections, found: $watchers"
+[ "$(echo "$watchers" | wc -w)" = $((2 * FT_LOOPS)) ] ||
+    fail "want the 2 servers' LISTEN connections ($FT_LOOPS each), found: $watchers"
 t_at_exit "kill -CONT $watchers 2>/dev/null"
 kill -STOP $watchers
 for k in $(seq 20); do
