@@ -267,7 +267,7 @@ static void open_session(void)
     if (!h || strlen(h) < 18 + 32)
         die("initialize answered without a session id", NULL);
     snprintf(fz.sid, sizeof(fz.sid), "%.32s", h + 18);
-    fz.sessions_gone = fz.srv->mcp.closed[0] + fz.srv->mcp.closed[1];
+    fz.sessions_gone = fz.srv->sh->mcp_closed[0] + fz.srv->sh->mcp_closed[1];
 }
 
 /* A POST or PATCH of a JSON body to path, as a seeding request. */
@@ -465,7 +465,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *d = (const char *)data;
     if (size == 0)
         return 0;
-    if (fz.inputs >= fz.reset_every || fz.srv->mcp.open > MAX_SESSIONS) {
+    if (fz.inputs >= fz.reset_every || fz.srv->sh->mcp_open > MAX_SESSIONS) {
         server_stop();
         server_start();
     }
@@ -483,7 +483,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fz.req.buf, (int)fz.resp.len, fz.resp.buf);
     check_answer(templated);
     /* A session was deleted or expired, maybe the harness's own: the next inputs get one. */
-    if (fz.srv->mcp.closed[0] + fz.srv->mcp.closed[1] != fz.sessions_gone)
+    if (fz.srv->sh->mcp_closed[0] + fz.srv->sh->mcp_closed[1] != fz.sessions_gone)
         open_session();
     return 0;
 }
