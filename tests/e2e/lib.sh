@@ -46,7 +46,7 @@
 # The server (flowtrack serve on 127.0.0.1:0, its stderr in $T_DIR/server.log)
 #   start_server [OPTIONS]      start it (as `$SERVE_WRAPPER flowtrack ...`; READY_TRIES x 50 ms
 #                               for its ready file); sets SRV_PID and URL. FT_LOOPS (default 1)
-#                               is its --loops (ctest: 2 for e2e.t4xxx..t6xxx, 1 for e2e.pg.*)
+#                               is its --loops (ctest: 2 for e2e.*, 1 for e2e.pg.* and e2e.loops1.*)
 #   stop_server [SECONDS]       SIGTERM, a bounded wait, exit status 0 and every stream released
 #   wait_exit SECONDS           wait for the exit of a server the test signalled; sets SRV_RC
 #   ft ARGS...                  the CLI on the test's store, as 'tester'

@@ -126,11 +126,13 @@ expect_code 2 "$FT" --server 'ftp://example.org/' list
 contains "$ERR" "is not the URL of a flowtrack server"
 
 # a server that does not answer: an error naming it within the bound, never a hang
-kill -STOP "$SRV_PID"
+stopped="$SRV_PID $(srv_pids | tr , ' ')" # the server's processes (its workers)
+t_at_exit "kill -CONT $stopped 2>/dev/null"
+kill -STOP $stopped
 t0=$(date +%s%N)
 expect_code 1 env FLOWTRACK_SERVER_TIMEOUT=1s $OUTER "$FT" --server "$URL" --token s3cret list
 ms=$((($(date +%s%N) - t0) / 1000000))
-kill -CONT "$SRV_PID"
+kill -CONT $stopped
 contains "$ERR" "did not answer within 1 s"
 contains "$ERR" "$URL"
 [ "$ms" -lt 10000 ] || fail "a stopped server held the client $ms ms (bound: twice 1 s)"
