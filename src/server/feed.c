@@ -153,6 +153,113 @@ static void fanout(struct ft_server *srv, const struct ft_event *ev)
     ft_buf_release(&env_chunk);
 }
 
+/* Every event of v[0..n) that f wants, one at a time (a feed already part-way into them). */
+static void deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, int64_t now)
+{
+    struct ft_buf frame, chunk;
+    struct wire w;
+    ft_buf_init(&frame, 0);
+    ft_buf_init(&chunk, 0);
+    for (size_t i = 0; i < n && !f->ch.ended; i++) {
+        if (v[i].seq <= f->pos)
+            continue;
+        if (f->tid && v[i].tracker_id != f->tid) {
+            set_pos(f, v[i].seq);
+            continue;
+        }
+        format_event(&frame, &v[i], f->envelope);
+        wire_make(&w, &chunk, frame.buf, frame.len);
+        if (deliver(f, &v[i], &w, now))
+            break;
+    }
+    ft_buf_release(&frame);
+    ft_buf_release(&chunk);
+}
+
+/*
+ * Several events read at once (another process wrote faster than this loop turned, an
+ * import): each feed gets all those it wants in one chunk, one write, instead of one per
+ * event. The chunk is built once per kind of feed (its tracker, its format).
+ */
+#define BATCH_KINDS 8
+struct batch {
+    int64_t tid;
+    int envelope;
+    struct ft_buf frames, chunk;
+    struct wire w;
+    uint64_t count;  /* events in it */
+    int64_t end_seq; /* the feed is served up to here after it */
+    int deleted;     /* it ends with its tracker's deletion: the feed ends after it */
+};
+
+static void batch_build(struct batch *b, const struct ft_event *v, size_t n)
+{
+    struct ft_buf one;
+    ft_buf_init(&one, 0);
+    ft_buf_init(&b->frames, 0);
+    ft_buf_init(&b->chunk, 0);
+    b->end_seq = v[n - 1].seq;
+    for (size_t i = 0; i < n; i++) {
+        if (b->tid && v[i].tracker_id != b->tid)
+            continue;
+        format_event(&one, &v[i], b->envelope);
+        ft_buf_add(&b->frames, one.buf, one.len);
+        b->count++;
+        if (b->tid && strcmp(v[i].kind, "tracker.delete") == 0) {
+            b->deleted = 1; /* nothing more will come */
+            b->end_seq = v[i].seq;
+            break;
+        }
+    }
+    if (b->count)
+        wire_make(&b->w, &b->chunk, b->frames.buf, b->frames.len);
+    ft_buf_release(&one);
+}
+
+static void fanout_batch(struct ft_server *srv, const struct ft_event *v, size_t n)
+{
+    struct batch kinds[BATCH_KINDS];
+    size_t nkinds = 0;
+    int64_t now = ft_mono_ms();
+    for (struct ft_channel *ch = srv->live, *next; ch; ch = next) {
+        next = ch->next;
+        if (ch->ops != &feed_ops)
+            continue;
+        struct ft_feed *f = (struct ft_feed *)ch;
+        if (f->behind || v[n - 1].seq <= f->pos)
+            continue;
+        struct batch *b = NULL;
+        for (size_t k = 0; k < nkinds && !b; k++)
+            if (kinds[k].tid == f->tid && kinds[k].envelope == f->envelope)
+                b = &kinds[k];
+        if (!b && nkinds < BATCH_KINDS && f->pos < v[0].seq) {
+            b = &kinds[nkinds++];
+            memset(b, 0, sizeof(*b));
+            b->tid = f->tid;
+            b->envelope = f->envelope;
+            batch_build(b, v, n);
+        }
+        if (!b || f->pos >= v[0].seq) {
+            deliver_each(f, v, n, now);
+            continue;
+        }
+        if (b->count) {
+            if (ft_channel_send(&f->ch, &b->w, now))
+                continue;
+            f->ch.events += b->count;
+            f->ch.last_event_ms = now;
+            srv->m->events_delivered += b->count;
+        }
+        set_pos(f, b->end_seq);
+        if (b->deleted)
+            ft_channel_end(&f->ch, FT_END_COMPLETE);
+    }
+    for (size_t k = 0; k < nkinds; k++) {
+        ft_buf_release(&kinds[k].frames);
+        ft_buf_release(&kinds[k].chunk);
+    }
+}
+
 /* ---- replay --------------------------------------------------------------------------- */
 
 struct replay {
@@ -296,15 +403,19 @@ int srv_pull(struct ft_server *srv)
                 srv->pull_errs_unlogged++;
             }
         }
-        /* Copies first, then fan-out: a feed's replay may use the store again. */
-        for (size_t i = 0; i < p.n; i++) {
-            /* first: a client that has seen the event never gets the older document */
+        /* Copies first, then fan-out: a feed's replay may use the store again. First the
+         * versions: a client that has seen an event never gets the older document. */
+        for (size_t i = 0; i < p.n; i++)
             ft_versions_event(&srv->versions, p.v[i].tracker_id, p.v[i].seq, p.v[i].kind);
-            fanout(srv, &p.v[i]);
-            srv->head = p.v[i].seq;
+        if (p.n == 1)
+            fanout(srv, &p.v[0]);
+        else if (p.n > 1)
+            fanout_batch(srv, p.v, p.n);
+        if (p.n)
+            srv->head = p.v[p.n - 1].seq;
+        for (size_t i = 0; i < p.n; i++)
             if (*p.v[i].slug)
                 mcp_http_tracker_changed(srv, p.v[i].slug);
-        }
         for (size_t i = 0; i < p.nstrs; i++)
             free(p.strs[i]);
         p.nstrs = 0;

@@ -233,17 +233,30 @@ t_exit() {
 # Stop the servers ft-remote started (not children of the test: polled, not waited for);
 # false when one did not stop cleanly or reported a sanitizer error.
 t_stop_remote() {
-    local d pid i ok=0 p
+    local d pid i ok=0 p pp
     # every server of this test, found by the ready file on its command line: a race (a
     # command killed while it started one) can leave one that no pid file names
-    for p in $(grep -lsF -- "--ready-file $T_DIR/.remote/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+    # (the arguments in /proc/PID/cmdline are NUL-separated: the directory alone is matched; a
+    # server's workers, children of a server matched here, are its own to stop)
+    local strays=
+    for p in $(grep -lsF -- "$T_DIR/.remote/" /proc/[0-9]*/cmdline | cut -d/ -f3); do
+        pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+        [ -n "$pp" ] && grep -qsF -- "$T_DIR/.remote/" "/proc/$pp/cmdline" && continue
         d=$({ tr '\0' '\n' <"/proc/$p/cmdline"; } 2>/dev/null | grep -A1 -x -- --ready-file | tail -1)
         d=${d%/url}
         [ -n "$d" ] && [ "$(cat "$d/pid" 2>/dev/null)" != "$p" ] && {
             t_report "a second server of ${d#$T_DIR/} (pid $p), named by no pid file: stopped"
             kill -TERM "$p" 2>/dev/null
+            strays="$strays $p"
             ok=1
         }
+    done
+    for p in $strays; do
+        for ((i = 0; i < 500; i++)); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.02
+        done
+        kill -KILL "$p" 2>/dev/null
     done
     for d in "$T_DIR"/.remote/*/; do
         [ -f "$d/pid" ] || continue
