@@ -73,13 +73,17 @@ struct mcp_stream {
 
 /* ---- streams ---------------------------------------------------------------------------- */
 
+static void get_release(struct mcp_session *s);
+
 static void stream_unlink(struct mcp_stream *st)
 {
     struct mcp_session *s = st->s;
     if (!s)
         return;
-    if (s->get == st)
+    if (s->get == st) {
         s->get = NULL;
+        get_release(s);
+    }
     for (struct mcp_stream **p = &s->posts; *p; p = &(*p)->next)
         if (*p == st) {
             *p = st->next;
@@ -257,6 +261,27 @@ static struct mcp_session *session_find(struct ft_server *srv, const char *id)
         if (strlen(id) == 32 && ft_ct_streq(s->id, id))
             return s;
     return NULL;
+}
+
+/* Under the lock: whether rec's GET stream is held by a worker that still runs (a worker that
+ * died leaves a pid no slot has any more). */
+static int get_held(struct ft_shared *sh, const struct ft_mcp_rec *rec)
+{
+    for (int k = 0; rec->get_pid && k < sh->nslots; k++)
+        if (ft_shared_slot(sh, k)->pid == rec->get_pid)
+            return 1;
+    return 0;
+}
+
+/* This worker's GET stream of s ended: the session may open another, on any worker. */
+static void get_release(struct mcp_session *s)
+{
+    struct ft_shared *sh = s->srv->sh;
+    ft_shared_lock(sh);
+    struct ft_mcp_rec *rec = ft_shared_mcp_find(sh, s->id);
+    if (rec && rec->get_pid == getpid())
+        rec->get_pid = 0;
+    ft_shared_unlock(sh);
 }
 
 /* Under the lock: bring s up to date with its record (state changed by another worker, and
@@ -590,7 +615,14 @@ static void mcp_get(struct call *c)
     }
     if (named_session(c, &s) || !version_ok(c))
         return;
-    if (s->get) {
+    /* one GET stream per session, whichever worker holds it: a message goes out on one stream */
+    ft_shared_lock(c->srv->sh);
+    struct ft_mcp_rec *rec = ft_shared_mcp_find(c->srv->sh, s->id);
+    int held = s->get || (rec && get_held(c->srv->sh, rec));
+    if (rec && !held)
+        rec->get_pid = getpid();
+    ft_shared_unlock(c->srv->sh);
+    if (held || !rec) {
         rpc_fail(c, 409, -32000, "Conflict: this session already has its GET stream");
         return;
     }
@@ -602,6 +634,7 @@ static void mcp_get(struct call *c)
     st->t0 = c->t0;
     if (stream_start(st, s)) {
         free(st);
+        get_release(s);
         return;
     }
     s->get = st;

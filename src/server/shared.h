@@ -39,6 +39,7 @@ struct ft_mcp_rec {
     int64_t last_ms;     /* its last request (monotonic), for idle expiry */
     uint32_t gen;        /* bumped when state changes */
     uint32_t busy;       /* bit k: worker k holds a stream of the session */
+    pid_t get_pid;       /* the worker holding the session's GET stream; 0: none */
     uint32_t cancel_seq; /* cancels[cancel_seq % N] is the newest cancelled request id */
     char cancels[FT_SHARED_CANCELS][64];
     struct ft_mcp_state state;

@@ -838,7 +838,14 @@ def sc_mcp_spread(url, count):
     stream held by another; a DELETE through one ends that stream."""
     count = int(count)
     sid = mcp_init(url)
-    get = open_stream(url, "/mcp", {"Accept": "text/event-stream", "Mcp-Session-Id": sid})
+    hd = {"Accept": "text/event-stream", "Mcp-Session-Id": sid}
+    get = open_stream(url, "/mcp", hd)
+    for i in range(4):  # one GET stream per session, whichever worker a second one reaches
+        other = Stream(url, "/mcp", hd)
+        st = other.read_headers()
+        other.close()
+        if st != 409:
+            die("a second GET stream of the session answered %d, not 409" % st)
     for i in range(3 * count):
         st, _, data = mcp_post(url, {"jsonrpc": "2.0", "id": 100 + i, "method": "ping"}, sid)
         if st != 200:
@@ -865,8 +872,22 @@ def sc_mcp_spread(url, count):
         if time.monotonic() > end:
             die("the GET stream outlived its session's DELETE by 5 s")
     get.close()
-    print("ok %d pings on new connections, %d subscriptions delivered to the GET stream, "
-          "DELETE ended it" % (3 * count, count))
+    # its GET stream gone, the session (a new one: the old was deleted) may open another
+    sid = mcp_init(url)
+    first = open_stream(url, "/mcp", {"Accept": "text/event-stream", "Mcp-Session-Id": sid})
+    first.close()
+    for _ in range(100):  # the worker holding it sees the close
+        again = Stream(url, "/mcp", {"Accept": "text/event-stream", "Mcp-Session-Id": sid})
+        st = again.read_headers()
+        again.close()
+        if st == 200:
+            break
+        time.sleep(0.05)
+    else:
+        die("no new GET stream after the first one closed")
+    mcp_delete(url, sid)
+    print("ok 4 second GET streams refused, %d pings on new connections, %d subscriptions "
+          "delivered to the GET stream, DELETE ended it" % (3 * count, count))
 
 
 SCENARIOS = {
