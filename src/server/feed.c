@@ -115,44 +115,6 @@ static int deliver(struct ft_feed *f, const struct ft_event *ev, const struct wi
     return 0;
 }
 
-/* The event is framed (and chunked) at most once per format, and the clock read once. */
-static void fanout(struct ft_server *srv, const struct ft_event *ev)
-{
-    struct ft_buf bare, env, bare_chunk, env_chunk;
-    struct wire w_bare, w_env;
-    int have_bare = 0, have_env = 0;
-    int64_t now = ft_mono_ms();
-    ft_buf_init(&bare, 0);
-    ft_buf_init(&env, 0);
-    ft_buf_init(&bare_chunk, 0);
-    ft_buf_init(&env_chunk, 0);
-    for (struct ft_channel *ch = srv->live, *next; ch; ch = next) {
-        next = ch->next;
-        if (ch->ops != &feed_ops)
-            continue;
-        struct ft_feed *f = (struct ft_feed *)ch;
-        if (f->behind || ev->seq <= f->pos)
-            continue;
-        if (f->tid && ev->tracker_id != f->tid) {
-            set_pos(f, ev->seq);
-            continue;
-        }
-        struct ft_buf *b = f->envelope ? &env : &bare;
-        struct wire *w = f->envelope ? &w_env : &w_bare;
-        int *have = f->envelope ? &have_env : &have_bare;
-        if (!*have) {
-            format_event(b, ev, f->envelope);
-            wire_make(w, f->envelope ? &env_chunk : &bare_chunk, b->buf, b->len);
-            *have = 1;
-        }
-        deliver(f, ev, w, now);
-    }
-    ft_buf_release(&bare);
-    ft_buf_release(&env);
-    ft_buf_release(&bare_chunk);
-    ft_buf_release(&env_chunk);
-}
-
 /* Every event of v[0..n) that f wants, one at a time (a feed already part-way into them). */
 static void deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, int64_t now)
 {
@@ -177,9 +139,10 @@ static void deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, 
 }
 
 /*
- * Several events read at once (another process wrote faster than this loop turned, an
- * import): each feed gets all those it wants in one chunk, one write, instead of one per
- * event. The chunk is built once per kind of feed (its tracker, its format).
+ * Fan-out of the events read from the log, v[0..n): each feed gets all those it wants in one
+ * chunk, one write (several events come together when another process wrote faster than this
+ * loop turned). A chunk is framed once per kind of feed (its tracker, its format) and the
+ * clock read once; a tracker's feed with none of the events only moves its position.
  */
 #define BATCH_KINDS 8
 struct batch {
@@ -216,7 +179,16 @@ static void batch_build(struct batch *b, const struct ft_event *v, size_t n)
     ft_buf_release(&one);
 }
 
-static void fanout_batch(struct ft_server *srv, const struct ft_event *v, size_t n)
+/* Whether any of v[0..n) is about tracker tid. */
+static int wants_any(int64_t tid, const struct ft_event *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].tracker_id == tid)
+            return 1;
+    return 0;
+}
+
+static void fanout(struct ft_server *srv, const struct ft_event *v, size_t n)
 {
     struct batch kinds[BATCH_KINDS];
     size_t nkinds = 0;
@@ -228,6 +200,10 @@ static void fanout_batch(struct ft_server *srv, const struct ft_event *v, size_t
         struct ft_feed *f = (struct ft_feed *)ch;
         if (f->behind || v[n - 1].seq <= f->pos)
             continue;
+        if (f->tid && f->pos < v[0].seq && !wants_any(f->tid, v, n)) {
+            set_pos(f, v[n - 1].seq);
+            continue;
+        }
         struct batch *b = NULL;
         for (size_t k = 0; k < nkinds && !b; k++)
             if (kinds[k].tid == f->tid && kinds[k].envelope == f->envelope)
@@ -407,12 +383,10 @@ int srv_pull(struct ft_server *srv)
          * versions: a client that has seen an event never gets the older document. */
         for (size_t i = 0; i < p.n; i++)
             ft_versions_event(&srv->versions, p.v[i].tracker_id, p.v[i].seq, p.v[i].kind);
-        if (p.n == 1)
-            fanout(srv, &p.v[0]);
-        else if (p.n > 1)
-            fanout_batch(srv, p.v, p.n);
-        if (p.n)
+        if (p.n) {
+            fanout(srv, p.v, p.n);
             srv->head = p.v[p.n - 1].seq;
+        }
         for (size_t i = 0; i < p.n; i++)
             if (*p.v[i].slug)
                 mcp_http_tracker_changed(srv, p.v[i].slug);

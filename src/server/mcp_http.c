@@ -286,12 +286,18 @@ static void get_release(struct mcp_session *s)
 
 /* Under the lock: bring s up to date with its record (state changed by another worker, and
  * requests cancelled through one, into c). */
-static void session_sync(struct mcp_session *s, struct ft_mcp_rec *rec, struct cancels *c)
+/* Under the lock: take the record's state when another worker changed it. */
+static void state_sync(struct mcp_session *s, const struct ft_mcp_rec *rec)
 {
     if (s->gen != rec->gen) {
         ft_mcp_state_load(s->m, &rec->state);
         s->gen = rec->gen;
     }
+}
+
+static void session_sync(struct mcp_session *s, struct ft_mcp_rec *rec, struct cancels *c)
+{
+    state_sync(s, rec);
     uint32_t from = rec->cancel_seq - s->cancel_seen > FT_SHARED_CANCELS
                         ? rec->cancel_seq - FT_SHARED_CANCELS
                         : s->cancel_seen;
@@ -394,10 +400,8 @@ void mcp_http_tracker_changed(struct ft_server *srv, const char *slug)
             locked = 1;
         }
         struct ft_mcp_rec *rec = ft_shared_mcp_find(srv->sh, s->id);
-        if (rec && rec->gen != s->gen) {
-            ft_mcp_state_load(s->m, &rec->state);
-            s->gen = rec->gen;
-        }
+        if (rec)
+            state_sync(s, rec);
     }
     if (locked)
         ft_shared_unlock(srv->sh);

@@ -213,24 +213,6 @@ int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft
     srv->ops = ft_ops_local_new(st, o->actor);
     srv->watch_fd = -1;
     srv->cookie = o->token ? srv_cookie_value(o->token) : NULL;
-    srv->sh = o->shared;
-    srv->worker = o->shared ? o->worker : 0;
-    if (!srv->sh) {
-        srv->sh = ft_shared_new(1, o->mcp_max_sessions, sizeof(struct srv_figures));
-        srv->sh_owned = 1;
-    }
-    if (!srv->sh) {
-        rc = ft_err_set(err, FT_EIO, "cannot map the server's shared memory: %s", strerror(errno));
-        free(srv->cookie);
-        ft_ops_free(srv->ops);
-        free(srv);
-        return rc;
-    }
-    srv->slot = ft_shared_slot(srv->sh, srv->worker);
-    srv->m = &((struct srv_figures *)srv->slot->data)->m;
-    srv->g = &((struct srv_figures *)srv->slot->data)->g;
-    srv->slot->pid = srv->g->pid = getpid();
-    srv->slot->beat_ms = ft_mono_ms();
     ft_store_set_busy_timeout(st, (int)o->busy_ms);
 
     /* epoll changes are gathered over a loop iteration and applied once before it waits:
@@ -251,6 +233,23 @@ int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft
         server_free(srv, 0);
         return rc;
     }
+    /* this worker's slot of what the workers share (a lone server maps its own) */
+    srv->sh = o->shared;
+    srv->worker = o->shared ? o->worker : 0;
+    if (!srv->sh) {
+        srv->sh = ft_shared_new(1, o->mcp_max_sessions, sizeof(struct srv_figures));
+        srv->sh_owned = 1;
+    }
+    if (!srv->sh) {
+        rc = ft_err_set(err, FT_EIO, "cannot map the server's shared memory: %s", strerror(errno));
+        server_free(srv, 0);
+        return rc;
+    }
+    srv->slot = ft_shared_slot(srv->sh, srv->worker);
+    srv->m = &((struct srv_figures *)srv->slot->data)->m;
+    srv->g = &((struct srv_figures *)srv->slot->data)->g;
+    srv->slot->pid = srv->g->pid = getpid();
+    srv->slot->beat_ms = ft_mono_ms();
     srv->http = srv->base ? evhttp_new(srv->base) : NULL;
     if (!srv->http) {
         rc = ft_err_set(err, FT_EIO, "cannot start the event loop");
