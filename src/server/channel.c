@@ -96,6 +96,8 @@ void ft_channel_end(struct ft_channel *ch, enum ft_end why)
         return;
     ch->ended = 1;
     ch->why = why;
+    if (ch->srv->fan_next == ch) /* a fan-out pass was to go on from ch */
+        ch->srv->fan_next = ch->next;
     list_remove(&ch->srv->live, ch);
     list_push(&ch->srv->dead, ch);
     event_active(ch->srv->ev_reap, 0, 0);

@@ -2,11 +2,21 @@
  * feed.c: the event-log feed, the producer of the Server-Sent Events streams
  * (/api/events, /api/trackers/{id}/events) over channels (channel.c).
  *
- * Delivery: srv->head is the newest sequence number fanned out. A feed serves the log up to
- * f->pos; a live feed has pos >= head and gets each new event from fanout(). A feed that
- * starts with Last-Event-ID (or falls behind while replaying) reads the store from pos in
- * batches, pausing while its output is above half its bound and resuming when it drains, so
- * replay never grows memory and never skips or repeats an event.
+ * Delivery: srv->head is the newest sequence number read from the log. A feed serves the log
+ * up to f->pos; a feed opened without Last-Event-ID starts at the head, and the events read
+ * after that come to it in fan-out passes. A feed that starts with Last-Event-ID (or falls
+ * behind while replaying) reads the store from pos in batches, pausing while its output is
+ * above half its bound and resuming when it drains, so replay never grows memory and never
+ * skips or repeats an event.
+ *
+ * Fan-out passes: events read from the log wait in a queue; a pass takes what is queued (at
+ * most PASS_EVENTS) and walks the live channels, giving each feed every event of the pass it
+ * wants in one write. A pass runs in slices of SLICE_SENDS writes, one per turn of the loop,
+ * so that requests are answered between slices: a write is acknowledged once it is durable
+ * and read back, not once every stream has it. Events that come while a pass is under way go
+ * in the next one, together; so the busier the server, the more events each write carries.
+ * Each feed's position makes it safe for a feed to meet an event twice (replay, then a pass)
+ * or to open during a pass (it starts past the pass's events).
  *
  * New events come from the store's change watch (a descriptor the loop waits on; a write by
  * any process makes it readable) and from the server's own writes, which pull the log before
@@ -30,6 +40,9 @@
 
 #define REPLAY_BATCH 256
 #define PULL_BATCH   512
+#define PASS_EVENTS  128  /* events one pass carries at most */
+#define SLICE_SENDS  64   /* writes per slice of a pass */
+#define SLICE_VISITS 4096 /* channels looked at per slice */
 
 struct ft_feed {
     struct ft_channel ch; /* first: a feed is its channel */
@@ -115,11 +128,13 @@ static int deliver(struct ft_feed *f, const struct ft_event *ev, const struct wi
     return 0;
 }
 
-/* Every event of v[0..n) that f wants, one at a time (a feed already part-way into them). */
-static void deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, int64_t now)
+/* Every event of v[0..n) that f wants, one write each (a feed already part-way into them):
+ * the number of writes. */
+static int deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, int64_t now)
 {
     struct ft_buf frame, chunk;
     struct wire w;
+    int writes = 0;
     ft_buf_init(&frame, 0);
     ft_buf_init(&chunk, 0);
     for (size_t i = 0; i < n && !f->ch.ended; i++) {
@@ -133,9 +148,11 @@ static void deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, 
         wire_make(&w, &chunk, frame.buf, frame.len);
         if (deliver(f, &v[i], &w, now))
             break;
+        writes++;
     }
     ft_buf_release(&frame);
     ft_buf_release(&chunk);
+    return writes;
 }
 
 /*
@@ -188,52 +205,190 @@ static int wants_any(int64_t tid, const struct ft_event *v, size_t n)
     return 0;
 }
 
-static void fanout(struct ft_server *srv, const struct ft_event *v, size_t n)
+/* Give f what it wants of v[0..n): the number of writes that took. The chunk for f's kind is
+ * built the first time a feed of that kind needs it (kinds[0..*nkinds)). */
+static int fan_feed(struct ft_feed *f, const struct ft_event *v, size_t n, struct batch *kinds,
+                    size_t *nkinds, int64_t now)
 {
+    if (f->behind || v[n - 1].seq <= f->pos)
+        return 0;
+    if (f->tid && f->pos < v[0].seq && !wants_any(f->tid, v, n)) {
+        set_pos(f, v[n - 1].seq);
+        return 0;
+    }
+    struct batch *b = NULL;
+    for (size_t k = 0; k < *nkinds && !b; k++)
+        if (kinds[k].tid == f->tid && kinds[k].envelope == f->envelope)
+            b = &kinds[k];
+    if (!b && *nkinds < BATCH_KINDS && f->pos < v[0].seq) {
+        b = &kinds[(*nkinds)++];
+        memset(b, 0, sizeof(*b));
+        b->tid = f->tid;
+        b->envelope = f->envelope;
+        batch_build(b, v, n);
+    }
+    if (!b || f->pos >= v[0].seq)
+        return deliver_each(f, v, n, now);
+    if (b->count) {
+        if (ft_channel_send(&f->ch, &b->w, now))
+            return 0;
+        f->ch.events += b->count;
+        f->ch.last_event_ms = now;
+        f->ch.srv->m->events_delivered += b->count;
+    }
+    set_pos(f, b->end_seq);
+    if (b->deleted)
+        ft_channel_end(&f->ch, FT_END_COMPLETE);
+    return b->count > 0;
+}
+
+/* ---- fan-out passes ------------------------------------------------------------------- */
+
+/* Events read from the log; blk[i] holds v[i]'s strings. */
+struct events {
+    struct ft_event *v;
+    char **blk;
+    size_t n, cap, blk_cap;
+};
+
+struct ft_fanout {
+    struct events queued; /* read from the log, in no pass yet */
+    struct events pass;   /* the pass under way (none when pass.n == 0) */
     struct batch kinds[BATCH_KINDS];
-    size_t nkinds = 0;
+    size_t nkinds;
+};
+
+static void events_drop(struct events *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(e->blk[i]);
+    memmove(e->v, e->v + n, (e->n - n) * sizeof(*e->v));
+    memmove(e->blk, e->blk + n, (e->n - n) * sizeof(*e->blk));
+    e->n -= n;
+}
+
+/* Queue a copy of ev (its strings in one block). */
+static void events_push(struct events *e, const struct ft_event *ev)
+{
+    const char *str[4] = {ev->slug, ev->actor, ev->kind, ev->payload};
+    size_t len[4], total = 0;
+    for (int i = 0; i < 4; i++) {
+        str[i] = str[i] ? str[i] : "";
+        total += len[i] = strlen(str[i]) + 1;
+    }
+    char *block = ft_xmalloc(total), *p = block;
+    const char **dst[4];
+    ft_xgrow((void **)&e->v, &e->cap, e->n + 1, sizeof(*e->v));
+    ft_xgrow((void **)&e->blk, &e->blk_cap, e->n + 1, sizeof(*e->blk));
+    e->blk[e->n] = block;
+    struct ft_event *c = &e->v[e->n++];
+    *c = *ev;
+    dst[0] = &c->slug, dst[1] = &c->actor, dst[2] = &c->kind, dst[3] = &c->payload;
+    for (int i = 0; i < 4; i++) {
+        memcpy(p, str[i], len[i]);
+        *dst[i] = p;
+        p += len[i];
+    }
+}
+
+static void pass_end(struct ft_fanout *fo)
+{
+    for (size_t k = 0; k < fo->nkinds; k++) {
+        ft_buf_release(&fo->kinds[k].frames);
+        ft_buf_release(&fo->kinds[k].chunk);
+    }
+    fo->nkinds = 0;
+    events_drop(&fo->pass, fo->pass.n);
+}
+
+/*
+ * One slice of the pass under way (a new pass when none is, and events are queued): at most
+ * max_sends writes; with max_sends 0, the whole pass. 1 when there is more to do.
+ */
+static int pass_run(struct ft_server *srv, unsigned max_sends)
+{
+    struct ft_fanout *fo = srv->fanout;
+    if (!fo->pass.n) {
+        if (!fo->queued.n)
+            return 0;
+        size_t k = fo->queued.n < PASS_EVENTS ? fo->queued.n : PASS_EVENTS;
+        struct events *q = &fo->queued, *p = &fo->pass;
+        ft_xgrow((void **)&p->v, &p->cap, k, sizeof(*p->v));
+        ft_xgrow((void **)&p->blk, &p->blk_cap, k, sizeof(*p->blk));
+        memcpy(p->v, q->v, k * sizeof(*p->v));
+        memcpy(p->blk, q->blk, k * sizeof(*p->blk));
+        p->n = k;
+        memmove(q->v, q->v + k, (q->n - k) * sizeof(*q->v));
+        memmove(q->blk, q->blk + k, (q->n - k) * sizeof(*q->blk));
+        q->n -= k;
+        srv->fan_next = srv->live; /* a channel that ends moves it on (ft_channel_end) */
+    }
     int64_t now = ft_mono_ms();
-    for (struct ft_channel *ch = srv->live, *next; ch; ch = next) {
-        next = ch->next;
-        if (ch->ops != &feed_ops)
-            continue;
-        struct ft_feed *f = (struct ft_feed *)ch;
-        if (f->behind || v[n - 1].seq <= f->pos)
-            continue;
-        if (f->tid && f->pos < v[0].seq && !wants_any(f->tid, v, n)) {
-            set_pos(f, v[n - 1].seq);
-            continue;
-        }
-        struct batch *b = NULL;
-        for (size_t k = 0; k < nkinds && !b; k++)
-            if (kinds[k].tid == f->tid && kinds[k].envelope == f->envelope)
-                b = &kinds[k];
-        if (!b && nkinds < BATCH_KINDS && f->pos < v[0].seq) {
-            b = &kinds[nkinds++];
-            memset(b, 0, sizeof(*b));
-            b->tid = f->tid;
-            b->envelope = f->envelope;
-            batch_build(b, v, n);
-        }
-        if (!b || f->pos >= v[0].seq) {
-            deliver_each(f, v, n, now);
-            continue;
-        }
-        if (b->count) {
-            if (ft_channel_send(&f->ch, &b->w, now))
-                continue;
-            f->ch.events += b->count;
-            f->ch.last_event_ms = now;
-            srv->m->events_delivered += b->count;
-        }
-        set_pos(f, b->end_seq);
-        if (b->deleted)
-            ft_channel_end(&f->ch, FT_END_COMPLETE);
+    unsigned sends = 0, visits = 0;
+    while (srv->fan_next && (!max_sends || (sends < max_sends && visits < SLICE_VISITS))) {
+        struct ft_channel *ch = srv->fan_next;
+        srv->fan_next = ch->next;
+        visits++;
+        if (ch->ops == &feed_ops)
+            sends += (unsigned)fan_feed((struct ft_feed *)ch, fo->pass.v, fo->pass.n, fo->kinds,
+                                        &fo->nkinds, now);
     }
-    for (size_t k = 0; k < nkinds; k++) {
-        ft_buf_release(&kinds[k].frames);
-        ft_buf_release(&kinds[k].chunk);
-    }
+    srv->m->fanout_writes += sends;
+    if (srv->fan_next)
+        return 1;
+    srv->m->fanout_passes++;
+    pass_end(fo);
+    return fo->queued.n > 0;
+}
+
+/* The next slice, on the loop's next turn: a timer due now runs after the turn's I/O (an
+ * event made active from a callback would run in the same turn, before any I/O). */
+static void slice_next(struct ft_server *srv)
+{
+    static const struct timeval now = {0, 0};
+    if (srv->ev_fanout && !evtimer_pending(srv->ev_fanout, NULL))
+        evtimer_add(srv->ev_fanout, &now);
+}
+
+static void on_fanout(evutil_socket_t fd, short what, void *arg)
+{
+    struct ft_server *srv = arg;
+    (void)fd;
+    (void)what;
+    if (pass_run(srv, SLICE_SENDS))
+        slice_next(srv);
+}
+
+void feed_fanout_init(struct ft_server *srv)
+{
+    srv->fanout = ft_xcalloc(1, sizeof(*srv->fanout));
+    srv->ev_fanout = evtimer_new(srv->base, on_fanout, srv);
+}
+
+void feed_fanout_flush(struct ft_server *srv)
+{
+    if (srv->fanout)
+        while (pass_run(srv, 0))
+            ;
+}
+
+void feed_fanout_free(struct ft_server *srv)
+{
+    struct ft_fanout *fo = srv->fanout;
+    if (srv->ev_fanout)
+        event_free(srv->ev_fanout);
+    srv->ev_fanout = NULL;
+    if (!fo)
+        return;
+    pass_end(fo);
+    events_drop(&fo->queued, fo->queued.n);
+    free(fo->pass.v);
+    free(fo->pass.blk);
+    free(fo->queued.v);
+    free(fo->queued.blk);
+    free(fo);
+    srv->fanout = NULL;
+    srv->fan_next = NULL;
 }
 
 /* ---- replay --------------------------------------------------------------------------- */
@@ -250,7 +405,7 @@ static int replay_cb(const struct ft_event *ev, void *u)
     struct replay *r = u;
     struct ft_feed *f = r->f;
     struct ft_server *srv = f->ch.srv;
-    if (ev->seq > srv->head) { /* not fanned out yet: fan-out will bring it */
+    if (ev->seq > srv->head) { /* not read by this server yet: a pass will bring it */
         r->beyond = 1;
         return 1;
     }
@@ -317,30 +472,9 @@ static void catch_up(struct ft_feed *f)
 
 /* ---- pulling the log ------------------------------------------------------------------ */
 
-struct pulled {
-    struct ft_event *v;
-    char **strs;
-    size_t n, cap, nstrs, strs_cap;
-};
-
-static const char *keep(struct pulled *p, const char *s)
-{
-    char *c = ft_xstrdup(s ? s : "");
-    ft_xgrow((void **)&p->strs, &p->strs_cap, p->nstrs + 1, sizeof(char *));
-    p->strs[p->nstrs++] = c;
-    return c;
-}
-
 static int pull_cb(const struct ft_event *ev, void *u)
 {
-    struct pulled *p = u;
-    ft_xgrow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v));
-    struct ft_event *e = &p->v[p->n++];
-    *e = *ev;
-    e->slug = keep(p, ev->slug);
-    e->actor = keep(p, ev->actor);
-    e->kind = keep(p, ev->kind);
-    e->payload = keep(p, ev->payload);
+    events_push(u, ev);
     return 0;
 }
 
@@ -359,13 +493,13 @@ static void arm_poll(struct ft_server *srv)
 
 int srv_pull(struct ft_server *srv)
 {
-    struct pulled p;
+    struct ft_fanout *fo = srv->fanout;
     struct ft_err err;
     int rc = 0;
-    memset(&p, 0, sizeof(p));
     for (;;) {
-        p.n = 0;
-        rc = ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &p, &err);
+        size_t from = fo->queued.n;
+        rc =
+            ft_store_events(srv->st, 0, NULL, srv->head, PULL_BATCH, 0, pull_cb, &fo->queued, &err);
         if (rc) {
             /* while the store is away this comes every poll: logged at most every 5 s */
             srv->m->store_errors++;
@@ -379,25 +513,22 @@ int srv_pull(struct ft_server *srv)
                 srv->pull_errs_unlogged++;
             }
         }
-        /* Copies first, then fan-out: a feed's replay may use the store again. First the
-         * versions: a client that has seen an event never gets the older document. */
-        for (size_t i = 0; i < p.n; i++)
-            ft_versions_event(&srv->versions, p.v[i].tracker_id, p.v[i].seq, p.v[i].kind);
-        if (p.n) {
-            fanout(srv, p.v, p.n);
-            srv->head = p.v[p.n - 1].seq;
+        /* First the versions: a client that has seen an event never gets the older
+         * document. The streams get the events in the next passes. */
+        size_t n = fo->queued.n - from;
+        const struct ft_event *v = fo->queued.v + from;
+        for (size_t i = 0; i < n; i++)
+            ft_versions_event(&srv->versions, v[i].tracker_id, v[i].seq, v[i].kind);
+        if (n) {
+            srv->head = v[n - 1].seq;
+            slice_next(srv);
         }
-        for (size_t i = 0; i < p.n; i++)
-            if (*p.v[i].slug)
-                mcp_http_tracker_changed(srv, p.v[i].slug);
-        for (size_t i = 0; i < p.nstrs; i++)
-            free(p.strs[i]);
-        p.nstrs = 0;
-        if (rc || p.n < PULL_BATCH)
+        for (size_t i = 0; i < n; i++)
+            if (*fo->queued.v[from + i].slug)
+                mcp_http_tracker_changed(srv, fo->queued.v[from + i].slug);
+        if (rc || n < PULL_BATCH)
             break;
     }
-    free(p.v);
-    free(p.strs);
     if (rc && srv->ev_poll) /* the store is away: look again every 100 ms until it is back */
         poll_in(srv, 100);
     return rc ? -1 : 0;

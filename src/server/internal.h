@@ -275,9 +275,16 @@ void srv_conn_on_close(struct ft_server *srv, struct evhttp_connection *evcon,
 /* Open an event stream of tracker tid (0: every tracker) on req; answers errors itself. */
 void feed_open(struct ft_server *srv, struct evhttp_request *req, int64_t tid, const char *what,
                int64_t t0);
-/* Read the log past srv->head and fan it out to the streams: 0, or -1 when the store could
- * not be read (logged; the feed then polls until it can). */
+/* Read the log past srv->head and queue it for the streams' fan-out passes, which start on
+ * the loop's next turn: 0, or -1 when the store could not be read (logged; the feed then polls
+ * until it can). */
 int srv_pull(struct ft_server *srv);
+/* The fan-out's queue and its event (after the loop is made); its end (every event queued
+ * still in it is dropped). */
+void feed_fanout_init(struct ft_server *srv);
+void feed_fanout_free(struct ft_server *srv);
+/* Run every queued event's pass to its end now (before the streams are ended). */
+void feed_fanout_flush(struct ft_server *srv);
 /* Wait on the store's change watch (a poll when it has none). */
 void feed_watch_start(struct ft_server *srv);
 void feed_watch_stop(struct ft_server *srv);
@@ -311,6 +318,8 @@ struct ft_metrics {
     uint64_t streams_closed[FT_END__COUNT];
     uint64_t streams_rejected;
     uint64_t events_delivered;
+    uint64_t fanout_passes; /* fan-out passes run to their end (feed.c) */
+    uint64_t fanout_writes; /* their writes to streams */
     uint64_t heartbeats;
     uint64_t stream_bytes;
     uint64_t store_errors;
@@ -474,7 +483,10 @@ struct ft_server {
     int streams_open; /* allocated and not yet freed */
     int flushing;     /* connections ended cleanly, final bytes not yet flushed */
     int shutting_down;
-    int64_t head; /* the newest sequence number read from the log and fanned out */
+    int64_t head;                /* the newest sequence number read from the log (feed.c) */
+    struct ft_fanout *fanout;    /* events read, waiting for or in a fan-out pass (feed.c) */
+    struct ft_channel *fan_next; /* the pass under way goes on from this channel */
+    struct event *ev_fanout;     /* the next slice of a pass */
     int64_t tick_ms;
     struct evbuffer *scratch;    /* reused for every chunk; drained after each send */
     struct ft_cache cache;       /* rendered trackers by version (GET /api/trackers/REF) */

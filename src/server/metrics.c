@@ -191,6 +191,8 @@ static void sum_workers(struct ft_server *srv, struct totals *t)
             t->m.streams_closed[i] += m->streams_closed[i];
         t->m.streams_rejected += m->streams_rejected;
         t->m.events_delivered += m->events_delivered;
+        t->m.fanout_passes += m->fanout_passes;
+        t->m.fanout_writes += m->fanout_writes;
         t->m.heartbeats += m->heartbeats;
         t->m.stream_bytes += m->stream_bytes;
         t->m.store_errors += m->store_errors;
@@ -284,6 +286,13 @@ void srv_metrics(struct call *c)
                 "Events written to streams (replayed and live).");
     ft_buf_addf(&b, "flowtrack_events_delivered_total %llu\n",
                 (unsigned long long)m->events_delivered);
+    metric_head(&b, "flowtrack_fanout_passes_total", "counter",
+                "Fan-out passes: new events taken together to every open stream.");
+    ft_buf_addf(&b, "flowtrack_fanout_passes_total %llu\n", (unsigned long long)m->fanout_passes);
+    metric_head(&b, "flowtrack_fanout_writes_total", "counter",
+                "Writes of the fan-out passes, each carrying every event of its pass a stream "
+                "wants.");
+    ft_buf_addf(&b, "flowtrack_fanout_writes_total %llu\n", (unsigned long long)m->fanout_writes);
     metric_head(&b, "flowtrack_heartbeats_sent_total", "counter", "Heartbeat comment frames.");
     ft_buf_addf(&b, "flowtrack_heartbeats_sent_total %llu\n", (unsigned long long)m->heartbeats);
     metric_head(&b, "flowtrack_stream_sent_bytes_total", "counter", "Bytes queued on streams.");

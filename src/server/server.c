@@ -116,7 +116,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
             srv->streams_open);
     srv_notify_stopping(srv);
     srv_unlisten(srv);
-    mcp_http_stop(srv); /* sessions end first: their streams are among the channels */
+    mcp_http_stop(srv);     /* sessions end first: their streams are among the channels */
+    feed_fanout_flush(srv); /* the events read so far reach the streams before their end */
     ft_channel_shutdown_all(srv);
     struct timeval tv = {(time_t)(srv->o->grace_ms / 1000),
                          (suseconds_t)(srv->o->grace_ms % 1000) * 1000};
@@ -170,6 +171,7 @@ static void server_free(struct ft_server *srv, int log_stop)
         evhttp_free(srv->http); /* closes every connection left */
     srv_conns_stop(srv);
     ft_channel_reap(srv);
+    feed_fanout_free(srv);
     feed_watch_stop(srv);
     srv_notify_stop(srv);
     struct event **evs[] = {&srv->ev_term, &srv->ev_int,  &srv->ev_hup,
@@ -267,6 +269,7 @@ int ft_server_new(const struct ft_server_opts *o, struct ft_store *st, struct ft
     ft_cache_init(&srv->cache, FT_SERVE_CACHE_BYTES);
     ft_versions_init(&srv->versions);
     srv->ev_reap = event_new(srv->base, -1, 0, on_reap, srv);
+    feed_fanout_init(srv);
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
     srv->ev_grace = evtimer_new(srv->base, on_grace, srv);
     srv->tick_ms = tick_ms(o);
@@ -320,8 +323,10 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     event_base_dispatch(srv->base);
 
     mcp_http_stop(srv);
-    if (srv->live)
-        ft_channel_shutdown_all(srv); /* not reached after a signal; kept for loop errors */
+    if (srv->live) { /* not reached after a signal; kept for loop errors */
+        feed_fanout_flush(srv);
+        ft_channel_shutdown_all(srv);
+    }
     ft_channel_reap(srv);
 out:
     server_free(srv, !rc);

@@ -890,7 +890,185 @@ def sc_mcp_spread(url, count):
           "delivered to the GET stream, DELETE ended it" % (3 * count, count))
 
 
+def sc_passes(url, count):
+    """Fan-out passes under a burst: COUNT streams of every tracker and a few of one tracker
+    open while 4 publishers write back to back; in the middle of the burst, streams open
+    (fresh, and resuming from before it) and others are reset. Every stream gets every event
+    it wants from where it started, once and in order; writes are answered while passes are
+    under way, so the passes carry several events per write."""
+    count = int(count)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    for slug in ("pa", "pb"):
+        ensure_tracker(url, slug)
+    m0 = metrics(url)
+    head0 = int(m0["flowtrack_log_head_sequence"])
+    streams = []  # (stream, kind): "all" from before the burst, "pa", "late", "resume"
+
+    def add(path, kind, headers=None):
+        s = Stream(url, path, headers)
+        streams.append((s, kind))
+        return s
+
+    for _ in range(count):
+        add("/api/events", "all")
+    for _ in range(20):
+        add("/api/trackers/pa/events", "pa")
+    for s, _ in streams:
+        if s.read_headers() != 200:
+            die("stream refused")
+    wait_metric(url, lambda m: m["flowtrack_streams_open"] >= count + 20, 10, "all open")
+
+    per, nthreads = 50, 4
+    seqs = {}  # seq -> tracker slug, from the write's answer
+    lock = threading.Lock()
+    started = threading.Event()
+    errors = []
+
+    def publisher(k):
+        h, p = addr(url)
+        c = http.client.HTTPConnection(h, p, timeout=30)
+        for i in range(per):
+            slug = "pa" if (i + k) % 2 == 0 else "pb"
+            c.request("POST", "/api/trackers/%s/items" % slug,
+                      body=json.dumps({"text": "burst %d.%d" % (k, i)}),
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            if r.status != 201:
+                errors.append("POST %d.%d: %d %s" % (k, i, r.status, data[:200]))
+                return
+            with lock:
+                seqs[json.loads(data)["seq"]] = slug
+                if len(seqs) >= nthreads * per // 4:
+                    started.set()
+        c.close()
+
+    threads = [threading.Thread(target=publisher, args=(k,)) for k in range(nthreads)]
+    for t in threads:
+        t.start()
+    # while the events of the first quarter of the burst are being fanned out
+    if not started.wait(30):
+        die("the burst's first quarter was not answered within 30 s: %s" % errors)
+    late = [add("/api/events", "late") for _ in range(50)]
+    late += [add("/api/events", "resume", {"Last-Event-ID": str(head0)}) for _ in range(50)]
+    for s in late:
+        if s.read_headers() != 200:
+            die("stream opened during the burst refused")
+    reset = set()
+    for i in range(0, count, max(1, count // 100)):
+        streams[i][0].rst()
+        reset.add(i)
+    for t in threads:
+        t.join(60)
+        if t.is_alive():
+            die("a publisher did not finish within 60 s")
+    if errors:
+        die(errors[0])
+    ref = sorted(seqs)
+    ref_pa = [q for q in ref if seqs[q] == "pa"]
+    if ref[0] <= head0 or len(ref) != nthreads * per:
+        die("the writes' sequence numbers: %d from %d" % (len(ref), ref[0]))
+
+    # read until every live stream has the last event it wants (bounded)
+    live = {i: s for i, (s, _) in enumerate(streams) if i not in reset}
+    got = {i: [] for i in live}
+    want_last = {i: (ref_pa[-1] if streams[i][1] == "pa" else ref[-1]) for i in live}
+    poller = select.poll()
+    byfd = {}
+    for i, s in live.items():
+        poller.register(s.sock, select.POLLIN)
+        byfd[s.sock.fileno()] = i
+    pending = set(live)
+    end = time.monotonic() + 60
+    while pending and time.monotonic() < end:
+        for fd, _ in poller.poll(200):
+            i = byfd[fd]
+            s = live[i]
+            s.pump(0)
+            for f in s.frames():
+                if "id" in f and f.get("event") not in (None, "shutdown"):
+                    got[i].append(int(f["id"]))
+            if s.eof:
+                poller.unregister(fd)
+                pending.discard(i)
+            elif got[i] and got[i][-1] >= want_last[i]:
+                pending.discard(i)
+    if pending:
+        i = next(iter(pending))
+        die("%d streams did not get the burst's last event within 60 s (one has %d events, "
+            "the last %s)" % (len(pending), len(got[i]), got[i][-1:]))
+    for i, ids in got.items():
+        kind = streams[i][1]
+        if kind == "pa":
+            want = ref_pa
+        elif kind in ("all", "resume"):
+            want = ref
+        else:  # opened during the burst: from where it started
+            want = ref[ref.index(ids[0]):] if ids and ids[0] in seqs else None
+        if ids != want:
+            die("a %s stream got %d events, not the %s it wants (first %s, last %s)" %
+                (kind, len(ids), len(want) if want else "suffix", ids[:3], ids[-3:]))
+        live[i].close()
+    m1 = metrics(url)
+    delivered = m1["flowtrack_events_delivered_total"] - m0["flowtrack_events_delivered_total"]
+    writes = m1["flowtrack_fanout_writes_total"] - m0["flowtrack_fanout_writes_total"]
+    passes = m1["flowtrack_fanout_passes_total"] - m0["flowtrack_fanout_passes_total"]
+    if writes <= 0 or passes <= 0:
+        die("no fan-out writes or passes counted (%d, %d)" % (writes, passes))
+    per_write = (delivered - 50 * len(ref)) / writes  # less the resumed streams' replay
+    print("ok %d streams (%d reset, %d opened during the burst): %d events each, once and in "
+          "order; %d passes, %.1f events per write" %
+          (len(streams), len(reset), len(late), len(ref), passes, per_write))
+    if per_write < 1.5:
+        die("the passes carried %.2f events per write: writes waited for the fan-out" % per_write)
+
+
+def sc_passes_term(url, count, pid):
+    """SIGTERM (to PID) right after a burst of answered writes, with COUNT streams open: the
+    events of every answered write reach each stream before its shutdown event."""
+    count = int(count)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    ensure_tracker(url, "pt")
+    streams = [Stream(url, "/api/events") for _ in range(count)]
+    for s in streams:
+        if s.read_headers() != 200:
+            die("stream refused")
+    wait_metric(url, lambda m: m["flowtrack_streams_open"] >= count, 10, "all open")
+    h, p = addr(url)
+    c = http.client.HTTPConnection(h, p, timeout=30)
+    seqs = []
+    for i in range(30):
+        c.request("POST", "/api/trackers/pt/items", body=json.dumps({"text": "last %d" % i}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        if r.status != 201:
+            die("POST %d: %d %s" % (i, r.status, data[:200]))
+        seqs.append(json.loads(data)["seq"])
+    os.kill(int(pid), signal.SIGTERM)
+    c.close()
+    end = time.monotonic() + 30
+    bad = 0
+    for s in streams:
+        while s.pump(max(0.0, end - time.monotonic())):
+            if time.monotonic() > end:
+                die("a stream did not end within 30 s of SIGTERM")
+        ids = [int(f["id"]) for f in s.frames() if "id" in f and f.get("event") != "shutdown"]
+        tail = ids[-len(seqs):]
+        if tail != seqs:
+            bad += 1
+        s.close()
+    if bad:
+        die("%d of %d streams ended without every answered write's event" % (bad, count))
+    print("ok SIGTERM after %d answered writes: all %d streams had every event, then the end" %
+          (len(seqs), count))
+
+
 SCENARIOS = {
+    "passes-term": sc_passes_term,
+    "passes": sc_passes,
     "mcp-spread": sc_mcp_spread,
     "mcp-probe": sc_mcp_probe,
     "mcp-hold": sc_mcp_hold,
