@@ -15,6 +15,9 @@
  * so that requests are answered between slices: a write is acknowledged once it is durable
  * and read back, not once every stream has it. Events that come while a pass is under way go
  * in the next one, together; so the busier the server, the more events each write carries.
+ * A pass starts at once when the one before it started PASS_GAP_US ago or more (an event
+ * after a quiet spell goes out at once), else when that much time has passed: under a steady
+ * stream of writes each stream gets at most one write per gap, carrying all that came.
  * Each feed's position makes it safe for a feed to meet an event twice (replay, then a pass)
  * or to open during a pass (it starts past the pass's events).
  *
@@ -43,6 +46,7 @@
 #define PASS_EVENTS  128  /* events one pass carries at most */
 #define SLICE_SENDS  64   /* writes per slice of a pass */
 #define SLICE_VISITS 4096 /* channels looked at per slice */
+#define PASS_GAP_US  5000 /* a pass starts no sooner than this after the one before it */
 
 struct ft_feed {
     struct ft_channel ch; /* first: a feed is its channel */
@@ -256,6 +260,7 @@ struct ft_fanout {
     struct events pass;   /* the pass under way (none when pass.n == 0) */
     struct batch kinds[BATCH_KINDS];
     size_t nkinds;
+    int64_t pass_started_us; /* when the last pass started */
 };
 
 static void events_drop(struct events *e, size_t n)
@@ -321,6 +326,7 @@ static int pass_run(struct ft_server *srv, unsigned max_sends)
         memmove(q->v, q->v + k, (q->n - k) * sizeof(*q->v));
         memmove(q->blk, q->blk + k, (q->n - k) * sizeof(*q->blk));
         q->n -= k;
+        fo->pass_started_us = srv_now_us();
         srv->fan_next = srv->live; /* a channel that ends moves it on (ft_channel_end) */
     }
     int64_t now = ft_mono_ms();
@@ -345,9 +351,16 @@ static int pass_run(struct ft_server *srv, unsigned max_sends)
  * event made active from a callback would run in the same turn, before any I/O). */
 static void slice_next(struct ft_server *srv)
 {
-    static const struct timeval now = {0, 0};
-    if (srv->ev_fanout && !evtimer_pending(srv->ev_fanout, NULL))
-        evtimer_add(srv->ev_fanout, &now);
+    struct timeval tv = {0, 0};
+    if (!srv->ev_fanout || evtimer_pending(srv->ev_fanout, NULL))
+        return;
+    struct ft_fanout *fo = srv->fanout;
+    if (!fo->pass.n) {
+        int64_t wait = fo->pass_started_us + PASS_GAP_US - srv_now_us();
+        if (wait > 0)
+            tv.tv_usec = (suseconds_t)wait;
+    }
+    evtimer_add(srv->ev_fanout, &tv);
 }
 
 static void on_fanout(evutil_socket_t fd, short what, void *arg)
@@ -482,13 +495,22 @@ static int pull_cb(const struct ft_event *ev, void *u)
 static void poll_in(struct ft_server *srv, int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-    if (!evtimer_pending(srv->ev_poll, NULL))
-        evtimer_add(srv->ev_poll, &tv);
+    int64_t due = srv_now_us() + (int64_t)ms * 1000;
+    if (evtimer_pending(srv->ev_poll, NULL) && srv->poll_due_us <= due)
+        return;
+    srv->poll_due_us = due;
+    evtimer_add(srv->ev_poll, &tv);
 }
 
+/* The next look at the log while a write just seen may not be visible yet: 1 ms after the
+ * write was seen, then 2, 4, 8, 16 and every 20 ms (a commit becomes visible once its sync
+ * is done: usually within a few milliseconds). */
 static void arm_poll(struct ft_server *srv)
 {
-    poll_in(srv, 20);
+    if (srv->watch_step_ms < 1)
+        srv->watch_step_ms = 1;
+    poll_in(srv, srv->watch_step_ms);
+    srv->watch_step_ms = srv->watch_step_ms * 2 > 20 ? 20 : srv->watch_step_ms * 2;
 }
 
 int srv_pull(struct ft_server *srv)
@@ -529,6 +551,7 @@ int srv_pull(struct ft_server *srv)
         if (rc || n < PULL_BATCH)
             break;
     }
+    srv->pull_failing = rc != 0;
     if (rc && srv->ev_poll) /* the store is away: look again every 100 ms until it is back */
         poll_in(srv, 100);
     return rc ? -1 : 0;
@@ -557,6 +580,7 @@ static int watch_take(struct ft_server *srv)
      * times over the window it asks for. */
     if (recheck > 0) {
         srv->watch_until = ft_mono_ms() + recheck;
+        srv->watch_step_ms = 1;
         arm_poll(srv);
     }
     return 1;
@@ -575,8 +599,10 @@ int feed_watch_fresh(struct ft_server *srv)
         return 0;
     /* one read of the watch's descriptor (EAGAIN when nothing happened); the log only while
      * a write seen being written may have been published since */
-    if (!watch_take(srv) && ft_mono_ms() < srv->watch_until)
+    if (!watch_take(srv) && (ft_mono_ms() < srv->watch_until || srv->pull_failing))
         srv_pull(srv);
+    if (srv->pull_failing)
+        return 0; /* what the watch saw could not be read: the versions may be behind */
     if (ft_store_watch_lags(srv->st)) {
         /* the watch's notice of a write already committed may still be on its way (from
          * another server, a command line): the log's head settles it, in one round trip */

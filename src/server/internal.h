@@ -471,6 +471,9 @@ struct ft_server {
     struct event *ev_term, *ev_int, *ev_hup, *ev_tick, *ev_reap, *ev_watch, *ev_poll, *ev_grace;
     struct srv_notify *notify;   /* systemd's notification socket, when run by systemd */
     int64_t watch_until;         /* re-read the log every few ms until then (a write just seen) */
+    int watch_step_ms;           /* the wait before the next of those reads */
+    int pull_failing;            /* the last read of the log failed (srv->versions may lag) */
+    int64_t poll_due_us;         /* the log's next read is due then (ev_poll) */
     int watch_fd;                /* the store's change watch, -1 when it has none (then: poll) */
     int64_t watch_retry_at;      /* a lost watch: when to open it again (0: not lost) */
     int64_t watch_retry_ms;      /* and the wait after that try fails */
