@@ -265,6 +265,8 @@ struct ft_fanout {
 
 static void events_drop(struct events *e, size_t n)
 {
+    if (!n)
+        return;
     for (size_t i = 0; i < n; i++)
         free(e->blk[i]);
     memmove(e->v, e->v + n, (e->n - n) * sizeof(*e->v));
@@ -352,14 +354,18 @@ static int pass_run(struct ft_server *srv, unsigned max_sends)
 static void slice_next(struct ft_server *srv)
 {
     struct timeval tv = {0, 0};
-    if (!srv->ev_fanout || evtimer_pending(srv->ev_fanout, NULL))
-        return;
     struct ft_fanout *fo = srv->fanout;
-    if (!fo->pass.n) {
+    if (!srv->ev_fanout)
+        return;
+    if (!fo->pass.n && fo->queued.n < PASS_EVENTS) { /* (a full pass's worth goes at once) */
         int64_t wait = fo->pass_started_us + PASS_GAP_US - srv_now_us();
         if (wait > 0)
             tv.tv_usec = (suseconds_t)wait;
     }
+    /* a slice already due stands; one due later is brought forward when this one is due now */
+    if (evtimer_pending(srv->ev_fanout, NULL) && (tv.tv_usec || srv->fan_due_now))
+        return;
+    srv->fan_due_now = !tv.tv_usec;
     evtimer_add(srv->ev_fanout, &tv);
 }
 

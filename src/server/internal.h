@@ -490,6 +490,7 @@ struct ft_server {
     struct ft_fanout *fanout;    /* events read, waiting for or in a fan-out pass (feed.c) */
     struct ft_channel *fan_next; /* the pass under way goes on from this channel */
     struct event *ev_fanout;     /* the next slice of a pass */
+    int fan_due_now;             /* and it is due at once (not after the gap between passes) */
     int64_t tick_ms;
     struct evbuffer *scratch;    /* reused for every chunk; drained after each send */
     struct ft_cache cache;       /* rendered trackers by version (GET /api/trackers/REF) */
