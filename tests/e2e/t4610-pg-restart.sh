@@ -12,6 +12,20 @@
 # database answers.
 T_PG_OWN=1 # it stops and starts its cluster
 . "$(dirname "$0")/lib.sh"
+
+# write_after BODY: a write once the database is back, answered 201. With several workers
+# /healthz answered from one of them: another may still wait out its back-off, at most 5 s,
+# answering 503 with Retry-After meanwhile.
+write_after() {
+    local code _
+    code=$(api POST /api/trackers/away/items "$1")
+    for _ in $(seq 60); do
+        [ "$code" = 503 ] && [ "$FT_LOOPS" -gt 1 ] || break
+        sleep 0.1
+        code=$(api POST /api/trackers/away/items "$1")
+    done
+    expect_status 201 "$code" "a write after"
+}
 pg_mode || skip "PostgreSQL only (FT_PG=1)"
 # not tagged: the cluster is the harness's (lib.sh), not a process of the test
 PGC="env -u FT_E2E_TAG $FT_SOURCE_DIR/tests/pg/pg-cluster.sh"
@@ -62,15 +76,7 @@ fi
 # that write reaches the stream with nothing else written after it
 for _ in $(seq 100); do grep -q "right after the restart" "$T_DIR/stream" && break; sleep 0.05; done
 file_contains "$T_DIR/stream" "right after the restart"
-# (with several workers, /healthz answered from one of them: another may still wait out its
-# back-off, at most 5 s, answering 503 with Retry-After meanwhile)
-code=$(api POST /api/trackers/away/items '{"text":"after, by the API"}')
-for _ in $(seq 60); do
-    [ "$code" = 503 ] && [ "$FT_LOOPS" -gt 1 ] || break
-    sleep 0.1
-    code=$(api POST /api/trackers/away/items '{"text":"after, by the API"}')
-done
-expect_status 201 "$code" "a write after"
+write_after '{"text":"after, by the API"}'
 for i in 1 2; do expect_code 0 "$FT" item add "after $i"; done
 
 # the stream: every event of the tracker's log once, in order
@@ -151,14 +157,7 @@ for _ in $(seq 200); do
     sleep 0.05
 done
 [ "$up" = 1 ] || fail "/healthz did not come back within 10 s of the database: $(cat "$T_DIR/body")"
-# (with several workers, the one that answered /healthz may not be the one a write reaches)
-code=$(api POST /api/trackers/away/items '{"text":"after the silence"}')
-for _ in $(seq 60); do
-    [ "$code" = 503 ] && [ "$FT_LOOPS" -gt 1 ] || break
-    sleep 0.1
-    code=$(api POST /api/trackers/away/items '{"text":"after the silence"}')
-done
-expect_status 201 "$code" "a write after"
+write_after '{"text":"after the silence"}'
 expect_code 0 "$FT" item list
 contains "$OUT" "after the silence"
 stop_server
