@@ -160,10 +160,9 @@ static int deliver_each(struct ft_feed *f, const struct ft_event *v, size_t n, i
 }
 
 /*
- * Fan-out of the events read from the log, v[0..n): each feed gets all those it wants in one
- * chunk, one write (several events come together when another process wrote faster than this
- * loop turned). A chunk is framed once per kind of feed (its tracker, its format) and the
- * clock read once; a tracker's feed with none of the events only moves its position.
+ * The events of a pass, v[0..n), go to each feed in one chunk, one write: a chunk is framed
+ * once per kind of feed (its tracker, its format), and a tracker's feed with none of the
+ * events only moves its position.
  */
 #define BATCH_KINDS 8
 struct batch {
@@ -256,8 +255,8 @@ struct events {
 };
 
 struct ft_fanout {
-    struct events queued; /* read from the log, in no pass yet */
-    struct events pass;   /* the pass under way (none when pass.n == 0) */
+    struct events queued; /* read from the log; the first pass_n are the pass under way */
+    size_t pass_n;        /* 0: no pass under way */
     struct batch kinds[BATCH_KINDS];
     size_t nkinds;
     int64_t pass_started_us; /* when the last pass started */
@@ -305,29 +304,23 @@ static void pass_end(struct ft_fanout *fo)
         ft_buf_release(&fo->kinds[k].chunk);
     }
     fo->nkinds = 0;
-    events_drop(&fo->pass, fo->pass.n);
+    events_drop(&fo->queued, fo->pass_n);
+    fo->pass_n = 0;
 }
 
 /*
  * One slice of the pass under way (a new pass when none is, and events are queued): at most
- * max_sends writes; with max_sends 0, the whole pass. 1 when there is more to do.
+ * max_sends writes; with max_sends 0, the whole pass. 1 when there is more to do. The pass's
+ * events stay at the head of the queue, which may grow (and move) between two slices, never
+ * during one: nothing a slice does queues events (a feed's replay reads the store itself).
  */
 static int pass_run(struct ft_server *srv, unsigned max_sends)
 {
     struct ft_fanout *fo = srv->fanout;
-    if (!fo->pass.n) {
+    if (!fo->pass_n) {
         if (!fo->queued.n)
             return 0;
-        size_t k = fo->queued.n < PASS_EVENTS ? fo->queued.n : PASS_EVENTS;
-        struct events *q = &fo->queued, *p = &fo->pass;
-        ft_xgrow((void **)&p->v, &p->cap, k, sizeof(*p->v));
-        ft_xgrow((void **)&p->blk, &p->blk_cap, k, sizeof(*p->blk));
-        memcpy(p->v, q->v, k * sizeof(*p->v));
-        memcpy(p->blk, q->blk, k * sizeof(*p->blk));
-        p->n = k;
-        memmove(q->v, q->v + k, (q->n - k) * sizeof(*q->v));
-        memmove(q->blk, q->blk + k, (q->n - k) * sizeof(*q->blk));
-        q->n -= k;
+        fo->pass_n = fo->queued.n < PASS_EVENTS ? fo->queued.n : PASS_EVENTS;
         fo->pass_started_us = srv_now_us();
         srv->fan_next = srv->live; /* a channel that ends moves it on (ft_channel_end) */
     }
@@ -338,7 +331,7 @@ static int pass_run(struct ft_server *srv, unsigned max_sends)
         srv->fan_next = ch->next;
         visits++;
         if (ch->ops == &feed_ops)
-            sends += (unsigned)fan_feed((struct ft_feed *)ch, fo->pass.v, fo->pass.n, fo->kinds,
+            sends += (unsigned)fan_feed((struct ft_feed *)ch, fo->queued.v, fo->pass_n, fo->kinds,
                                         &fo->nkinds, now);
     }
     srv->m->fanout_writes += sends;
@@ -357,7 +350,7 @@ static void slice_next(struct ft_server *srv)
     struct ft_fanout *fo = srv->fanout;
     if (!srv->ev_fanout)
         return;
-    if (!fo->pass.n && fo->queued.n < PASS_EVENTS) { /* (a full pass's worth goes at once) */
+    if (!fo->pass_n && fo->queued.n < PASS_EVENTS) { /* (a full pass's worth goes at once) */
         int64_t wait = fo->pass_started_us + PASS_GAP_US - srv_now_us();
         if (wait > 0)
             tv.tv_usec = (suseconds_t)wait;
@@ -401,8 +394,6 @@ void feed_fanout_free(struct ft_server *srv)
         return;
     pass_end(fo);
     events_drop(&fo->queued, fo->queued.n);
-    free(fo->pass.v);
-    free(fo->pass.blk);
     free(fo->queued.v);
     free(fo->queued.blk);
     free(fo);
@@ -513,8 +504,6 @@ static void poll_in(struct ft_server *srv, int ms)
  * is done: usually within a few milliseconds). */
 static void arm_poll(struct ft_server *srv)
 {
-    if (srv->watch_step_ms < 1)
-        srv->watch_step_ms = 1;
     poll_in(srv, srv->watch_step_ms);
     srv->watch_step_ms = srv->watch_step_ms * 2 > 20 ? 20 : srv->watch_step_ms * 2;
 }

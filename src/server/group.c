@@ -135,12 +135,19 @@ static int running(const struct group *g)
     return n;
 }
 
+/* The worker's "listening" pipe, done with (it said so, it ended, or the group ends). */
+static void ready_close(struct worker *w)
+{
+    if (w->ready_fd >= 0)
+        close(w->ready_fd);
+    w->ready_fd = -1;
+}
+
 /* The supervisor's memory, in a worker (or at the end). */
 static void group_free(struct group *g, int in_worker)
 {
     for (int k = 0; k < g->n; k++)
-        if (g->w[k].ready_fd >= 0)
-            close(g->w[k].ready_fd);
+        ready_close(&g->w[k]);
     if (g->sfd >= 0)
         close(g->sfd);
     if (!in_worker) {
@@ -245,10 +252,7 @@ static void reaped(struct group *g, int k, int status)
     int64_t now = ft_mono_ms();
     int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     w->pid = 0;
-    if (w->ready_fd >= 0) {
-        close(w->ready_fd);
-        w->ready_fd = -1;
-    }
+    ready_close(w);
     slot->pid = 0; /* its counters stay: a worker started in the slot goes on counting */
     memset(&((struct srv_figures *)slot->data)->g, 0, sizeof(struct ft_gauges));
     char how[64];
@@ -319,16 +323,11 @@ static void on_ready(struct group *g, int k)
     struct worker *w = &g->w[k];
     char buf[160];
     ssize_t r = read(w->ready_fd, buf, sizeof(buf));
-    if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-        close(w->ready_fd); /* ended: SIGCHLD says how */
-        w->ready_fd = -1;
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
         return;
-    }
-    if (r > 0) {
-        close(w->ready_fd);
-        w->ready_fd = -1;
+    if (r > 0)
         g->listening++;
-    }
+    ready_close(w); /* it listens, or it ended (SIGCHLD says how) */
 }
 
 /* Ping systemd's watchdog only while every worker's loop turns. */
