@@ -379,9 +379,12 @@ void feed_fanout_init(struct ft_server *srv)
 
 void feed_fanout_flush(struct ft_server *srv)
 {
-    if (srv->fanout)
-        while (pass_run(srv, 0))
-            ;
+    if (!srv->fanout)
+        return;
+    /* what is committed, this worker may not have read yet (another's write, not yet seen) */
+    srv_pull(srv);
+    while (pass_run(srv, 0))
+        ;
 }
 
 void feed_fanout_free(struct ft_server *srv)

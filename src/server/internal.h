@@ -283,7 +283,8 @@ int srv_pull(struct ft_server *srv);
  * still in it is dropped). */
 void feed_fanout_init(struct ft_server *srv);
 void feed_fanout_free(struct ft_server *srv);
-/* Run every queued event's pass to its end now (before the streams are ended). */
+/* Read the log, then run every queued event's pass to its end now (before the streams are
+ * ended): every event committed by then reaches the streams. */
 void feed_fanout_flush(struct ft_server *srv);
 /* Wait on the store's change watch (a poll when it has none). */
 void feed_watch_start(struct ft_server *srv);

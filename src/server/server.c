@@ -117,7 +117,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv_notify_stopping(srv);
     srv_unlisten(srv);
     mcp_http_stop(srv);     /* sessions end first: their streams are among the channels */
-    feed_fanout_flush(srv); /* the events read so far reach the streams before their end */
+    feed_fanout_flush(srv); /* the events committed so far reach the streams before their end */
     ft_channel_shutdown_all(srv);
     struct timeval tv = {(time_t)(srv->o->grace_ms / 1000),
                          (suseconds_t)(srv->o->grace_ms % 1000) * 1000};
