@@ -142,11 +142,13 @@ SERVE_WRAPPER="prlimit --nofile=64:64" start_server --max-connections 500 --head
 grep -q 'event=connections msg="--max-connections is above the descriptor limit' \
     "$T_DIR/server.log" || fail "no warning about a budget above the descriptor limit"
 base=$(fd_count)
-$OUTER python3 - "$URL" "$(srv_pids)" "$MAX_CPU" <<'PY'
+# The kernel spreads connections over the workers' listeners at random: the flood must be more
+# than all of them together have descriptors for, or an even split may leave none short.
+$OUTER python3 - "$URL" "$(srv_pids)" "$MAX_CPU" "$((80 * FT_LOOPS))" <<'PY'
 import sys, time
 import sse, flood, cpu
-url, pid, max_cpu = sys.argv[1], sys.argv[2], float(sys.argv[3])
-f = flood.Flood(url, 100)  # more than the server has descriptors for
+url, pid, max_cpu, n = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+f = flood.Flood(url, n)  # more than the server's workers have descriptors for
 share = cpu.cpu_share(pid, 1.5)  # within the header deadline: accept() keeps failing
 print("CPU with accept() failing on EMFILE: %.1f%%" % (share * 100))
 if share > max_cpu:
