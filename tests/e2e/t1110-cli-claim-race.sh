@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CLAIMERS=32
-ROUNDS=${FT_CLAIM_ROUNDS:-100}
+ROUNDS=${FT_CLAIM_ROUNDS:-50}
 # A sanitized binary starts ~10x slower; fewer rounds keep the same race within the suite's time.
 if is_asan; then ROUNDS=${FT_CLAIM_ROUNDS:-25}; fi
 # Over PostgreSQL each claimer also connects to the database and prepares its statements:
