@@ -7,13 +7,13 @@
 CLAIMERS=32
 ROUNDS=${FT_CLAIM_ROUNDS:-50}
 # A sanitized binary starts ~10x slower; fewer rounds keep the same race within the suite's time.
-if is_asan; then ROUNDS=${FT_CLAIM_ROUNDS:-25}; fi
+if is_asan; then ROUNDS=${FT_CLAIM_ROUNDS:-15}; fi
 # Over PostgreSQL each claimer also connects to the database and prepares its statements:
 # 3200 such processes take 85 s on 2 cores; 20 rounds race the same way.
 if pg_mode; then ROUNDS=${FT_CLAIM_ROUNDS:-20}; fi
-# Through a server (remote mode) each claimer is a script and an HTTP request: 25 rounds, as
+# Through a server (remote mode) each claimer is a script and an HTTP request: 15 rounds, as
 # the sanitizer build's; the server serialises the claims, so the race is the same.
-if remote_mode; then ROUNDS=${FT_CLAIM_ROUNDS:-25}; fi
+if remote_mode; then ROUNDS=${FT_CLAIM_ROUNDS:-15}; fi
 
 "$FT" create --slug race 'Claim race' >/dev/null
 
