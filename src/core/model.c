@@ -1,6 +1,7 @@
 #include "model.h"
 
 #include "../util/ft_err.h"
+#include "../util/ft_pool.h"
 #include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
@@ -182,13 +183,21 @@ void ft_tracker_free(struct ft_tracker *t)
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         free(strs[i]);
     for (int k = 0; k < FT_K__COUNT; k++) {
-        for (size_t i = 0; i < t->lists[k].n; i++)
-            ft_entry_release(&t->lists[k].v[i]);
+        for (size_t i = 0; i < t->lists[k].n; i++) {
+            struct ft_entry *e = &t->lists[k].v[i];
+            if (t->pool) { /* the four strings are the pool's */
+                free(e->changes);
+                free(e->claimed_by);
+            } else {
+                ft_entry_release(e);
+            }
+        }
         free(t->lists[k].v);
     }
     for (size_t i = 0; i < t->nruns; i++)
         ft_run_release(&t->runs[i]);
     free(t->runs);
+    ft_pool_free(t->pool);
     free(t);
 }
 
@@ -205,6 +214,11 @@ struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *
     e->detail = detail;
     e->date = date;
     return e;
+}
+
+char *ft_tracker_str(struct ft_tracker *t, const char *s, size_t n)
+{
+    return t->pool ? ft_pool_strndup(t->pool, s, n) : ft_xstrndup(s, n);
 }
 
 struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind)

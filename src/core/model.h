@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ft_pool; /* util/ft_pool.h */
+
 enum ft_kind {
     FT_K_RULE,     /* ground rule: text */
     FT_K_STEP,     /* workflow step: title, text */
@@ -110,6 +112,9 @@ struct ft_tracker {
     struct ft_entry_list lists[FT_K__COUNT];
     struct ft_run *runs; /* newest last; log and diagnosis may be "" in summaries */
     size_t nruns, runs_cap;
+    /* Set in a tracker loaded only to be read (FT_LOAD_VIEW): its entries' title, text, detail
+     * and date live in this pool, freed with the tracker, and are never replaced. */
+    struct ft_pool *pool;
 };
 
 /* Allocate an empty tracker with every string "". Never NULL. */
@@ -121,6 +126,8 @@ struct ft_entry *ft_tracker_add(struct ft_tracker *t, enum ft_kind kind);
 /* Append an entry taking ownership of its four strings (none may be NULL). */
 struct ft_entry *ft_tracker_push(struct ft_tracker *t, enum ft_kind kind, char *title, char *text,
                                  char *detail, char *date);
+/* A copy of the n bytes at s for one of t's entries' four strings: in t->pool when t has one. */
+char *ft_tracker_str(struct ft_tracker *t, const char *s, size_t n);
 /* Append an empty run and return it (owned by t). */
 struct ft_run *ft_tracker_add_run(struct ft_tracker *t);
 /*

@@ -272,8 +272,8 @@ static int tracker_show(struct local *l, json_t *a, struct ft_result *res, struc
     int rc = resolve(l, a, &tid, res, err);
     /* item state-change times appear only in JSON */
     if (!rc)
-        rc =
-            ft_store_tracker_load_ex(l->st, tid, fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0, &t, err);
+        rc = ft_store_tracker_load_ex(
+            l->st, tid, FT_LOAD_VIEW | (fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0), &t, err);
     if (rc)
         return rc;
     if (fmt == FT_FMT_JSON)

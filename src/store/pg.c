@@ -1458,6 +1458,12 @@ static void run_from_row(const PGresult *r, int i, struct ft_run *run, int with_
         cols(r, i, 11, "ss", &run->log, &run->diagnosis);
 }
 
+/* Field c of row i as a string of t's (its pool's when it has one). */
+static char *col_copy(struct ft_tracker *t, const PGresult *r, int i, int c)
+{
+    return ft_tracker_str(t, PQgetvalue(r, i, c), (size_t)PQgetlength(r, i, c));
+}
+
 static int pg_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
 {
     struct pq *q = db;
@@ -1468,9 +1474,9 @@ static int pg_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_
         int kind = vali(r, i, 15);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
-        struct ft_entry *e = ft_tracker_push(
-            t, (enum ft_kind)kind, ft_xstrdup(PQgetvalue(r, i, 3)), ft_xstrdup(PQgetvalue(r, i, 4)),
-            ft_xstrdup(PQgetvalue(r, i, 6)), ft_xstrdup(PQgetvalue(r, i, 7)));
+        struct ft_entry *e =
+            ft_tracker_push(t, (enum ft_kind)kind, col_copy(t, r, i, 3), col_copy(t, r, i, 4),
+                            col_copy(t, r, i, 6), col_copy(t, r, i, 7));
         entry_nums_from_row(r, i, e, NULL);
     }
     PQclear(r);

@@ -1000,6 +1000,13 @@ static void run_from_row(sqlite3_stmt *s, struct ft_run *r, int with_log)
         cols(s, 11, "ss", &r->log, &r->diagnosis);
 }
 
+/* Column i of a row as a string of t's (its pool's when it has one). */
+static char *col_copy(struct ft_tracker *t, sqlite3_stmt *s, int i)
+{
+    const char *v = col_text(s, i); /* before the length: it may convert the value */
+    return ft_tracker_str(t, v, (size_t)sqlite3_column_bytes(s, i));
+}
+
 static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
 {
     struct sq *q = db;
@@ -1011,9 +1018,9 @@ static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_
         int kind = sqlite3_column_int(s, 15);
         if (kind < 0 || kind >= FT_K__COUNT)
             continue;
-        struct ft_entry *e = ft_tracker_push(t, (enum ft_kind)kind, ft_xstrdup(col_text(s, 3)),
-                                             ft_xstrdup(col_text(s, 4)), ft_xstrdup(col_text(s, 6)),
-                                             ft_xstrdup(col_text(s, 7)));
+        struct ft_entry *e =
+            ft_tracker_push(t, (enum ft_kind)kind, col_copy(t, s, 3), col_copy(t, s, 4),
+                            col_copy(t, s, 6), col_copy(t, s, 7));
         entry_nums_from_row(s, e, NULL);
     }
     sqlite3_reset(s);

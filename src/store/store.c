@@ -16,6 +16,7 @@
 #include "../core/render.h"
 #include "../util/ft_buf.h"
 #include "../util/ft_err.h"
+#include "../util/ft_pool.h"
 #include "../util/ft_text.h"
 #include "../util/ft_time.h"
 #include "../util/ft_xalloc.h"
@@ -367,6 +368,8 @@ int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct 
                              struct ft_err *err)
 {
     struct ft_tracker *t = ft_tracker_new();
+    if (flags & FT_LOAD_VIEW)
+        t->pool = ft_pool_new();
     int rc = st->be->header_load(st->db, id, t, err);
     if (!rc)
         rc = st->be->tracker_load(st->db, t, flags, err);

@@ -91,8 +91,10 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
                           struct ft_err *err);
 enum ft_load_flags {
     FT_LOAD_CHANGES = 1, /* each item's state changes (entry->changes) */
+    FT_LOAD_VIEW = 2,    /* to be read only: the entries' strings in one pool (ft_tracker.pool) */
 };
-/* The same with a choice of what to load: 0 skips the item state changes. */
+/* The same with a choice of what to load: 0 skips the item state changes; FT_LOAD_VIEW makes a
+ * tracker that is rendered and freed, never changed (its strings are allocated together). */
 int ft_store_tracker_load_ex(struct ft_store *st, int64_t id, int flags, struct ft_tracker **out,
                              struct ft_err *err);
 /*

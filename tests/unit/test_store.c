@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/render.h"
 #include "store/backend.h"
 #include "store/copy.h"
 #include "store/store.h"
@@ -671,6 +672,53 @@ static void test_copy_whole_store(void **state)
     ft_store_close(to);
 }
 
+/* A tracker loaded to be read (FT_LOAD_VIEW: its strings in one pool) is the tracker loaded
+ * to be changed: the same JSON and the same layouts, empty strings, one too long to share a
+ * pool's chunk and a claim included; and freeing it frees all of it (the sanitizer build). */
+static void test_view_load(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    fill_source(f);
+    char *big = ft_xmalloc(40001);
+    for (int i = 0; i < 40000; i++)
+        big[i] = (char)('a' + i % 26);
+    big[40000] = '\0';
+    add(f, FT_K_NOTE, big);
+    for (int i = 0; i < 3000; i++) /* several chunks' worth */
+        add(f, FT_K_SYMPTOM, i % 2 ? "a symptom seen again and again" : "another");
+    struct ft_tracker *a, *b;
+    assert_int_equal(ft_store_tracker_load(f->st, f->tid, &a, &err), 0);
+    assert_int_equal(
+        ft_store_tracker_load_ex(f->st, f->tid, FT_LOAD_VIEW | FT_LOAD_CHANGES, &b, &err), 0);
+    assert_null(a->pool);
+    assert_non_null(b->pool);
+    json_t *ja_obj = ft_tracker_to_json(a), *jb_obj = ft_tracker_to_json(b);
+    char *ja = json_dumps(ja_obj, JSON_SORT_KEYS | JSON_COMPACT);
+    char *jb = json_dumps(jb_obj, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(ja, jb);
+    assert_non_null(strstr(jb, big));
+    assert_non_null(strstr(jb, "\"claimed_by\":\"tester\""));
+    static const enum ft_format layouts[] = {FT_FMT_VIEW, FT_FMT_TEXT, FT_FMT_MD, FT_FMT_COMPACT};
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+        struct ft_buf ra, rb;
+        ft_buf_init(&ra, 0);
+        ft_buf_init(&rb, 0);
+        ft_render(a, layouts[i], &ra);
+        ft_render(b, layouts[i], &rb);
+        assert_string_equal(ra.buf, rb.buf);
+        ft_buf_release(&ra);
+        ft_buf_release(&rb);
+    }
+    free(ja);
+    free(jb);
+    json_decref(ja_obj);
+    json_decref(jb_obj);
+    free(big);
+    ft_tracker_free(a);
+    ft_tracker_free(b);
+}
+
 /* begin_read holds one snapshot: a write by another handle meanwhile is not seen until its end,
  * so a copy is the store as of one moment. */
 static void test_copy_reads_one_snapshot(void **state)
@@ -818,6 +866,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_write_and_precondition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_columns_are_the_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_whole_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_view_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_reads_one_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_refusals, setup, teardown),
     };

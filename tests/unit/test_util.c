@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "core/patch.h"
 #include "util/ft_buf.h"
 #include "util/ft_err.h"
+#include "util/ft_pool.h"
 #include "util/ft_text.h"
 #include "util/ft_time.h"
 
@@ -128,12 +130,54 @@ static void test_utf8_and_norm(void **state)
     assert_false(ft_slug_valid("Bad Slug"));
 }
 
+/* A pool's strings: copies of the bytes given, each NUL-terminated and apart from the others,
+ * over many chunks and beside strings too long for one; "" is shared and costs nothing. */
+static void test_pool(void **state)
+{
+    (void)state;
+    struct ft_pool *p = ft_pool_new();
+    char *s[5000];
+    char want[32];
+    for (int i = 0; i < 5000; i++) {
+        int n = snprintf(want, sizeof(want), "string %d", i);
+        s[i] = ft_pool_strndup(p, want, (size_t)n);
+    }
+    char *big = malloc(100000);
+    memset(big, 'x', 100000);
+    char *b1 = ft_pool_strndup(p, big, 100000);
+    char *after = ft_pool_strndup(p, "after the big one", 17);
+    char *b2 = ft_pool_strndup(p, big, 20000);
+    assert_int_equal(strlen(b1), 100000);
+    assert_int_equal(strlen(b2), 20000);
+    assert_string_equal(after, "after the big one");
+    for (int i = 0; i < 5000; i++) {
+        snprintf(want, sizeof(want), "string %d", i);
+        assert_string_equal(s[i], want);
+    }
+    assert_string_equal(ft_pool_strndup(p, "abc", 2), "ab");
+    char *e1 = ft_pool_strndup(p, "", 0), *e2 = ft_pool_strndup(p, "ignored", 0);
+    assert_ptr_equal(e1, e2);
+    assert_string_equal(e1, "");
+    free(big);
+    ft_pool_free(p);
+    ft_pool_free(NULL);
+    /* a big string first, into an empty pool */
+    p = ft_pool_new();
+    char *only = malloc(30000);
+    memset(only, 'y', 29999);
+    only[29999] = '\0';
+    assert_string_equal(ft_pool_strndup(p, only, 29999), only);
+    assert_string_equal(ft_pool_strndup(p, "small", 5), "small");
+    free(only);
+    ft_pool_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_err_field),     cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_durations),     cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_utf8_and_norm),
+        cmocka_unit_test(test_utf8_and_norm), cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
