@@ -270,10 +270,11 @@ static int tracker_show(struct local *l, json_t *a, struct ft_result *res, struc
         return ft_err_field(err, FT_EINVAL, "format",
                             "'format' must be json, md, text, view or compact, not '%.40s'", fs);
     int rc = resolve(l, a, &tid, res, err);
-    /* item state-change times appear only in JSON */
+    /* item state changes, entries' ids and times appear only in JSON */
     if (!rc)
         rc = ft_store_tracker_load_ex(
-            l->st, tid, FT_LOAD_VIEW | (fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : 0), &t, err);
+            l->st, tid, FT_LOAD_VIEW | (fmt == FT_FMT_JSON ? FT_LOAD_CHANGES : FT_LOAD_LAYOUT), &t,
+            err);
     if (rc)
         return rc;
     if (fmt == FT_FMT_JSON)

@@ -1307,6 +1307,11 @@ static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
     " e.created_at, e.updated_at, e.state_at, 0, e.claimed_by, e.claimed_at, e.kind"
     " FROM entries e WHERE e.tracker_id = $1 ORDER BY e.kind, e.pos";
+/* The same columns with 0 for what no layout shows (row ids, positions, times): FT_LOAD_LAYOUT */
+static const char SQL_ENTRIES_LAYOUT[] =
+    "SELECT 0, e.num, 0, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
+    " 0, 0, 0, 0, e.claimed_by, e.claimed_at, e.kind"
+    " FROM entries e WHERE e.tracker_id = $1 ORDER BY e.kind, e.pos";
 static const char SQL_ENTRY_WRITE[] =
     "UPDATE entries SET title = $1, text = $2, state = $3, detail = $4, date = $5,"
     " updated_at = $6, state_at = $7, claimed_by = $8, claimed_at = $9 WHERE id = $10";
@@ -1467,7 +1472,8 @@ static char *col_copy(struct ft_tracker *t, const PGresult *r, int i, int c)
 static int pg_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
 {
     struct pq *q = db;
-    PGresult *r = run(q, SQL_ENTRIES_ALL, err, "load entries", "I", t->id);
+    PGresult *r = run(q, flags & FT_LOAD_LAYOUT ? SQL_ENTRIES_LAYOUT : SQL_ENTRIES_ALL, err,
+                      "load entries", "I", t->id);
     if (!r)
         return FT_EIO;
     for (int i = 0, n = PQntuples(r); i < n; i++) {

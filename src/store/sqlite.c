@@ -839,6 +839,11 @@ static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
     " e.created_at, e.updated_at, e.state_at, 0, e.claimed_by, e.claimed_at, e.kind"
     " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+/* The same columns with 0 for what no layout shows (row ids, positions, times): FT_LOAD_LAYOUT */
+static const char SQL_ENTRIES_LAYOUT[] =
+    "SELECT 0, e.num, 0, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
+    " 0, 0, 0, 0, e.claimed_by, e.claimed_at, e.kind"
+    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
 static const char SQL_ENTRY_WRITE[] =
     "UPDATE entries SET title = ?1, text = ?2, state = ?3, detail = ?4, date = ?5,"
     " updated_at = ?6, state_at = ?7, claimed_by = ?8, claimed_at = ?9 WHERE id = ?10";
@@ -1010,7 +1015,8 @@ static char *col_copy(struct ft_tracker *t, sqlite3_stmt *s, int i)
 static int sq_tracker_load(void *db, struct ft_tracker *t, int flags, struct ft_err *err)
 {
     struct sq *q = db;
-    sqlite3_stmt *s = prep(q, SQL_ENTRIES_ALL, err, "I", t->id);
+    sqlite3_stmt *s =
+        prep(q, flags & FT_LOAD_LAYOUT ? SQL_ENTRIES_LAYOUT : SQL_ENTRIES_ALL, err, "I", t->id);
     int rc;
     if (!s)
         return FT_EIO;

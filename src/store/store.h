@@ -92,6 +92,7 @@ int ft_store_tracker_load(struct ft_store *st, int64_t id, struct ft_tracker **o
 enum ft_load_flags {
     FT_LOAD_CHANGES = 1, /* each item's state changes (entry->changes) */
     FT_LOAD_VIEW = 2,    /* to be read only: the entries' strings in one pool (ft_tracker.pool) */
+    FT_LOAD_LAYOUT = 4,  /* only what the layouts show: entries' ids, times and positions are 0 */
 };
 /* The same with a choice of what to load: 0 skips the item state changes; FT_LOAD_VIEW makes a
  * tracker that is rendered and freed, never changed (its strings are allocated together). */

@@ -674,7 +674,8 @@ static void test_copy_whole_store(void **state)
 
 /* A tracker loaded to be read (FT_LOAD_VIEW: its strings in one pool) is the tracker loaded
  * to be changed: the same JSON and the same layouts, empty strings, one too long to share a
- * pool's chunk and a claim included; and freeing it frees all of it (the sanitizer build). */
+ * pool's chunk and a claim included; and freeing it frees all of it (the sanitizer build).
+ * One loaded for the layouts only (FT_LOAD_LAYOUT: no entry ids or times) renders the same. */
 static void test_view_load(void **state)
 {
     struct fx *f = *state;
@@ -687,10 +688,14 @@ static void test_view_load(void **state)
     add(f, FT_K_NOTE, big);
     for (int i = 0; i < 3000; i++) /* several chunks' worth */
         add(f, FT_K_SYMPTOM, i % 2 ? "a symptom seen again and again" : "another");
-    struct ft_tracker *a, *b;
+    struct ft_tracker *a, *b, *c;
     assert_int_equal(ft_store_tracker_load(f->st, f->tid, &a, &err), 0);
     assert_int_equal(
         ft_store_tracker_load_ex(f->st, f->tid, FT_LOAD_VIEW | FT_LOAD_CHANGES, &b, &err), 0);
+    assert_int_equal(
+        ft_store_tracker_load_ex(f->st, f->tid, FT_LOAD_VIEW | FT_LOAD_LAYOUT, &c, &err), 0);
+    assert_int_equal(c->lists[FT_K_ITEM].v[0].created_at, 0);
+    assert_true(a->lists[FT_K_ITEM].v[0].created_at > 0);
     assert_null(a->pool);
     assert_non_null(b->pool);
     json_t *ja_obj = ft_tracker_to_json(a), *jb_obj = ft_tracker_to_json(b);
@@ -701,14 +706,18 @@ static void test_view_load(void **state)
     assert_non_null(strstr(jb, "\"claimed_by\":\"tester\""));
     static const enum ft_format layouts[] = {FT_FMT_VIEW, FT_FMT_TEXT, FT_FMT_MD, FT_FMT_COMPACT};
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        struct ft_buf ra, rb;
+        struct ft_buf ra, rb, rc;
         ft_buf_init(&ra, 0);
         ft_buf_init(&rb, 0);
+        ft_buf_init(&rc, 0);
         ft_render(a, layouts[i], &ra);
         ft_render(b, layouts[i], &rb);
+        ft_render(c, layouts[i], &rc);
         assert_string_equal(ra.buf, rb.buf);
+        assert_string_equal(ra.buf, rc.buf);
         ft_buf_release(&ra);
         ft_buf_release(&rb);
+        ft_buf_release(&rc);
     }
     free(ja);
     free(jb);
@@ -717,6 +726,7 @@ static void test_view_load(void **state)
     free(big);
     ft_tracker_free(a);
     ft_tracker_free(b);
+    ft_tracker_free(c);
 }
 
 /* begin_read holds one snapshot: a write by another handle meanwhile is not seen until its end,
