@@ -384,14 +384,12 @@ int ft_channel_start(struct ft_channel *ch, struct ft_server *srv, struct evhttp
 
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     if (bev) {
-        int one = 1;
         evutil_socket_t fd = bufferevent_getfd(bev);
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        /* A peer that vanished without FIN: the kernel gives up on unacknowledged bytes
-         * (heartbeats, events) after twice the write timeout and 5 s more, and the close
-         * callback runs. Linux also counts the probes of a reader's zero window against it,
-         * so the margin keeps a reader that is only stalled told apart (slow_reader, from the
-         * tick) even when the loop runs late on a loaded machine. */
+        /* (TCP_NODELAY is set on every connection: conn.c) A peer that vanished without FIN: the
+         * kernel gives up on unacknowledged bytes (heartbeats, events) after twice the write
+         * timeout and 5 s more, and the close callback runs. Linux also counts the probes of a
+         * reader's zero window against it, so the margin keeps a reader that is only stalled told
+         * apart (slow_reader, from the tick) even when the loop runs late on a loaded machine. */
         if (srv->o->write_timeout_ms > 0) {
             unsigned int uto = (unsigned int)(2 * srv->o->write_timeout_ms + 5000);
             setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
