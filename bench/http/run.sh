@@ -6,8 +6,9 @@
 # thread on a 2-CPU machine) rather than the server is the limit, as it can be for nginx.
 #
 # Environment: QUICK=1 for a short run; WRK_THREADS (1), WRK_CONNS (50), WRK_DURATION (10s,
-# 3s when QUICK), ROUNDS (3, 1 when QUICK); FLOWTRACK=/path/to/flowtrack to use a given binary
-# instead of building one; BENCH_KEEP=1 to keep the temp dir.
+# 3s when QUICK), ROUNDS (3, 1 when QUICK); ITEMS (12: a 9 KiB document; 70 makes one of
+# 34 KiB, more than libevent's 16 KiB write); FLOWTRACK=/path/to/flowtrack to use a given
+# binary instead of building one; BENCH_KEEP=1 to keep the temp dir.
 set -euo pipefail
 # shellcheck source=bench/lib/servers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/servers.sh"
@@ -42,7 +43,7 @@ db="$BENCH_TMP/ft/flowtrack.db"
 mkdir -p "$(dirname "$db")"
 ft() { "$FT_BIN" --db "$db" -t bench "$@" >/dev/null; }
 "$FT_BIN" --db "$db" create --slug bench 'Bench tracker' >/dev/null
-for i in $(seq 12); do
+for i in $(seq "${ITEMS:-12}"); do
     ft item add "Progress item $i: measure, change one thing, measure again"
 done
 for i in $(seq 4); do
