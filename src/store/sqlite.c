@@ -1283,6 +1283,17 @@ static int sq_watch_open(void *db, int *fd, struct ft_err *err)
     return 0;
 }
 
+/* Whether a file named name in the store's directory is the store's: the database (replaced by
+ * a rename), its WAL or its rollback journal. Not another file whose name starts the same (a
+ * log written beside it would wake the watch at each line). */
+static int watch_name(const char *name, const char *base, size_t blen)
+{
+    if (strncmp(name, base, blen) != 0)
+        return 0;
+    const char *rest = name + blen;
+    return !*rest || strcmp(rest, "-wal") == 0 || strcmp(rest, "-journal") == 0;
+}
+
 static int sq_watch_read(void *db, int64_t *recheck_ms)
 {
     struct sq *q = db;
@@ -1295,7 +1306,7 @@ static int sq_watch_read(void *db, int64_t *recheck_ms)
             break;
         for (char *p = buf; p < buf + n;) {
             const struct inotify_event *ie = (const struct inotify_event *)(void *)p;
-            if (ie->len && strncmp(ie->name, q->watch_base, blen) == 0)
+            if (ie->len && watch_name(ie->name, q->watch_base, blen))
                 hit = 1;
             p += sizeof(*ie) + ie->len;
         }

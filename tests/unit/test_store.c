@@ -729,6 +729,37 @@ static void test_view_load(void **state)
     ft_tracker_free(c);
 }
 
+/* SQLite's change watch wakes for the store's own files only: a log written beside the store,
+ * whose name starts with the store's, does not wake it; a commit does. */
+static void test_watch_own_files(void **state)
+{
+    struct fx *f = *state;
+    struct ft_err err;
+    if (pg_base)
+        skip(); /* PostgreSQL's watch is LISTEN: no files */
+    int fd = -1;
+    int64_t recheck = 0;
+    assert_int_equal(ft_store_watch_open(f->st, &fd, &err), 0);
+    assert_true(fd >= 0);
+    while (ft_store_watch_read(f->st, &recheck) > 0) {
+    }
+    static const char *const beside[] = {".log", "-backup", "-wal.old", "2"};
+    for (size_t i = 0; i < sizeof(beside) / sizeof(beside[0]); i++) {
+        char other[300];
+        snprintf(other, sizeof(other), "%s%s", f->path, beside[i]);
+        FILE *fp = fopen(other, "w");
+        assert_non_null(fp);
+        fputs("a line of a log\n", fp);
+        fclose(fp);
+        assert_int_equal(ft_store_watch_read(f->st, &recheck), 0);
+        unlink(other);
+    }
+    add(f, FT_K_NOTE, "a commit");
+    assert_int_equal(ft_store_watch_read(f->st, &recheck), 1);
+    assert_true(recheck > 0);
+    ft_store_watch_close(f->st);
+}
+
 /* begin_read holds one snapshot: a write by another handle meanwhile is not seen until its end,
  * so a copy is the store as of one moment. */
 static void test_copy_reads_one_snapshot(void **state)
@@ -877,6 +908,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_columns_are_the_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_whole_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_view_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_own_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_reads_one_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_refusals, setup, teardown),
     };
