@@ -562,6 +562,21 @@ void srv_conn_request(struct ft_server *srv, struct evhttp_request *req)
     evhttp_request_set_on_complete_cb(req, on_complete, srv);
 }
 
+void srv_conn_flush(struct bufferevent *bev)
+{
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || evbuffer_get_length(out) == 0)
+        return;
+    /* An error (the peer gone) is left in place: libevent's own write finds it and evhttp
+     * closes the connection its usual way. */
+    if (evbuffer_write(out, fd) < 0 || evbuffer_get_length(out) > 0)
+        return;
+    /* evhttp moves on when its write callback runs: the request's end (on_complete), then
+     * the next request or the close. bufferevent_trigger holds a reference while it runs. */
+    bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
 void srv_conn_stream(struct ft_server *srv, struct evhttp_connection *evcon)
 {
     struct srv_conn *c = conn_of(srv, evcon);

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
@@ -77,8 +78,13 @@ void srv_reply(struct ft_server *srv, struct evhttp_request *req, enum ft_route 
         evbuffer_add(out, body, len);
     srv_count_request(srv, route, code, t0);
     srv_log_request(srv, req, route, code, len, t0);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
     evhttp_send_reply(req, code, NULL, out);
     evbuffer_free(out);
+    /* req (and the connection) may be freed by this: nothing after it may touch them */
+    if (bev)
+        srv_conn_flush(bev);
 }
 
 void srv_reply_json(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,

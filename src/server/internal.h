@@ -23,6 +23,7 @@
 #include "../store/store.h"
 #include "../util/ft_buf.h"
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -261,6 +262,13 @@ void srv_conns_tick(struct ft_server *srv, int64_t now);
 /* A request is being answered (the router's entry): its connection is busy until the reply
  * is sent, then idle (kept alive) or closed. */
 void srv_conn_request(struct ft_server *srv, struct evhttp_request *req);
+/*
+ * Write what evhttp has just queued on bev (a reply) now, in this turn of the loop, instead of
+ * arming EV_WRITE for the next one: when the socket takes all of it, the reply completes here
+ * (the request is freed, the connection waits for the next one or is closed) and the loop's
+ * change list never adds write interest: no epoll_ctl for the reply. bev may be freed by then.
+ */
+void srv_conn_flush(struct bufferevent *bev);
 /* The connection carries a stream from now on: no deadline, never evicted. */
 void srv_conn_stream(struct ft_server *srv, struct evhttp_connection *evcon);
 /*

@@ -74,5 +74,42 @@ if not 16384 < size < 65536:
 if med > 0.025:
     sse.die("a GET of a large tracker took %.0f ms (median): held back by Nagle?" % (med * 1000))
 PY
+# A kept-alive GET is answered in the turn of the loop that read it: written at once, not
+# after write interest is added to epoll and dropped again (two epoll_ctl per reply). What is
+# left is at most one, for the read interest evhttp drops while it handles a request.
+if strace -qq -o /dev/null true 2>/dev/null; then
+    attach=()
+    for p in $(srv_pids | tr , ' '); do attach+=(-p "$p"); done
+    strace -qq -c -e trace=epoll_ctl -o "$T_DIR/epoll.txt" "${attach[@]}" &
+    sp=$!
+    t_track "$sp"
+    for _ in $(seq 100); do # until every worker is traced
+        traced=1
+        for p in $(srv_pids | tr , ' '); do
+            [ "$(awk '/^TracerPid/ { print $2 }' "/proc/$p/status")" != 0 ] || traced=0
+        done
+        [ "$traced" = 1 ] && break
+        sleep 0.05
+    done
+    [ "$traced" = 1 ] || fail "strace did not attach to the server"
+    PYTHONPATH="$LIB" $OUTER python3 - "$URL" <<'PY'
+import http.client, sys
+import sse
+h, p = sse.addr(sys.argv[1])
+c = http.client.HTTPConnection(h, p, timeout=10)
+for _ in range(200):
+    c.request("GET", "/api/trackers/c")
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sse.die("GET: %d" % r.status)
+c.close()
+PY
+    kill -INT "$sp"
+    wait "$sp" || true
+    n=$(awk '$NF == "epoll_ctl" { print $4 }' "$T_DIR/epoll.txt")
+    echo "epoll_ctl calls for 200 kept-alive GETs: ${n:-0}" >&2
+    [ "${n:-0}" -le 220 ] || fail "200 kept-alive GETs made $n epoll_ctl calls (at most one each)"
+fi
 stop_server
 t_done
