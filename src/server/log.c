@@ -14,7 +14,6 @@
 #include <event2/http.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -131,20 +130,29 @@ void srv_log_stop(struct ft_server *srv)
     l->owned = 0;
 }
 
-void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)
+/* Start a line in the log's buffer: its timestamp, level and event; returns whether the
+ * buffer was empty before (a line is then due to be written at the end of the turn). */
+static int line_start(struct srv_log *l, const char *level, const char *event)
 {
-    struct srv_log *l = &srv->log;
-    va_list ap;
     int64_t now = ft_now_ms();
     if (now != l->ts_ms) {
         ft_time_iso(now, l->ts, sizeof(l->ts));
         l->ts_ms = now;
     }
     int first = l->out.len == 0;
-    ft_buf_addf(&l->out, "ts=%s level=%s event=%s ", l->ts, level, event);
-    va_start(ap, fmt);
-    ft_buf_vaddf(&l->out, fmt, ap);
-    va_end(ap);
+    ft_buf_adds(&l->out, "ts=");
+    ft_buf_adds(&l->out, l->ts);
+    ft_buf_adds(&l->out, " level=");
+    ft_buf_adds(&l->out, level);
+    ft_buf_adds(&l->out, " event=");
+    ft_buf_adds(&l->out, event);
+    ft_buf_addc(&l->out, ' ');
+    return first;
+}
+
+/* End the line started by line_start: write it now, or at the end of the turn. */
+static void line_end(struct srv_log *l, int first)
+{
     ft_buf_addc(&l->out, '\n');
     if (!l->flush || l->out.len >= (64u << 10))
         write_out(l);
@@ -152,17 +160,31 @@ void srv_log(struct ft_server *srv, const char *level, const char *event, const 
         event_active(l->flush, 0, 0);
 }
 
-static void peer_of(struct evhttp_request *req, char *out, size_t n)
+void srv_log(struct ft_server *srv, const char *level, const char *event, const char *fmt, ...)
+{
+    struct srv_log *l = &srv->log;
+    va_list ap;
+    int first = line_start(l, level, event);
+    va_start(ap, fmt);
+    ft_buf_vaddf(&l->out, fmt, ap);
+    va_end(ap);
+    line_end(l, first);
+}
+
+/* "addr:port" of the request's peer, or "?" */
+static void add_peer(struct ft_buf *b, struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     char *addr = NULL;
     ev_uint16_t port = 0;
-    if (evcon) {
-        evhttp_connection_get_peer(evcon, &addr, &port);
-        snprintf(out, n, "%s:%u", addr ? addr : "?", (unsigned)port);
-    } else {
-        snprintf(out, n, "?");
+    if (!evcon) {
+        ft_buf_addc(b, '?');
+        return;
     }
+    evhttp_connection_get_peer(evcon, &addr, &port);
+    ft_buf_adds(b, addr ? addr : "?");
+    ft_buf_addc(b, ':');
+    ft_buf_addu(b, port);
 }
 
 static const char *method_name(struct evhttp_request *req)
@@ -185,17 +207,32 @@ static const char *method_name(struct evhttp_request *req)
 void srv_log_request(struct ft_server *srv, struct evhttp_request *req, enum ft_route route,
                      int code, size_t bytes, int64_t t0)
 {
-    char peer[64];
-    struct ft_buf b;
+    /* Once per request: built without printf (a tenth of a cached GET's CPU time was the
+     * formatting of this line). */
+    struct srv_log *l = &srv->log;
+    struct ft_buf *b = &l->out;
     const char *uri = evhttp_request_get_uri(req);
-    peer_of(req, peer, sizeof(peer));
-    ft_buf_init(&b, 0);
-    ft_buf_addf(&b, "method=%s path=", method_name(req));
-    srv_logfmt_value(&b, uri ? uri : "");
-    ft_buf_adds(&b, " route=");
-    srv_logfmt_value(&b, ft_route_label[route]);
-    ft_buf_addf(&b, " status=%d bytes=%zu dur_ms=%.3f peer=%s", code, bytes,
-                (double)(srv_now_us() - t0) / 1000.0, peer);
-    srv_log(srv, code >= 500 ? "error" : "info", "request", "%s", b.buf);
-    ft_buf_release(&b);
+    int64_t us = srv_now_us() - t0;
+    if (us < 0)
+        us = 0;
+    char ms[8] = {'.', '0', '0', '0'};
+    int first = line_start(l, code >= 500 ? "error" : "info", "request");
+    ft_buf_adds(b, "method=");
+    ft_buf_adds(b, method_name(req));
+    ft_buf_adds(b, " path=");
+    srv_logfmt_value(b, uri ? uri : "");
+    ft_buf_adds(b, " route=");
+    srv_logfmt_value(b, ft_route_label[route]);
+    ft_buf_adds(b, " status=");
+    ft_buf_addu(b, (unsigned)code);
+    ft_buf_adds(b, " bytes=");
+    ft_buf_addu(b, bytes);
+    ft_buf_adds(b, " dur_ms=");
+    ft_buf_addu(b, (unsigned long long)us / 1000);
+    for (int i = 3, f = (int)(us % 1000); i > 0; i--, f /= 10)
+        ms[i] = (char)('0' + f % 10);
+    ft_buf_add(b, ms, 4);
+    ft_buf_adds(b, " peer=");
+    add_peer(b, req);
+    line_end(l, first);
 }

@@ -74,6 +74,16 @@ int ft_buf_addc(struct ft_buf *b, char c)
     return ft_buf_add(b, &c, 1);
 }
 
+int ft_buf_addu(struct ft_buf *b, unsigned long long v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return ft_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
 int ft_buf_vaddf(struct ft_buf *b, const char *fmt, va_list ap)
 {
     va_list cp;

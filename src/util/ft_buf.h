@@ -29,6 +29,8 @@ void ft_buf_reset(struct ft_buf *b);
 int ft_buf_add(struct ft_buf *b, const void *data, size_t n);
 int ft_buf_adds(struct ft_buf *b, const char *s);
 int ft_buf_addc(struct ft_buf *b, char c);
+/* The decimal digits of v (no printf: for what runs once per request or per entry). */
+int ft_buf_addu(struct ft_buf *b, unsigned long long v);
 int ft_buf_addf(struct ft_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ft_buf_vaddf(struct ft_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

@@ -66,6 +66,15 @@ static void test_buf_cap(void **state)
     assert_string_equal(b.buf, "12345678");
     ft_buf_release(&b);
     ft_buf_release(NULL);
+    /* decimal digits without printf */
+    ft_buf_init(&b, 0);
+    ft_buf_addu(&b, 0);
+    ft_buf_addc(&b, ' ');
+    ft_buf_addu(&b, 1234567890);
+    ft_buf_addc(&b, ' ');
+    ft_buf_addu(&b, 18446744073709551615ULL);
+    assert_string_equal(b.buf, "0 1234567890 18446744073709551615");
+    ft_buf_release(&b);
 }
 
 static void test_durations(void **state)
