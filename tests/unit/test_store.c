@@ -674,7 +674,8 @@ static void test_copy_whole_store(void **state)
 
 /* A tracker loaded to be read (FT_LOAD_VIEW: its strings in one pool) is the tracker loaded
  * to be changed: the same JSON and the same layouts, empty strings, one too long to share a
- * pool's chunk and a claim included; and freeing it frees all of it (the sanitizer build).
+ * pool's chunk, several chunks' worth and a claim included; and freeing it frees all of it
+ * (the sanitizer build).
  * One loaded for the layouts only (FT_LOAD_LAYOUT: no entry ids or times) renders the same. */
 static void test_view_load(void **state)
 {
@@ -686,8 +687,15 @@ static void test_view_load(void **state)
         big[i] = (char)('a' + i % 26);
     big[40000] = '\0';
     add(f, FT_K_NOTE, big);
-    for (int i = 0; i < 3000; i++) /* several chunks' worth */
-        add(f, FT_K_SYMPTOM, i % 2 ? "a symptom seen again and again" : "another");
+    /* several chunks' worth (64 KiB each) in 40 writes: strings of 1-8 KiB, and empty ones */
+    char *mid = ft_xmalloc(8193);
+    for (int i = 0; i < 40; i++) {
+        size_t n = (size_t)(i % 8 + 1) * 1024;
+        memset(mid, (char)('A' + i % 26), n);
+        mid[n] = '\0';
+        add(f, i % 4 ? FT_K_SYMPTOM : FT_K_FOLLOWUP, mid);
+    }
+    free(mid);
     struct ft_tracker *a, *b, *c;
     assert_int_equal(ft_store_tracker_load(f->st, f->tid, &a, &err), 0);
     assert_int_equal(
