@@ -544,8 +544,8 @@ int srv_pull(struct ft_server *srv)
             slice_next(srv);
         }
         for (size_t i = 0; i < n; i++)
-            if (*fo->queued.v[from + i].slug)
-                mcp_http_tracker_changed(srv, fo->queued.v[from + i].slug);
+            if (*v[i].slug)
+                mcp_http_tracker_changed(srv, v[i].slug);
         if (rc || n < PULL_BATCH)
             break;
     }

@@ -103,6 +103,13 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(srv->base);
 }
 
+/* The end of every stream: the events committed so far reach them, then their last frame. */
+static void streams_end(struct ft_server *srv)
+{
+    feed_fanout_flush(srv);
+    ft_channel_shutdown_all(srv);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct ft_server *srv = arg;
@@ -116,9 +123,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
             srv->streams_open);
     srv_notify_stopping(srv);
     srv_unlisten(srv);
-    mcp_http_stop(srv);     /* sessions end first: their streams are among the channels */
-    feed_fanout_flush(srv); /* the events committed so far reach the streams before their end */
-    ft_channel_shutdown_all(srv);
+    mcp_http_stop(srv); /* sessions end first: their streams are among the channels */
+    streams_end(srv);
     struct timeval tv = {(time_t)(srv->o->grace_ms / 1000),
                          (suseconds_t)(srv->o->grace_ms % 1000) * 1000};
     evtimer_add(srv->ev_grace, &tv);
@@ -323,10 +329,8 @@ int ft_server_run(const struct ft_server_opts *o, struct ft_store *st, struct ft
     event_base_dispatch(srv->base);
 
     mcp_http_stop(srv);
-    if (srv->live) { /* not reached after a signal; kept for loop errors */
-        feed_fanout_flush(srv);
-        ft_channel_shutdown_all(srv);
-    }
+    if (srv->live) /* not reached after a signal; kept for loop errors */
+        streams_end(srv);
     ft_channel_reap(srv);
 out:
     server_free(srv, !rc);

@@ -835,15 +835,14 @@ static const char SQL_ENTRY_GET[] =
     " e.created_at, e.updated_at, e.state_at, coalesce(r.num, 0), e.claimed_by, e.claimed_at"
     " FROM entries e LEFT JOIN runs r ON r.id = e.run_id"
     " WHERE e.tracker_id = ?1 AND e.kind = ?2 AND e.num = ?3";
+#define ENTRIES_OF_TRACKER " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos"
 static const char SQL_ENTRIES_ALL[] =
     "SELECT e.id, e.num, e.pos, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " e.created_at, e.updated_at, e.state_at, 0, e.claimed_by, e.claimed_at, e.kind"
-    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+    " e.created_at, e.updated_at, e.state_at, 0, e.claimed_by, e.claimed_at, e.kind" ENTRIES_OF_TRACKER;
 /* The same columns with 0 for what no layout shows (row ids, positions, times): FT_LOAD_LAYOUT */
 static const char SQL_ENTRIES_LAYOUT[] =
     "SELECT 0, e.num, 0, e.title, e.text, e.state, e.detail, e.date, coalesce(e.run_id, 0),"
-    " 0, 0, 0, 0, e.claimed_by, e.claimed_at, e.kind"
-    " FROM entries e WHERE e.tracker_id = ?1 ORDER BY e.kind, e.pos";
+    " 0, 0, 0, 0, e.claimed_by, e.claimed_at, e.kind" ENTRIES_OF_TRACKER;
 static const char SQL_ENTRY_WRITE[] =
     "UPDATE entries SET title = ?1, text = ?2, state = ?3, detail = ?4, date = ?5,"
     " updated_at = ?6, state_at = ?7, claimed_by = ?8, claimed_at = ?9 WHERE id = ?10";
